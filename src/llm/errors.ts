@@ -1,0 +1,57 @@
+/** Bad configuration: every offending path is listed. Exit code 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    message: string,
+    /** Each problem as `path: message`. */
+    readonly problems: string[] = [],
+  ) {
+    super(problems.length ? `${message}\n${problems.map((p) => `  - ${p}`).join('\n')}` : message);
+  }
+}
+
+/** Bad input file: names the file and line. Exit code 2. */
+export class InputError extends Error {
+  override name = 'InputError';
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    super(file ? `${file}${line !== undefined ? `:${line}` : ''}: ${message}` : message);
+  }
+}
+
+/** An LLM call failed. `retryable` says whether trying again may help. */
+export class LlmError extends Error {
+  override name = 'LlmError';
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  readonly requestId: string | undefined;
+  constructor(
+    message: string,
+    options: { status?: number; retryable?: boolean; requestId?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = options.status;
+    this.retryable = options.retryable ?? false;
+    this.requestId = options.requestId;
+  }
+}
+
+/** The endpoint cannot be reached at all (connection refused, DNS). Exit code 2: fix the URL. */
+export class EndpointUnreachableError extends LlmError {
+  override name = 'EndpointUnreachableError';
+}
+
+/** A reply did not match the expected schema even after one repair attempt. Keeps the raw text. */
+export class StructuredOutputError extends LlmError {
+  override name = 'StructuredOutputError';
+  constructor(
+    message: string,
+    readonly rawText: string,
+    readonly issues: string[] = [],
+  ) {
+    super(message, { retryable: true });
+  }
+}

@@ -1,0 +1,63 @@
+import type { LlmRole } from '../schemas/usage.ts';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A JSON-schema response format: the backend asks for JSON matching `schema` the best way it can. */
+export interface JsonResponseFormat {
+  /** Schema name (letters, digits, `_`), e.g. `critic_toxicity`. */
+  name: string;
+  /** JSON Schema object (draft 2020-12 subset), typically from `z.toJSONSchema`. */
+  schema: Record<string, unknown>;
+}
+
+/** One chat completion request. Units are in the names; absent fields take the backend's defaults. */
+export interface CompletionRequest {
+  /** Which role is calling; selects the model and the usage bucket. */
+  role: LlmRole;
+  messages: ChatMessage[];
+  /** Sampling temperature, 0..2. */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  maxOutputTokens?: number;
+  /** Sampling seed, for endpoints that honour it. */
+  seed?: number;
+  /** Number of samples wanted (`n`). Backends without `n` make separate calls. @defaultValue 1 */
+  samples?: number;
+  /** Ask for JSON matching this schema. The reply is still only text: validate it. */
+  jsonSchema?: JsonResponseFormat;
+  /** Aborts the request. */
+  signal?: AbortSignal;
+}
+
+export interface CompletionUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Requests actually sent (0 when served from a cache). */
+  calls: number;
+}
+
+export interface CompletionResult {
+  /** One text per sample, in sample order. */
+  texts: string[];
+  /** Model that answered. */
+  model: string;
+  usage: CompletionUsage;
+}
+
+/**
+ * The one port through which persona-forge talks to language models.
+ * Adapters keep the wire format inside; errors thrown are `LlmError` (with `retryable`).
+ */
+export interface LlmBackend {
+  /** Human-readable adapter id, e.g. `openai-compatible` or `llama.cpp`. */
+  readonly kind: string;
+  /** The model serving a role (for lineage). */
+  modelFor(role: LlmRole): string;
+  complete(request: CompletionRequest): Promise<CompletionResult>;
+  /** Releases sockets, model memory and worker threads. Idempotent. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,26 @@
+import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
+import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
+
+/** A backend decorator that adds up token usage per role, for one job or one run. */
+export interface UsageRecordingBackend extends LlmBackend {
+  readonly usage: UsageByRole;
+}
+
+export function recordUsage(backend: LlmBackend): UsageRecordingBackend {
+  const usage = emptyUsageByRole();
+  return {
+    kind: backend.kind,
+    usage,
+    modelFor: (role) => backend.modelFor(role),
+    async complete(request: CompletionRequest): Promise<CompletionResult> {
+      const result = await backend.complete(request);
+      const bucket = usage[request.role];
+      bucket.prompt_tokens += result.usage.promptTokens;
+      bucket.completion_tokens += result.usage.completionTokens;
+      bucket.calls += result.usage.calls;
+      return result;
+    },
+    // The wrapped backend is owned by whoever created it.
+    dispose: async () => {},
+  };
+}

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+/** Settings of the LLM endpoint(s). Secrets (`api_key`) are never written to run files. */
+export const LlmConfigSchema = z.object({
+  /** `openai` = any OpenAI-compatible endpoint; `local` = embedded llama.cpp model; `auto` picks. */
+  provider: z.enum(['auto', 'openai', 'local']).default('auto'),
+  /** Base URL of an OpenAI-compatible endpoint, e.g. `http://127.0.0.1:8000/v1`. */
+  base_url: z.string().url().optional(),
+  /** API key; read from `OPENAI_API_KEY` when not given. Never logged or persisted. */
+  api_key: z.string().optional(),
+  /** Generator model name. */
+  model: z.string().min(1).default('gpt-4o-mini'),
+  /** Critic model name; defaults to `model`. */
+  critic_model: z.string().min(1).optional(),
+  /** Local GGUF model file (local provider). */
+  model_path: z.string().optional(),
+  /** Sampling temperature of the generator (paper: 0.7). Critics use `critic_temperature`. */
+  temperature: z.number().min(0).max(2).default(0.7),
+  /** Critic temperature: 0 for repeatable verdicts. */
+  critic_temperature: z.number().min(0).max(2).default(0),
+  top_p: z.number().gt(0).max(1).default(0.95),
+  /** Top-k (paper: 40); sent only to backends that support it. */
+  top_k: positiveInt.default(40),
+  /** Maximum output tokens of a generator reply. */
+  max_output_tokens: positiveInt.default(1200),
+  /** Maximum output tokens of a critic reply. */
+  critic_max_output_tokens: positiveInt.default(400),
+  /** Request timeout in milliseconds. */
+  timeout_ms: positiveInt.default(120_000),
+  /** HTTP retries for 408/409/429/5xx and connection errors (the SDK's backoff). */
+  max_retries: z.number().int().min(0).default(2),
+  /** `n` samples in one call: `auto` tries it and falls back to separate calls. */
+  samples_mode: z.enum(['auto', 'n', 'separate']).default('auto'),
+  /** Structured output: `auto` tries json_schema, then json_object, then prompted JSON. */
+  structured_mode: z.enum(['auto', 'json_schema', 'json_object', 'prompt']).default('auto'),
+  /** Threads for the local model (default: physical cores). */
+  threads: positiveInt.optional(),
+});
+export type LlmConfig = z.infer<typeof LlmConfigSchema>;
+
+/** A complete, validated run configuration. Precedence: flags > env > config file > defaults. */
+export const RunConfigSchema = z.object({
+  /** Root directory for run directories. */
+  out: z.string().default('output'),
+  /** Run id (directory name); generated from time and seed when absent. */
+  run_id: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+  /** Seed for every random choice (sampling profiles, pairs, few-shot examples, LLM seed). */
+  seed: z.number().int().min(0).default(1),
+  /** Generator-Critic iterations (paper: 3). */
+  iterations: positiveInt.default(3),
+  /** Pairs per iteration. */
+  pairs: positiveInt.default(10),
+  /** Candidates generated per pair (N). */
+  candidates: positiveInt.max(16).default(4),
+  /** Pair jobs processed at once (and the LLM request concurrency limit). */
+  concurrency: positiveInt.default(4),
+  llm: LlmConfigSchema.prefault({}),
+  seeds: z
+    .object({
+      /** Seed attributes file (JSONL); default: the built-in `seeds/attributes.jsonl`. */
+      attributes: z.string().optional(),
+      /** Seed conversations file (JSONL pool records); default: `seeds/conversations.jsonl`. */
+      conversations: z.string().optional(),
+    })
+    .prefault({}),
+  profiles: z
+    .object({
+      /** Attributes per synthesized profile. */
+      attributes_per_profile: positiveInt.max(10).default(5),
+      /** Ask the critic model whether a new attribute contradicts the profile. */
+      contradiction_check: z.boolean().default(true),
+      /** Lexical near-duplicate threshold (token Jaccard) for attributes within a profile. */
+      near_duplicate_threshold: z.number().min(0).max(1).default(0.6),
+    })
+    .prefault({}),
+  generation: z
+    .object({
+      /** Prompt template file; default: the built-in `src/generation/generator-prompt.md`. */
+      template: z.string().optional(),
+      /** Few-shot examples per prompt (paper: 5). */
+      few_shot: z.number().int().min(0).default(5),
+      /** Target length in utterances, stated in the instruction. */
+      target_min_turns: positiveInt.default(12),
+      target_max_turns: positiveInt.default(20),
+    })
+    .prefault({}),
+  critique: z
+    .object({
+      /** Extra critics directory: its files add to or replace the built-in `critics/`. */
+      critics_dir: z.string().optional(),
+      /** Lint bounds on utterance count. */
+      min_turns: positiveInt.default(6),
+      max_turns: positiveInt.default(60),
+      /** Retry a pair whose candidates were all filtered once with fresh samples. */
+      retry_rejected: z.boolean().default(true),
+    })
+    .prefault({}),
+  pool: z
+    .object({
+      /** Maximum few-shot pool size (keeps the best and the newest). */
+      cap: positiveInt.default(200),
+    })
+    .prefault({}),
+});
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+/** The shape accepted from config files and flags before defaults are applied. */
+export type RunConfigInput = z.input<typeof RunConfigSchema>;

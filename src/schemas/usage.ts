@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/** Token usage of one or more LLM calls. */
+export const TokenUsageSchema = z.object({
+  prompt_tokens: z.number().int().min(0),
+  completion_tokens: z.number().int().min(0),
+  /** Number of LLM requests these tokens came from (a cached reply counts 0). */
+  calls: z.number().int().min(0).default(0),
+});
+export type TokenUsage = z.infer<typeof TokenUsageSchema>;
+
+export const LlmRoleSchema = z.enum(['generator', 'critic']);
+export type LlmRole = z.infer<typeof LlmRoleSchema>;
+
+/** Usage split by role. */
+export const UsageByRoleSchema = z.object({
+  generator: TokenUsageSchema,
+  critic: TokenUsageSchema,
+});
+export type UsageByRole = z.infer<typeof UsageByRoleSchema>;
+
+export const emptyUsage = (): TokenUsage => ({ prompt_tokens: 0, completion_tokens: 0, calls: 0 });
+export const emptyUsageByRole = (): UsageByRole => ({ generator: emptyUsage(), critic: emptyUsage() });
