@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PriceTableSchema } from './price-table.ts';
 
 const positiveInt = z.number().int().positive();
 
@@ -35,6 +36,8 @@ export const LlmConfigSchema = z.object({
   samples_mode: z.enum(['auto', 'n', 'separate']).default('auto'),
   /** Structured output: `auto` tries json_schema, then json_object, then prompted JSON. */
   structured_mode: z.enum(['auto', 'json_schema', 'json_object', 'prompt']).default('auto'),
+  /** LLM requests in flight at once, across all pair jobs of this process. */
+  max_in_flight: positiveInt.default(8),
   /** Threads for the local model (default: physical cores). */
   threads: positiveInt.optional(),
 });
@@ -95,6 +98,16 @@ export const RunConfigSchema = z.object({
       max_turns: positiveInt.default(60),
       /** Retry a pair whose candidates were all filtered once with fresh samples. */
       retry_rejected: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** Prices per model (USD per million tokens) for cost accounting; unlisted models cost 0. */
+  prices: PriceTableSchema.default({}),
+  budget: z
+    .object({
+      /** Stop admitting work once the run has cost this much (USD). */
+      max_cost_usd: z.number().positive().optional(),
+      /** Stop admitting work once the run has used this many tokens (all roles). */
+      max_tokens: positiveInt.optional(),
     })
     .prefault({}),
   pool: z

@@ -1,0 +1,49 @@
+import type { Logger } from 'pino';
+import type { RunProgress } from '../pipeline/run-progress.ts';
+import { formatDuration } from './format-duration.ts';
+
+/**
+ * On a TTY: one live line, redrawn at most every 100 ms. Otherwise: a structured log line per
+ * 5% of progress (and the last), so CI logs stay short.
+ */
+export function createProgressReporter(options: { tty: boolean; stream: NodeJS.WriteStream; logger: Logger }) {
+  let lastDraw = 0;
+  let lastLoggedStep = -1;
+  return {
+    update(progress: RunProgress) {
+      if (options.tty) {
+        const now = Date.now();
+        if (now - lastDraw < 100 && progress.done < progress.total) return;
+        lastDraw = now;
+        const eta = progress.etaMs === null ? '?' : formatDuration(progress.etaMs);
+        const cost = progress.costUsd > 0 ? ` $${progress.costUsd.toFixed(4)}` : '';
+        options.stream.write(
+          `\r\x1b[2Kiteration ${progress.iteration}/${progress.iterations}  pairs ${progress.done}/${progress.total}` +
+            `  accepted ${progress.accepted}  rejected ${progress.rejected}  failed ${progress.failed}` +
+            `  tokens ${progress.tokens.toLocaleString('en-US')}${cost}  elapsed ${formatDuration(progress.elapsedMs)}  ETA ${eta}`,
+        );
+        return;
+      }
+      const step = Math.floor((progress.done / Math.max(1, progress.total)) * 20);
+      if (step === lastLoggedStep && progress.done < progress.total) return;
+      lastLoggedStep = step;
+      options.logger.info(
+        {
+          iteration: progress.iteration,
+          done: progress.done,
+          total: progress.total,
+          accepted: progress.accepted,
+          rejected: progress.rejected,
+          failed: progress.failed,
+          tokens: progress.tokens,
+          cost_usd: Number(progress.costUsd.toFixed(6)),
+          eta_s: progress.etaMs === null ? null : Math.round(progress.etaMs / 1000),
+        },
+        'progress',
+      );
+    },
+    finish() {
+      if (options.tty) options.stream.write('\n');
+    },
+  };
+}

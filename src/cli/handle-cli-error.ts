@@ -1,0 +1,28 @@
+import { CommanderError } from 'commander';
+import { ConfigError, EndpointUnreachableError, InputError, StructuredOutputError, LlmError } from '../llm/errors.ts';
+
+/** Exit codes: 0 done, 1 failure, 2 bad input (flags, config, files, unreachable endpoint), 3 budget reached, 130 interrupted. */
+export const EXIT_CODES = { ok: 0, failure: 1, badInput: 2, budgetExhausted: 3, interrupted: 130 } as const;
+
+/** The single top-level error handler: prints one clear message (no stack for expected errors) and exits. */
+export function handleCliError(error: unknown): never {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (and help for usage errors).
+    process.exit(error.exitCode === 0 ? 0 : EXIT_CODES.badInput);
+  }
+  const expected = [ConfigError, InputError, EndpointUnreachableError];
+  if (expected.some((kind) => error instanceof kind) || (error as { exitCode?: number })?.exitCode === 2) {
+    process.stderr.write(`persona-forge: ${(error as Error).message}\n`);
+    process.exit(EXIT_CODES.badInput);
+  }
+  if (error instanceof StructuredOutputError) {
+    process.stderr.write(`persona-forge: ${error.message}\nraw reply (first 500 chars): ${error.rawText.slice(0, 500)}\n`);
+    process.exit(EXIT_CODES.failure);
+  }
+  if (error instanceof LlmError) {
+    process.stderr.write(`persona-forge: LLM request failed${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}\n`);
+    process.exit(EXIT_CODES.failure);
+  }
+  process.stderr.write(`persona-forge: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(EXIT_CODES.failure);
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { ChatMessage, CompletionRequest, CompletionUsage, LlmBackend } from './llm-backend.ts';
+import { StructuredOutputError } from './errors.ts';
+import { extractJson } from './extract-json.ts';
+
+/** A reply parsed and validated against a zod schema. */
+export interface StructuredCompletion<T> {
+  value: T;
+  /** The raw text of the reply that validated (the repair reply when a repair was needed). */
+  rawText: string;
+  /** Usage summed over the first call and the repair call, if any. */
+  usage: CompletionUsage;
+}
+
+type ParseOutcome<T> = { ok: true; value: T } | { ok: false; issues: string[] };
+
+/**
+ * Asks `backend` for JSON matching `schema` (sent as `jsonSchema: { name, schema }`), extracts the
+ * JSON from the reply, parses and validates it. On failure it makes exactly one repair call (the
+ * conversation plus the bad reply and the list of problems), then throws `StructuredOutputError`
+ * with the last raw text and the issues. Backend errors (`LlmError`) propagate unchanged.
+ *
+ * @param name Schema name, letters/digits/`_`: `critic_<critic>`, `pairwise_<critic>`, `contradiction_check`.
+ */
+export async function completeStructured<T>(
+  backend: LlmBackend,
+  request: CompletionRequest,
+  schema: z.ZodType<T>,
+  name: string,
+): Promise<StructuredCompletion<T>> {
+  // `io: 'input'`: the model writes what the schema accepts (fields with defaults are optional).
+  const jsonSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const structuredRequest: CompletionRequest = { ...request, samples: 1, jsonSchema: { name, schema: jsonSchema } };
+
+  const first = await backend.complete(structuredRequest);
+  const firstText = first.texts[0] ?? '';
+  const usage: CompletionUsage = { ...first.usage };
+  const firstOutcome = parseStructured(firstText, schema);
+  if (firstOutcome.ok) return { value: firstOutcome.value, rawText: firstText, usage };
+
+  const repairMessages: ChatMessage[] = [
+    ...request.messages,
+    { role: 'assistant', content: firstText },
+    { role: 'user', content: buildRepairPrompt(name, firstOutcome.issues) },
+  ];
+  const repair = await backend.complete({ ...structuredRequest, messages: repairMessages });
+  const repairText = repair.texts[0] ?? '';
+  usage.promptTokens += repair.usage.promptTokens;
+  usage.completionTokens += repair.usage.completionTokens;
+  usage.calls += repair.usage.calls;
+  const repairOutcome = parseStructured(repairText, schema);
+  if (repairOutcome.ok) return { value: repairOutcome.value, rawText: repairText, usage };
+
+  throw new StructuredOutputError(
+    `Reply did not match JSON schema "${name}" after one repair attempt: ${repairOutcome.issues.join('; ')}`,
+    repairText,
+    repairOutcome.issues,
+  );
+}
+
+/** Extracts, parses and validates one reply; never throws. */
+export function parseStructured<T>(text: string, schema: z.ZodType<T>): ParseOutcome<T> {
+  let data: unknown;
+  try {
+    data = JSON.parse(extractJson(text));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ok: false, issues: [`reply is not valid JSON (${reason})`] };
+  }
+  const result = schema.safeParse(data);
+  if (result.success) return { ok: true, value: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(root)'}: ${issue.message}`),
+  };
+}
+
+function buildRepairPrompt(name: string, issues: string[]): string {
+  return [
+    `Your reply did not match JSON schema "${name}". Problems:`,
+    ...issues.map((issue) => `- ${issue}`),
+    'Reply with the corrected JSON only: one JSON object, no prose, no code fences.',
+  ].join('\n');
+}

@@ -1,0 +1,63 @@
+import type { IterationSummary, Manifest } from '../schemas/manifest.ts';
+import { SCHEMA_VERSION } from '../schemas/dataset-row.ts';
+import { emptyUsageByRole } from '../schemas/usage.ts';
+import { addUsage } from '../pipeline/iteration-tally.ts';
+import { PACKAGE_VERSION } from '../util/package-version.ts';
+
+export interface ManifestInput {
+  runId: string;
+  status: Manifest['status'];
+  createdAt: string;
+  finishedAt: string | null;
+  fingerprint: string;
+  executor: string;
+  backend: string;
+  models: { generator: string; critic: string };
+  promptHash: string;
+  criticHashes: Record<string, string>;
+  iterations: IterationSummary[];
+  stopReason: string | null;
+}
+
+/** Assembles `manifest.json` from the per-iteration summaries (totals are derived, never stored twice). */
+export function buildManifest(input: ManifestInput): Manifest {
+  const usage = emptyUsageByRole();
+  const totals = { pairs: 0, accepted: 0, rejected: 0, failed: 0, candidates: 0, cost_usd: 0, duration_ms: 0 };
+  for (const iteration of input.iterations) {
+    addUsage(usage, iteration.usage);
+    totals.pairs += iteration.pairs;
+    totals.accepted += iteration.accepted;
+    totals.rejected += iteration.rejected;
+    totals.failed += iteration.failed;
+    totals.candidates += iteration.candidates;
+    totals.cost_usd += iteration.cost_usd;
+    totals.duration_ms += iteration.duration_ms;
+  }
+  return {
+    run_id: input.runId,
+    schema_version: SCHEMA_VERSION,
+    status: input.status,
+    created_at: input.createdAt,
+    finished_at: input.finishedAt,
+    config_fingerprint: input.fingerprint,
+    executor: input.executor,
+    backend: input.backend,
+    models: input.models,
+    versions: {
+      persona_forge: PACKAGE_VERSION,
+      node: process.version,
+      prompt_hash: input.promptHash,
+      critic_hashes: input.criticHashes,
+    },
+    iterations: input.iterations,
+    totals: {
+      ...totals,
+      usage,
+      calls_per_accepted:
+        totals.accepted > 0
+          ? { generator: usage.generator.calls / totals.accepted, critic: usage.critic.calls / totals.accepted }
+          : null,
+    },
+    stop_reason: input.stopReason,
+  };
+}

@@ -1,0 +1,44 @@
+import type { IterationSummary } from '../schemas/manifest.ts';
+import type { OutcomeLine } from '../schemas/outcome-line.ts';
+import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
+
+export function emptyIterationSummary(iteration: number, pairs: number): IterationSummary {
+  return {
+    iteration,
+    pool_version: iteration - 1,
+    pairs,
+    done: 0,
+    candidates: 0,
+    accepted: 0,
+    rejected: 0,
+    failed: 0,
+    filtered_by: {},
+    usage: emptyUsageByRole(),
+    cost_usd: 0,
+    duration_ms: 0,
+    pool_size_after: null,
+  };
+}
+
+export function addUsage(target: UsageByRole, source: UsageByRole): void {
+  for (const role of ['generator', 'critic'] as const) {
+    target[role].prompt_tokens += source[role].prompt_tokens;
+    target[role].completion_tokens += source[role].completion_tokens;
+    target[role].calls += source[role].calls;
+  }
+}
+
+/** Adds one finished pair to its iteration's counts. */
+export function tallyOutcome(summary: IterationSummary, outcome: OutcomeLine): void {
+  summary.done += 1;
+  summary[outcome.status] += 1;
+  summary.candidates += outcome.candidates;
+  for (const [critic, count] of Object.entries(outcome.reasons)) {
+    summary.filtered_by[critic] = (summary.filtered_by[critic] ?? 0) + count;
+  }
+  addUsage(summary.usage, outcome.usage);
+  summary.cost_usd += outcome.cost_usd;
+}
+
+export const totalTokens = (usage: UsageByRole) =>
+  usage.generator.prompt_tokens + usage.generator.completion_tokens + usage.critic.prompt_tokens + usage.critic.completion_tokens;

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { readFile, mkdir, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { ConfigError } from '../llm/errors.ts';
+import type { RunConfig } from '../schemas/run-config.ts';
+import { readJsonl } from '../output/read-jsonl.ts';
+import { writeJsonAtomic } from '../output/write-json-atomic.ts';
+import { configFingerprint } from './config-fingerprint.ts';
+import { publicConfig } from './public-config.ts';
+
+/** File names inside a run directory (see ARCHITECTURE.md, "The run, as data"). */
+export const RUN_FILES = {
+  config: 'config.json',
+  manifest: 'manifest.json',
+  plan: 'plan.jsonl',
+  outcomes: 'outcomes.jsonl',
+  conversations: 'conversations.jsonl',
+  candidates: 'candidates.jsonl',
+  parquet: 'dataset.parquet',
+  pool: (version: number) => `pool-v${version}.jsonl`,
+} as const;
+
+export interface RunDirectory {
+  path: string;
+  file(name: string): string;
+  /** True when the directory held a run already (this is a resume). */
+  resumed: boolean;
+  fingerprint: string;
+}
+
+/**
+ * Creates a run directory and writes `config.json`, or opens an existing one for a resume after
+ * checking that the config fingerprint matches (a different config would mix two datasets).
+ */
+export async function openRunDirectory(path: string, config: RunConfig): Promise<RunDirectory> {
+  const fingerprint = configFingerprint(config);
+  const file = (name: string) => join(path, name);
+  const configPath = file(RUN_FILES.config);
+  if (existsSync(configPath)) {
+    const stored = JSON.parse(await readFile(configPath, 'utf8')) as { fingerprint?: string };
+    if (stored.fingerprint !== fingerprint) {
+      throw new ConfigError(
+        `cannot resume ${path}: its config fingerprint is ${stored.fingerprint}, this run's is ${fingerprint}. ` +
+          'Resume with the same settings (only concurrency, timeouts, retries, budget and prices may change), ' +
+          'or start a new run with a different --out or run id.',
+      );
+    }
+    return { path, file, resumed: true, fingerprint };
+  }
+  await mkdir(path, { recursive: true });
+  await writeJsonAtomic(configPath, { fingerprint, config: publicConfig(config) });
+  return { path, file, resumed: false, fingerprint };
+}
+
+/**
+ * Reads a JSONL run file that may end in a line torn by a crash, and rewrites it without the torn
+ * tail (and without records `keep` rejects) so appends continue on a clean line.
+ */
+export async function recoverJsonl<T>(
+  path: string,
+  schema: z.ZodType<T>,
+  keep: (record: T) => boolean = () => true,
+): Promise<T[]> {
+  if (!existsSync(path)) return [];
+  const text = await readFile(path, 'utf8');
+  const records = await readJsonl(path, schema, { tolerateTornTail: true });
+  const kept = records.filter(keep);
+  const clean = kept.map((record) => JSON.stringify(record)).join('\n') + (kept.length ? '\n' : '');
+  if (clean !== text) {
+    const temporaryPath = `${path}.${process.pid}.tmp`;
+    await writeFile(temporaryPath, clean);
+    await rename(temporaryPath, path);
+  }
+  return kept;
+}

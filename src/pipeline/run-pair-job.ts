@@ -1,0 +1,152 @@
+import type { LlmBackend } from '../llm/llm-backend.ts';
+import { EndpointUnreachableError } from '../llm/errors.ts';
+import { recordUsage } from '../llm/record-usage.ts';
+import { computeRoleCost } from '../llm/compute-cost.ts';
+import type { RunConfig } from '../schemas/run-config.ts';
+import type { PairJob } from '../schemas/pair-job.ts';
+import type { PairOutcome } from '../schemas/pair-outcome.ts';
+import type { CandidateRecord } from '../schemas/candidate-record.ts';
+import { DatasetRowSchema, SCHEMA_VERSION, type DatasetRow } from '../schemas/dataset-row.ts';
+import type { CriticDefinition } from '../schemas/critic.ts';
+import { buildGeneratorPrompt } from '../generation/build-generator-prompt.ts';
+import { parseConversation } from '../generation/parse-conversation.ts';
+import type { PromptTemplate } from '../generation/load-prompt-template.ts';
+import { critiqueCandidates } from '../critique/critique-candidates.ts';
+import { seedFor } from './seed-for.ts';
+
+export interface PairJobDeps {
+  backend: LlmBackend;
+  critics: CriticDefinition[];
+  template: PromptTemplate;
+  config: RunConfig;
+  now?: () => Date;
+}
+
+/** Row id: stable for (run, iteration, pair), so a resumed or re-delivered job never duplicates a row. */
+export const rowId = (job: Pick<PairJob, 'run_id' | 'iteration' | 'pair'>) =>
+  `${job.run_id}-it${job.iteration}-${job.pair.id}`;
+
+/**
+ * Runs one (iteration, pair) job: generate N candidates, lint, filter, rank, aggregate.
+ * Returns an accepted row, a counted rejection with its reasons, or a failure with the error.
+ * Only an unreachable endpoint is thrown: no other pair could succeed either.
+ */
+export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairOutcome> {
+  const started = Date.now();
+  const backend = recordUsage(deps.backend);
+  const { config } = deps;
+  const attempts = config.critique.retry_rejected ? 2 : 1;
+  const candidates: CandidateRecord[] = [];
+  const reasons: Record<string, number> = {};
+  const base = {
+    pair_id: job.pair.id,
+    iteration: job.iteration,
+  };
+  try {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const result = await generateAndJudge(job, deps, backend, attempt, candidates.length);
+      candidates.push(...result.records);
+      for (const [critic, count] of Object.entries(result.reasons)) reasons[critic] = (reasons[critic] ?? 0) + count;
+      if (result.winnerIndex === null) continue;
+
+      const winner = result.records.find((record) => record.candidate_index === result.winnerIndex)!;
+      const models = { generator: backend.modelFor('generator'), critic: backend.modelFor('critic') };
+      const usage = backend.usage;
+      const row: DatasetRow = DatasetRowSchema.parse({
+        id: rowId(job),
+        run_id: job.run_id,
+        iteration: job.iteration,
+        pair_id: job.pair.id,
+        user1_persona: job.pair.user1.attributes,
+        user2_persona: job.pair.user2.attributes,
+        turns: winner.turns,
+        scores: result.scores,
+        lineage: {
+          generator_model: models.generator,
+          critic_model: models.critic,
+          prompt_hash: deps.template.hash,
+          critic_hashes: Object.fromEntries(deps.critics.map((critic) => [critic.name, critic.promptHash])),
+          few_shot_ids: job.few_shot.map((record) => record.id),
+          pool_version: job.pool_version,
+          candidate_index: winner.candidate_index,
+          candidates: candidates.length,
+        },
+        usage: {
+          prompt_tokens: usage.generator.prompt_tokens + usage.critic.prompt_tokens,
+          completion_tokens: usage.generator.completion_tokens + usage.critic.completion_tokens,
+          cost_usd: computeRoleCost(config.prices, models, usage),
+        },
+        created_at: (deps.now ?? (() => new Date()))().toISOString(),
+        schema_version: SCHEMA_VERSION,
+      });
+      return { ...base, status: 'accepted', row, candidates, reasons, error: null, usage, duration_ms: Date.now() - started };
+    }
+    return { ...base, status: 'rejected', row: null, candidates, reasons, error: null, usage: backend.usage, duration_ms: Date.now() - started };
+  } catch (error) {
+    if (error instanceof EndpointUnreachableError) throw error;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { ...base, status: 'failed', row: null, candidates, reasons, error: message, usage: backend.usage, duration_ms: Date.now() - started };
+  }
+}
+
+async function generateAndJudge(
+  job: PairJob,
+  deps: PairJobDeps,
+  backend: LlmBackend,
+  attempt: number,
+  indexOffset: number,
+) {
+  const { config } = deps;
+  const messages = buildGeneratorPrompt(deps.template, {
+    pair: job.pair,
+    examples: job.few_shot,
+    targetMinTurns: config.generation.target_min_turns,
+    targetMaxTurns: config.generation.target_max_turns,
+  });
+  const generated = await backend.complete({
+    role: 'generator',
+    messages,
+    temperature: config.llm.temperature,
+    topP: config.llm.top_p,
+    topK: config.llm.top_k,
+    maxOutputTokens: config.llm.max_output_tokens,
+    seed: seedFor(config.seed, `generate/${job.run_id}/${job.iteration}/${job.pair.id}/${attempt}`),
+    samples: config.candidates,
+  });
+  const parsed = generated.texts.map((rawText, position) => ({
+    index: indexOffset + position,
+    rawText,
+    ...parseConversation(rawText),
+  }));
+  const critique = await critiqueCandidates(
+    { pair: job.pair, candidates: parsed },
+    {
+      backend,
+      critics: deps.critics,
+      options: {
+        minTurns: config.critique.min_turns,
+        maxTurns: config.critique.max_turns,
+        temperature: config.llm.critic_temperature,
+        maxOutputTokens: config.llm.critic_max_output_tokens,
+        seed: seedFor(config.seed, `critique/${job.run_id}/${job.iteration}/${job.pair.id}/${attempt}`),
+      },
+    },
+  );
+  const records: CandidateRecord[] = critique.records.map((record) => {
+    const candidate = parsed.find((item) => item.index === record.index)!;
+    return {
+      run_id: job.run_id,
+      iteration: job.iteration,
+      pair_id: job.pair.id,
+      candidate_index: record.index,
+      raw_text: candidate.rawText,
+      turns: candidate.turns,
+      filters: record.filters,
+      pairwise: record.pairwise,
+      copeland: record.copeland,
+      status: record.status,
+      filtered_by: record.filtered_by,
+    };
+  });
+  return { records, winnerIndex: critique.winnerIndex, reasons: critique.reasons, scores: critique.scores };
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { UsageByRoleSchema } from './usage.ts';
+
+/** Counts, usage and timing of one iteration. */
+export const IterationSummarySchema = z.object({
+  iteration: z.number().int().min(1),
+  /** Few-shot pool version the generator sampled from. */
+  pool_version: z.number().int().min(0),
+  pairs: z.number().int().min(0),
+  /** Pairs finished so far (accepted + rejected + failed). */
+  done: z.number().int().min(0),
+  candidates: z.number().int().min(0),
+  accepted: z.number().int().min(0),
+  rejected: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  /** Candidates removed, by the check or critic that removed them. */
+  filtered_by: z.record(z.string(), z.number().int()),
+  usage: UsageByRoleSchema,
+  cost_usd: z.number().min(0),
+  duration_ms: z.number().min(0),
+  /** Size of the pool after this iteration's winners joined. */
+  pool_size_after: z.number().int().min(0).nullable(),
+});
+export type IterationSummary = z.infer<typeof IterationSummarySchema>;
+
+/** `manifest.json`: what a run did, rewritten atomically after every iteration and at the end. */
+export const ManifestSchema = z.object({
+  run_id: z.string(),
+  schema_version: z.number().int(),
+  status: z.enum(['running', 'completed', 'budget_exhausted', 'interrupted', 'failed']),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+  config_fingerprint: z.string(),
+  executor: z.string(),
+  backend: z.string(),
+  models: z.object({ generator: z.string(), critic: z.string() }),
+  versions: z.object({
+    persona_forge: z.string(),
+    node: z.string(),
+    prompt_hash: z.string(),
+    critic_hashes: z.record(z.string(), z.string()),
+  }),
+  iterations: z.array(IterationSummarySchema),
+  totals: z.object({
+    pairs: z.number().int(),
+    accepted: z.number().int(),
+    rejected: z.number().int(),
+    failed: z.number().int(),
+    candidates: z.number().int(),
+    usage: UsageByRoleSchema,
+    cost_usd: z.number(),
+    duration_ms: z.number(),
+    /** LLM calls per accepted conversation, by role (null before the first acceptance). */
+    calls_per_accepted: z.object({ generator: z.number(), critic: z.number() }).nullable(),
+  }),
+  /** Why the run stopped early, when it did. */
+  stop_reason: z.string().nullable(),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;

@@ -1,0 +1,12 @@
+import { z } from 'zod';
+
+/** Price of one model in US dollars per million tokens. */
+export const ModelPriceSchema = z.object({
+  input_per_million_usd: z.number().min(0),
+  output_per_million_usd: z.number().min(0),
+});
+export type ModelPrice = z.infer<typeof ModelPriceSchema>;
+
+/** Prices by model name; models not listed cost 0 (e.g. local models). */
+export const PriceTableSchema = z.record(z.string(), ModelPriceSchema);
+export type PriceTable = z.infer<typeof PriceTableSchema>;

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { completeStructured } from '../../src/llm/complete-structured.ts';
+import { extractJson } from '../../src/llm/extract-json.ts';
+import { StructuredOutputError } from '../../src/llm/errors.ts';
+import type { CompletionRequest, CompletionResult, LlmBackend } from '../../src/llm/llm-backend.ts';
+
+/** A test double: replies with scripted texts in order and records every request. */
+function scriptedBackend(replies: string[]): LlmBackend & { requests: CompletionRequest[] } {
+  const requests: CompletionRequest[] = [];
+  return {
+    kind: 'scripted',
+    requests,
+    modelFor: () => 'scripted-model',
+    async complete(request): Promise<CompletionResult> {
+      requests.push(request);
+      const text = replies[requests.length - 1] ?? '';
+      return { texts: [text], model: 'scripted-model', usage: { promptTokens: 10, completionTokens: 5, calls: 1 } };
+    },
+    dispose: async () => {},
+  };
+}
+
+const VerdictSchema = z.object({ rationale: z.string(), toxic: z.boolean() });
+const baseRequest: CompletionRequest = {
+  role: 'critic',
+  messages: [
+    { role: 'system', content: 'You judge conversations.' },
+    { role: 'user', content: 'Is this toxic?' },
+  ],
+};
+
+describe('extractJson', () => {
+  it('takes the JSON out of fences and surrounding prose', () => {
+    expect(extractJson('```json\n{"a": 1}\n```')).toBe('{"a": 1}');
+    expect(extractJson('Sure! Here it is: {"a": {"b": 2}} Hope that helps.')).toBe('{"a": {"b": 2}}');
+    expect(extractJson('no json here')).toBe('no json here');
+  });
+});
+
+describe('completeStructured', () => {
+  it('sends the schema by name and returns the validated value', async () => {
+    const backend = scriptedBackend(['```json\n{"rationale": "fine", "toxic": false}\n```']);
+    const result = await completeStructured(backend, baseRequest, VerdictSchema, 'critic_toxicity');
+    expect(result.value).toEqual({ rationale: 'fine', toxic: false });
+    expect(result.usage).toEqual({ promptTokens: 10, completionTokens: 5, calls: 1 });
+    const sent = backend.requests[0];
+    expect(sent.jsonSchema?.name).toBe('critic_toxicity');
+    expect(sent.jsonSchema?.schema).toMatchObject({ type: 'object', required: ['rationale', 'toxic'] });
+  });
+
+  it('repairs once with the problems listed and sums usage', async () => {
+    const backend = scriptedBackend(['{"rationale": "fine"}', '{"rationale": "fine", "toxic": true}']);
+    const result = await completeStructured(backend, baseRequest, VerdictSchema, 'critic_toxicity');
+    expect(result.value.toxic).toBe(true);
+    expect(result.rawText).toBe('{"rationale": "fine", "toxic": true}');
+    expect(result.usage).toEqual({ promptTokens: 20, completionTokens: 10, calls: 2 });
+    const repairMessages = backend.requests[1].messages;
+    expect(repairMessages).toHaveLength(4);
+    expect(repairMessages[2]).toEqual({ role: 'assistant', content: '{"rationale": "fine"}' });
+    expect(repairMessages[3].role).toBe('user');
+    expect(repairMessages[3].content).toContain('toxic');
+    expect(repairMessages[3].content).toContain('JSON');
+    expect(baseRequest.messages).toHaveLength(2);
+  });
+
+  it('throws StructuredOutputError with the last raw text after one failed repair', async () => {
+    const backend = scriptedBackend(['not json', 'still {not json']);
+    const error = await completeStructured(backend, baseRequest, VerdictSchema, 'critic_toxicity').catch((caught) => caught);
+    expect(error).toBeInstanceOf(StructuredOutputError);
+    expect(error.message).toContain('critic_toxicity');
+    expect(error.rawText).toBe('still {not json');
+    expect(error.issues[0]).toContain('not valid JSON');
+    expect(error.retryable).toBe(true);
+    expect(backend.requests).toHaveLength(2);
+  });
+});
