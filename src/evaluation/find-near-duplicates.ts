@@ -78,14 +78,51 @@ function encodeHashed(ids: number[], start: number, size: number): number {
   return (first >>> 0) * 1_048_576 + ((second >>> 0) & 0xfffff);
 }
 
-/** Replaces each shingle by its rank in the global order (rarest first) and sorts each set. */
+/**
+ * Replaces each shingle by its rank in the global order (rarest first, ties by key) and sorts each
+ * set. Typed-array sorts and a binary search keep this fast for millions of shingles.
+ */
 function rankByRarity(shingleSets: number[][]): Int32Array[] {
-  const frequency = new Map<number, number>();
-  for (const set of shingleSets) for (const key of set) frequency.set(key, (frequency.get(key) ?? 0) + 1);
-  const ordered = [...frequency.keys()].sort((left, right) => frequency.get(left)! - frequency.get(right)! || left - right);
-  const rank = new Map<number, number>();
-  ordered.forEach((key, index) => rank.set(key, index));
-  return shingleSets.map((set) => Int32Array.from(set, (key) => rank.get(key)!).sort());
+  let total = 0;
+  for (const set of shingleSets) total += set.length;
+  const all = new Float64Array(total);
+  let offset = 0;
+  for (const set of shingleSets) for (const key of set) all[offset++] = key;
+  all.sort();
+  // Unique keys (ascending) and how many documents hold each (sets are already deduplicated).
+  const uniqueKeys: number[] = [];
+  const frequencies: number[] = [];
+  for (let index = 0; index < all.length; index++) {
+    if (index > 0 && all[index] === all[index - 1]) frequencies[frequencies.length - 1]++;
+    else {
+      uniqueKeys.push(all[index]);
+      frequencies.push(1);
+    }
+  }
+  const keys = Float64Array.from(uniqueKeys);
+  // Counting sort of key positions by frequency; a stable pass keeps ties in key order.
+  const maximum = frequencies.reduce((largest, value) => Math.max(largest, value), 0);
+  const starts = new Int32Array(maximum + 2);
+  for (const frequency of frequencies) starts[frequency + 1]++;
+  for (let frequency = 1; frequency <= maximum + 1; frequency++) starts[frequency] += starts[frequency - 1];
+  const rankOfPosition = new Int32Array(keys.length);
+  for (let position = 0; position < keys.length; position++) rankOfPosition[position] = starts[frequencies[position]]++;
+  return shingleSets.map((set) => {
+    const ranks = new Int32Array(set.length);
+    for (let index = 0; index < set.length; index++) ranks[index] = rankOfPosition[binarySearch(keys, set[index])];
+    return ranks.sort();
+  });
+}
+
+function binarySearch(sortedKeys: Float64Array, key: number): number {
+  let low = 0;
+  let high = sortedKeys.length - 1;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sortedKeys[middle] < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function allPairsJoin(sets: Int32Array[], threshold: number): NearDuplicateResult {

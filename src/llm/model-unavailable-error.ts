@@ -4,6 +4,8 @@
  */
 export class ModelUnavailableError extends Error {
   override name = 'ModelUnavailableError';
+  /** The CLI's exit code for this error (bad input: the user has to act). */
+  readonly exitCode = 2;
   constructor(
     /** What went wrong, one sentence, e.g. `Could not download hf:…: fetch failed.` */
     readonly reason: string,

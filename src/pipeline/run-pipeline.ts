@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LlmBackend } from '../llm/llm-backend.ts';
+import type { ResponseCache } from '../llm/response-cache.ts';
+import { cacheResponses } from '../llm/cache-responses.ts';
+import { openFileResponseCache } from '../llm/file-response-cache.ts';
 import { computeRoleCost } from '../llm/compute-cost.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
@@ -42,6 +45,11 @@ export interface PipelineDeps {
   onProgress?: (progress: RunProgress) => void;
   /** Called on notable events (iteration start/end, resume, stop) with a structured record. */
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Where LLM replies are cached. @defaultValue the run directory's `cache/responses.jsonl` when
+   * `config.cache.enabled`; pass a Redis store to share it with workers.
+   */
+  responseCache?: ResponseCache;
   /** Aborting stops admitting new pairs; in-flight pairs finish and are written. */
   signal?: AbortSignal;
   now?: () => Date;
@@ -77,13 +85,16 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   const critics = (await loadCritics({ overrideDir: config.critique.critics_dir })).filter((critic) => critic.enabled);
   const seedPool = await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
   const models = { generator: deps.backend.modelFor('generator'), critic: deps.backend.modelFor('critic') };
+  const cache =
+    deps.responseCache ?? (config.cache.enabled ? await openFileResponseCache(file('cache/responses.jsonl')) : undefined);
+  const backend = cache ? cacheResponses(deps.backend, cache) : deps.backend;
 
   // Pairs: fixed once, then read back on resume.
   let plan: PlannedPair[];
   if (existsSync(file(RUN_FILES.plan))) {
     plan = await readJsonl(file(RUN_FILES.plan), PlannedPairSchema);
   } else {
-    const planned = await planPairs(config, { backend: deps.backend });
+    const planned = await planPairs(config, { backend });
     plan = planned.pairs;
     emit('pairs planned', { pairs: plan.length, profile_rejections: planned.rejections });
     await writeJsonl(file(RUN_FILES.plan), plan);
@@ -119,7 +130,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
 
   const budget = new BudgetGuard(config.budget, deps.signal);
   budget.add(summaries);
-  const jobDeps: PairJobDeps = { backend: deps.backend, critics, template, config, now };
+  const jobDeps: PairJobDeps = { backend, critics, template, config, now };
   const runJob = (job: PairJob) => runPairJob(job, jobDeps);
   const executor = deps.createExecutor?.(runJob, jobDeps) ?? new InProcessExecutor(runJob, config.concurrency);
 
@@ -221,11 +232,11 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
       emit('iteration finished', { iteration, accepted: summary.accepted, rejected: summary.rejected, failed: summary.failed, pool_size: pool.length });
     }
   } catch (error) {
-    await closeAll([conversations, candidates, outcomeSink, executor]);
+    await closeAll([conversations, candidates, outcomeSink, executor, ...(cache && !deps.responseCache ? [cache] : [])]);
     await writeManifest('failed', error instanceof Error ? error.message : String(error));
     throw error;
   }
-  await closeAll([conversations, candidates, outcomeSink, executor]);
+  await closeAll([conversations, candidates, outcomeSink, executor, ...(cache && !deps.responseCache ? [cache] : [])]);
 
   const rows = [...rowsById.values()].sort(compareRows);
   await writeDatasetParquet(rows, file(RUN_FILES.parquet));

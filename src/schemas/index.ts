@@ -16,3 +16,4 @@ export * from './manifest.ts';
 export * from './outcome-line.ts';
 export * from './contradiction-check.ts';
 export * from './personas-config.ts';
+export * from './persona-expansion.ts';

@@ -110,6 +110,12 @@ export const RunConfigSchema = z.object({
       max_tokens: positiveInt.optional(),
     })
     .prefault({}),
+  cache: z
+    .object({
+      /** Store every LLM reply so a resumed or repeated run never pays for a finished call. */
+      enabled: z.boolean().default(true),
+    })
+    .prefault({}),
   pool: z
     .object({
       /** Maximum few-shot pool size (keeps the best and the newest). */

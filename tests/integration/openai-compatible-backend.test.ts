@@ -166,10 +166,8 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
     expect(fixture.stats.total).toBe(2);
   });
 
-  it('maps 401 to a non-retryable error that says how to fix it', async () => {
+  it('maps a 404 (wrong base path) to a non-retryable error that says how to fix it', async () => {
     const { fixture, backend } = await setup();
-    fixture.setOptions({ faults: { rate: 1, kinds: ['500'] } });
-    // A 4xx from a custom route: unknown paths answer 404.
     const badPath = new OpenAiCompatibleBackend({
       baseUrl: fixture.baseUrl.replace(/\/v1$/, '/nope'),
       apiKey: API_KEY,
@@ -221,6 +219,19 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
     expect(error.message).toContain('--base-url or OPENAI_BASE_URL');
     expect(error.message).toContain('ECONNREFUSED');
     expect(errorTexts(error)).not.toContain(API_KEY);
+  });
+
+  it('treats an empty reply as a retryable LlmError', async () => {
+    const emptyReply = async () =>
+      new Response(
+        JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'g', choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'stop' }] }),
+        { status: 200, headers: { 'content-type': 'application/json' } },
+      );
+    const backend = new OpenAiCompatibleBackend({ baseUrl: 'http://127.0.0.1:9/v1', generatorModel: 'g', criticModel: 'c', fetch: emptyReply });
+    const error = await backend.complete(generatorRequest()).catch((caught) => caught);
+    expect(error).toBeInstanceOf(LlmError);
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('empty reply');
   });
 
   it('rejects an unusable base URL up front', () => {

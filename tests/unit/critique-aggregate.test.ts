@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { aggregateVotes } from '../../src/critique/aggregate-votes.ts';
 import type { PairwiseVerdict } from '../../src/schemas/critic.ts';
 
-/** A verdict where both orders agree on `winner` (or, with `flip`, disagree: a tie). */
+/** A verdict where both orders agree on `winner`; `null` means the orders disagreed (a tie). */
 function verdict(critic: string, a: number, b: number, winner: number | null): PairwiseVerdict {
   const orderWinners: [number | null, number | null] = winner === null ? [a, b] : [winner, winner];
   return { critic, kind: 'pairwise', a, b, winner, orderWinners, rationale: '' };

@@ -1,0 +1,171 @@
+import type { Attribute } from '../schemas/attribute.ts';
+import type { Profile } from '../schemas/profile.ts';
+import { createRandom, randomInt, type Random } from '../util/create-random.ts';
+import { isNearDuplicate } from './is-near-duplicate.ts';
+
+export interface BuildSimpleProfilesInput {
+  /** The attribute pool to draw from (seed attributes, possibly expanded). */
+  attributes: readonly Attribute[];
+  /** Profiles to build. */
+  count: number;
+  /** Attributes per profile, 1..10 (paper: 5). Config `profiles.attributes_per_profile`. */
+  attributesPerProfile: number;
+  /** Token-Jaccard threshold of `isNearDuplicate`, 0..1. Config `profiles.near_duplicate_threshold`. */
+  nearDuplicateThreshold: number;
+  /**
+   * Reject a candidate whose category is already in the profile, so a profile never holds two
+   * attributes about the same topic (two jobs, two home towns). Needs at least
+   * `attributesPerProfile` categories. @defaultValue true
+   */
+  distinctCategories?: boolean;
+  /** Profiles built at once; only matters when `checkContradiction` is slow (an LLM). @defaultValue 4 */
+  concurrency?: number;
+}
+
+export interface BuildSimpleProfilesDeps {
+  random: Random;
+  /** True when `candidate` contradicts an attribute of `profile` or vice versa (e.g. an LLM check). */
+  checkContradiction?: (profile: string[], candidate: string) => Promise<boolean>;
+}
+
+/** Candidates drawn and rejected, by the first rule that rejected them. */
+export interface ProfileRejections {
+  near_duplicate: number;
+  contradiction: number;
+  same_category: number;
+}
+
+export interface BuildSimpleProfilesResult {
+  /** `p-0001`, `p-0002`, … in order. */
+  profiles: Profile[];
+  rejections: ProfileRejections;
+}
+
+/**
+ * Builds profiles the way the paper does: draw random attributes one by one (without replacement)
+ * and add each unless it is a near-duplicate of one already in the profile, shares its category
+ * with one already in (when `distinctCategories`), or `checkContradiction` says it contradicts the
+ * profile. The checks run in that order, cheapest first; the contradiction check is asked only for
+ * candidates that passed the others and only once the profile holds an attribute.
+ *
+ * Deterministic for a seed: each profile draws from its own stream, derived from `deps.random` up
+ * front, so the result does not depend on `concurrency` or on how long checks take.
+ * @throws Error when the attribute set is too small to fill a profile.
+ */
+export async function buildSimpleProfiles(
+  input: BuildSimpleProfilesInput,
+  deps: BuildSimpleProfilesDeps,
+): Promise<BuildSimpleProfilesResult> {
+  const { attributes, count, attributesPerProfile, nearDuplicateThreshold } = input;
+  const distinctCategories = input.distinctCategories ?? true;
+  const concurrency = input.concurrency ?? 4;
+  validateInput(input, concurrency);
+  checkEnoughAttributes(attributes, attributesPerProfile, distinctCategories);
+
+  const rejections: ProfileRejections = { near_duplicate: 0, contradiction: 0, same_category: 0 };
+  const profileRandoms = Array.from({ length: count }, () => createRandom(randomInt(deps.random, 2 ** 32)));
+  const profiles: Profile[] = new Array(count);
+
+  const buildOne = async (index: number): Promise<void> => {
+    const id = `p-${String(index + 1).padStart(4, '0')}`;
+    const random = profileRandoms[index];
+    const remaining = attributes.slice();
+    const held: Attribute[] = [];
+    while (held.length < attributesPerProfile) {
+      if (remaining.length === 0) {
+        throw new Error(
+          `Cannot build profile ${id}: only ${held.length} of ${attributesPerProfile} attributes fit after trying all ` +
+            `${attributes.length} (rejected so far in this run: ${rejections.near_duplicate} near-duplicates, ` +
+            `${rejections.same_category} same-category, ${rejections.contradiction} contradictions). ` +
+            'Add more attributes (or categories) to the seed file, lower `profiles.attributes_per_profile`, ' +
+            'or raise `profiles.near_duplicate_threshold`.',
+        );
+      }
+      // Lazy Fisher–Yates: swap a random remaining attribute to the end and take it.
+      const pick = randomInt(random, remaining.length);
+      [remaining[pick], remaining[remaining.length - 1]] = [remaining[remaining.length - 1], remaining[pick]];
+      const candidate = remaining.pop() as Attribute;
+
+      if (held.some((attribute) => isNearDuplicate(attribute.text, candidate.text, nearDuplicateThreshold))) {
+        rejections.near_duplicate++;
+        continue;
+      }
+      if (distinctCategories && held.some((attribute) => attribute.category === candidate.category)) {
+        rejections.same_category++;
+        continue;
+      }
+      if (
+        deps.checkContradiction &&
+        held.length > 0 &&
+        (await deps.checkContradiction(
+          held.map((attribute) => attribute.text),
+          candidate.text,
+        ))
+      ) {
+        rejections.contradiction++;
+        continue;
+      }
+      held.push(candidate);
+    }
+    profiles[index] = { id, attributes: held.map((attribute) => attribute.text) };
+  };
+
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < count) {
+      const index = next++;
+      try {
+        await buildOne(index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { profiles, rejections };
+}
+
+function validateInput(input: BuildSimpleProfilesInput, concurrency: number): void {
+  if (!Number.isInteger(input.count) || input.count < 0) {
+    throw new RangeError(`Expected \`count\` to be a non-negative integer, got ${input.count}.`);
+  }
+  if (
+    !Number.isInteger(input.attributesPerProfile) ||
+    input.attributesPerProfile < 1 ||
+    input.attributesPerProfile > 10
+  ) {
+    throw new RangeError(
+      `Expected \`attributesPerProfile\` to be an integer from 1 to 10, got ${input.attributesPerProfile}.`,
+    );
+  }
+  if (!(input.nearDuplicateThreshold >= 0 && input.nearDuplicateThreshold <= 1)) {
+    throw new RangeError(
+      `Expected \`nearDuplicateThreshold\` to be a number between 0 and 1, got ${input.nearDuplicateThreshold}.`,
+    );
+  }
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`Expected \`concurrency\` to be a positive integer, got ${concurrency}.`);
+  }
+}
+
+function checkEnoughAttributes(
+  attributes: readonly Attribute[],
+  attributesPerProfile: number,
+  distinctCategories: boolean,
+): void {
+  if (attributes.length < attributesPerProfile) {
+    throw new Error(
+      `Cannot build profiles of ${attributesPerProfile} attributes from only ${attributes.length} attributes. ` +
+        'Add more attributes to the seed file or lower `profiles.attributes_per_profile`.',
+    );
+  }
+  const categories = new Set(attributes.map((attribute) => attribute.category)).size;
+  if (distinctCategories && categories < attributesPerProfile) {
+    throw new Error(
+      `Cannot build profiles of ${attributesPerProfile} attributes with one attribute per category: the attributes ` +
+        `have only ${categories} categories. Add attributes in more categories or lower \`profiles.attributes_per_profile\`.`,
+    );
+  }
+}
