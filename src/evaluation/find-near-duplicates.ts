@@ -33,41 +33,46 @@ export function findNearDuplicates(documents: readonly (readonly string[])[], op
   if (!(threshold > 0 && threshold < 1)) throw new RangeError(`Expected \`threshold\` in (0, 1), got ${threshold}.`);
 
   const shingleSets = buildShingleSets(documents, shingleSize);
-  const rankedSets = rankByRarity(shingleSets);
-  return allPairsJoin(rankedSets, threshold);
+  const ranked = rankByRarity(shingleSets);
+  return allPairsJoin(ranked.sets, ranked.vocabulary, threshold);
 }
 
-function buildShingleSets(documents: readonly (readonly string[])[], shingleSize: number): number[][] {
+/** Each document's shingle keys, sorted ascending and deduplicated. */
+function buildShingleSets(documents: readonly (readonly string[])[], shingleSize: number): Float64Array[] {
   const wordIds = new Map<string, number>();
-  const idDocuments = documents.map((tokens) =>
-    tokens.map((token) => {
-      let id = wordIds.get(token);
+  const idDocuments = documents.map((tokens) => {
+    const ids = new Int32Array(tokens.length);
+    for (let index = 0; index < tokens.length; index++) {
+      let id = wordIds.get(tokens[index]);
       if (id === undefined) {
         id = wordIds.size;
-        wordIds.set(token, id);
+        wordIds.set(tokens[index], id);
       }
-      return id;
-    }),
-  );
+      ids[index] = id;
+    }
+    return ids;
+  });
   const exact = wordIds.size < EXACT_ID_LIMIT && shingleSize <= 3;
   return idDocuments.map((ids) => {
     const size = Math.min(shingleSize, ids.length);
-    const keys = new Set<number>();
-    for (let start = 0; start + size <= ids.length && size > 0; start++) {
-      keys.add(exact ? encodeExact(ids, start, size) : encodeHashed(ids, start, size));
-    }
-    return [...keys];
+    const count = size === 0 ? 0 : ids.length - size + 1;
+    const keys = new Float64Array(count);
+    for (let start = 0; start < count; start++) keys[start] = exact ? encodeExact(ids, start, size) : encodeHashed(ids, start, size);
+    keys.sort();
+    let unique = 0;
+    for (let index = 0; index < keys.length; index++) if (index === 0 || keys[index] !== keys[index - 1]) keys[unique++] = keys[index];
+    return keys.subarray(0, unique);
   });
 }
 
-function encodeExact(ids: number[], start: number, size: number): number {
+function encodeExact(ids: Int32Array, start: number, size: number): number {
   let key = size; // distinguishes 1- and 2-word sets of short documents from 3-word shingles
   for (let offset = 0; offset < size; offset++) key = key * EXACT_ID_LIMIT + ids[start + offset];
   return key;
 }
 
 /** Two independent 32-bit FNV-style hashes folded into 52 bits: collisions are negligible. */
-function encodeHashed(ids: number[], start: number, size: number): number {
+function encodeHashed(ids: Int32Array, start: number, size: number): number {
   let first = 2166136261 ^ size;
   let second = 0x9747b28c ^ size;
   for (let offset = 0; offset < size; offset++) {
@@ -82,12 +87,15 @@ function encodeHashed(ids: number[], start: number, size: number): number {
  * Replaces each shingle by its rank in the global order (rarest first, ties by key) and sorts each
  * set. Typed-array sorts and a binary search keep this fast for millions of shingles.
  */
-function rankByRarity(shingleSets: number[][]): Int32Array[] {
+function rankByRarity(shingleSets: Float64Array[]): { sets: Int32Array[]; vocabulary: number } {
   let total = 0;
   for (const set of shingleSets) total += set.length;
   const all = new Float64Array(total);
   let offset = 0;
-  for (const set of shingleSets) for (const key of set) all[offset++] = key;
+  for (const set of shingleSets) {
+    all.set(set, offset);
+    offset += set.length;
+  }
   all.sort();
   // Unique keys (ascending) and how many documents hold each (sets are already deduplicated).
   const uniqueKeys: number[] = [];
@@ -107,11 +115,12 @@ function rankByRarity(shingleSets: number[][]): Int32Array[] {
   for (let frequency = 1; frequency <= maximum + 1; frequency++) starts[frequency] += starts[frequency - 1];
   const rankOfPosition = new Int32Array(keys.length);
   for (let position = 0; position < keys.length; position++) rankOfPosition[position] = starts[frequencies[position]]++;
-  return shingleSets.map((set) => {
+  const sets = shingleSets.map((set) => {
     const ranks = new Int32Array(set.length);
     for (let index = 0; index < set.length; index++) ranks[index] = rankOfPosition[binarySearch(keys, set[index])];
     return ranks.sort();
   });
+  return { sets, vocabulary: keys.length };
 }
 
 function binarySearch(sortedKeys: Float64Array, key: number): number {
@@ -125,14 +134,15 @@ function binarySearch(sortedKeys: Float64Array, key: number): number {
   return low;
 }
 
-function allPairsJoin(sets: Int32Array[], threshold: number): NearDuplicateResult {
+function allPairsJoin(sets: Int32Array[], vocabulary: number, threshold: number): NearDuplicateResult {
   const flagged = sets.map(() => false);
   // Process smallest first so every indexed set is no larger than the probing one.
   const order = sets.map((_, index) => index).filter((index) => sets[index].length > 0);
   order.sort((left, right) => sets[left].length - sets[right].length || left - right);
 
-  const postings = new Map<number, number[]>();
-  const postingStart = new Map<number, number>();
+  // Indexed by shingle rank; only prefix shingles ever get a list.
+  const postings: (number[] | undefined)[] = new Array(vocabulary);
+  const postingStart = new Int32Array(vocabulary);
   const seenStamp = new Int32Array(sets.length).fill(-1);
   let verifiedPairs = 0;
 
@@ -142,12 +152,12 @@ function allPairsJoin(sets: Int32Array[], threshold: number): NearDuplicateResul
     const prefixLength = probeSet.length - minimumSize + 1;
     for (let position = 0; position < prefixLength; position++) {
       const token = probeSet[position];
-      const list = postings.get(token);
+      const list = postings[token];
       if (!list) continue;
       // Lists grow in size order: advance past sets too small to ever match again (length filter).
-      let start = postingStart.get(token) ?? 0;
+      let start = postingStart[token];
       while (start < list.length && sets[list[start]].length < minimumSize) start++;
-      postingStart.set(token, start);
+      postingStart[token] = start;
       for (let cursor = start; cursor < list.length; cursor++) {
         const candidate = list[cursor];
         if (seenStamp[candidate] === probe) continue;
@@ -162,9 +172,9 @@ function allPairsJoin(sets: Int32Array[], threshold: number): NearDuplicateResul
     }
     for (let position = 0; position < prefixLength; position++) {
       const token = probeSet[position];
-      const list = postings.get(token);
+      const list = postings[token];
       if (list) list.push(probe);
-      else postings.set(token, [probe]);
+      else postings[token] = [probe];
     }
   }
   return { flagged, verifiedPairs };

@@ -11,6 +11,7 @@ import type {
   LlamaModel,
 } from 'node-llama-cpp';
 import type { CompletionRequest, CompletionResult, JsonResponseFormat, LlmBackend } from './llm-backend.ts';
+import type { LlmRole } from '../schemas/usage.ts';
 import { LlmError } from './errors.ts';
 import { buildResponseFormat } from './build-response-format.ts';
 import { toLlamaChatHistory } from './llama-chat-history.ts';
@@ -145,7 +146,8 @@ export class LlamaCppBackend implements LlmBackend {
     return this.parts.context.totalSequences;
   }
 
-  modelFor(): string {
+  /** The one loaded model serves both roles. */
+  modelFor(_role?: LlmRole): string {
     return this.modelName;
   }
 

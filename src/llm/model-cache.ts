@@ -67,7 +67,7 @@ export async function resolveModelPath(reference: string, options: ResolveModelP
     return result.path;
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    const why = error instanceof Error ? error.message : String(error);
+    const why = describeError(error);
     const present =
       cachedSize === undefined
         ? `is not in ${modelsDir}`
@@ -112,6 +112,13 @@ export async function listCachedModels(cacheDir: string): Promise<CachedModel[]>
     models.push({ fileName, path, sizeBytes, sha256: partial ? undefined : await readSidecar(`${path}.sha256`), partial });
   }
   return models;
+}
+
+/** `fetch failed (getaddrinfo ENOTFOUND huggingface.co)`: fetch hides the network reason in `cause`. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }
 
 async function fileSize(path: string): Promise<number | undefined> {

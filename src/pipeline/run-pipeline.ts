@@ -102,7 +102,8 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
 
   // Recover what earlier sessions finished. Order of writes per pair is candidates -> row ->
   // outcome, so a row without an outcome was accepted just before a crash: commit it now.
-  const outcomes = await recoverJsonl(file(RUN_FILES.outcomes), OutcomeLineSchema);
+  // Failed pairs (endpoint errors) are dropped here so a resume retries them.
+  const outcomes = await recoverJsonl(file(RUN_FILES.outcomes), OutcomeLineSchema, (outcome) => outcome.status !== 'failed');
   const rowsById = new Map(
     (await recoverJsonl(file(RUN_FILES.conversations), DatasetRowSchema)).map((row) => [row.id, row]),
   );

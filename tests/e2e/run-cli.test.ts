@@ -110,7 +110,7 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
   it('writes dataset.parquet that reads back equal to the JSONL rows', async () => {
     const rows = await readLines(join(runDir, 'conversations.jsonl'));
     const file = await asyncBufferFromFile(join(runDir, 'dataset.parquet'));
-    const parquetRows = await parquetReadObjects({ file });
+    const parquetRows = (await parquetReadObjects({ file })) as Array<{ id: string }>;
     const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
     expect(parquetRows.sort(byId)).toEqual(rows.sort(byId));
   });

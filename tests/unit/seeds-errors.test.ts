@@ -130,10 +130,13 @@ describe('loadSeedConversations', () => {
   });
 
   it('names a nested field', async () => {
-    const path = await seedFile(
-      'bad-speaker.jsonl',
-      [good, record('seed-002', [{ speaker: 'User 1', text: 'Hi' }, { speaker: 'Bob', text: 'Hey' }])],
-    );
+    const path = await seedFile('bad-speaker.jsonl', [
+      good,
+      record('seed-002', [
+        { speaker: 'User 1', text: 'Hi' },
+        { speaker: 'Bob', text: 'Hey' },
+      ]),
+    ]);
     const error = await errorOf(loadSeedConversations(path));
     expect(error.message).toBe(
       `${path}:2: field "turns[1].speaker": Invalid option: expected one of "User 1"|"User 2". ${CONVERSATION_HINT}`,
@@ -141,7 +144,9 @@ describe('loadSeedConversations', () => {
   });
 
   it('names a missing field', async () => {
-    const path = await seedFile('no-turns.jsonl', ['{"id":"seed-003","user1_persona":["a b c"],"user2_persona":["d e f"]}']);
+    const path = await seedFile('no-turns.jsonl', [
+      '{"id":"seed-003","user1_persona":["a b c"],"user2_persona":["d e f"]}',
+    ]);
     const error = await errorOf(loadSeedConversations(path));
     expect(error.message).toBe(`${path}:1: field "turns" is missing (expected array). ${CONVERSATION_HINT}`);
   });

@@ -9,7 +9,9 @@ import { createRandom } from '../../src/util/create-random.ts';
 import type { Attribute } from '../../src/schemas/index.ts';
 
 /** A backend double that answers with `reply(request)` and records every request. */
-function fakeBackend(reply: (request: CompletionRequest) => string): LlmBackend & { requests: CompletionRequest[] } {
+function fakeBackend(
+  reply: (request: CompletionRequest) => string,
+): LlmBackend & { requests: CompletionRequest[] } {
   const requests: CompletionRequest[] = [];
   return {
     kind: 'fake',
@@ -17,7 +19,11 @@ function fakeBackend(reply: (request: CompletionRequest) => string): LlmBackend 
     modelFor: () => 'fake-model',
     async complete(request): Promise<CompletionResult> {
       requests.push(request);
-      return { texts: [reply(request)], model: 'fake-model', usage: { promptTokens: 10, completionTokens: 5, calls: 1 } };
+      return {
+        texts: [reply(request)],
+        model: 'fake-model',
+        usage: { promptTokens: 10, completionTokens: 5, calls: 1 },
+      };
     },
     dispose: async () => {},
   };
@@ -29,7 +35,10 @@ describe('createLlmContradictionCheck', () => {
   it('asks the critic with the profile and candidate in tags and the contradiction_check schema', async () => {
     const backend = fakeBackend(() => '{"rationale":"Never left vs lived abroad.","contradicts":true}');
     const check = createLlmContradictionCheck(backend, options);
-    const verdict = await check(['I have never left my home country.', 'I am a nurse.'], 'I lived in Japan for two years.');
+    const verdict = await check(
+      ['I have never left my home country.', 'I am a nurse.'],
+      'I lived in Japan for two years.',
+    );
     expect(verdict).toBe(true);
     expect(backend.requests).toHaveLength(1);
     const [request] = backend.requests;
@@ -66,13 +75,19 @@ describe('createLlmContradictionCheck', () => {
       { random: createRandom(2), checkContradiction: createLlmContradictionCheck(backend, options) },
     );
     for (const profile of profiles) {
-      expect(profile.attributes.includes(planted) && profile.attributes.includes('I have a parrot named Kiwi.')).toBe(false);
+      expect(
+        profile.attributes.includes(planted) && profile.attributes.includes('I have a parrot named Kiwi.'),
+      ).toBe(false);
     }
     expect(rejections.contradiction).toBeGreaterThan(0);
   });
 
   it('renders the template placeholders', () => {
-    const [message] = buildContradictionCheckMessages('P:\n{{profile}}\nC: {{candidate}} / {{candidate}}', ['I a $&.', 'I b.'], ' I c. ');
+    const [message] = buildContradictionCheckMessages(
+      'P:\n{{profile}}\nC: {{candidate}} / {{candidate}}',
+      ['I a $&.', 'I b.'],
+      ' I c. ',
+    );
     expect(message).toEqual({ role: 'user', content: 'P:\n- I a $&.\n- I b.\nC: I c. / I c.' });
   });
 });

@@ -28,7 +28,9 @@ describe('isNearDuplicate', () => {
   });
 
   it('rejects a threshold outside 0..1', () => {
-    expect(() => isNearDuplicate('a', 'b', 1.5)).toThrow('Expected `threshold` to be a number between 0 and 1, got 1.5.');
+    expect(() => isNearDuplicate('a', 'b', 1.5)).toThrow(
+      'Expected `threshold` to be a number between 0 and 1, got 1.5.',
+    );
   });
 });
 
@@ -86,14 +88,20 @@ describe('buildSimpleProfiles', () => {
     for (const profile of strict.profiles) expect(profile.attributes).toContain('I have a parrot.');
     expect(strict.rejections.same_category).toBeGreaterThan(0);
 
-    const relaxed = await buildSimpleProfiles({ ...input, distinctCategories: false }, { random: createRandom(3) });
+    const relaxed = await buildSimpleProfiles(
+      { ...input, distinctCategories: false },
+      { random: createRandom(3) },
+    );
     expect(relaxed.rejections.same_category).toBe(0);
     expect(relaxed.profiles.some((profile) => !profile.attributes.includes('I have a parrot.'))).toBe(true);
   });
 
   it('removes an attribute the contradiction check rejects and counts it', async () => {
     const planted = 'I have never spoken to another human being.';
-    const withPlanted: Attribute[] = [...attributes, { id: 'planted-001', category: 'planted', text: planted }];
+    const withPlanted: Attribute[] = [
+      ...attributes,
+      { id: 'planted-001', category: 'planted', text: planted },
+    ];
     const calls: { profile: string[]; candidate: string }[] = [];
     const { profiles, rejections } = await buildSimpleProfiles(
       { ...baseInput, attributes: withPlanted, count: 200 },
@@ -131,7 +139,11 @@ describe('buildSimpleProfiles', () => {
     ).rejects.toThrow('Cannot build profiles of 4 attributes from only 3 attributes.');
     await expect(
       buildSimpleProfiles(
-        { ...input, attributes: [...small, { id: 'd', category: 'food', text: 'I bake bread.' }], attributesPerProfile: 4 },
+        {
+          ...input,
+          attributes: [...small, { id: 'd', category: 'food', text: 'I bake bread.' }],
+          attributesPerProfile: 4,
+        },
         { random: createRandom(5) },
       ),
     ).rejects.toThrow('the attributes have only 3 categories');

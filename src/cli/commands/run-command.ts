@@ -128,6 +128,11 @@ export function registerRunCommand(program: Command): void {
         } else if (result.manifest.status === 'interrupted') {
           process.stdout.write(`Interrupted. Continue with: persona-forge run --resume ${result.runDir}\n`);
           process.exitCode = EXIT_CODES.interrupted;
+        } else if (result.manifest.totals.failed > 0) {
+          process.stdout.write(
+            `${result.manifest.totals.failed} pair(s) failed (errors in outcomes.jsonl); retry them with: persona-forge run --resume ${result.runDir}\n`,
+          );
+          process.exitCode = EXIT_CODES.failure;
         }
       } finally {
         reporter.finish();
