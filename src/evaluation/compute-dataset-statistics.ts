@@ -50,8 +50,9 @@ export function computeDatasetStatistics(
   options: DatasetStatisticsOptions = {},
 ): DatasetStatistics {
   const utteranceCounts: number[] = [];
-  const unigrams = new Set<string>();
-  const bigrams = new Set<string>();
+  // Words as ids, bigrams as one number (id · 2^26 + id): much cheaper than string sets at 20k conversations.
+  const wordIds = new Map<string, number>();
+  const bigrams = new Set<number>();
   let totalWords = 0;
   let totalBigrams = 0;
   let alternating = 0;
@@ -71,13 +72,19 @@ export function computeDatasetStatistics(
     for (const turn of conversation.turns) {
       const words = tokenizeWords(turn.text);
       totalWords += words.length;
+      let previousId = -1;
       for (let index = 0; index < words.length; index++) {
-        unigrams.add(words[index]);
+        let id = wordIds.get(words[index]);
+        if (id === undefined) {
+          id = wordIds.size;
+          wordIds.set(words[index], id);
+        }
         conversationWords.push(words[index]);
         if (index > 0) {
-          bigrams.add(`${words[index - 1]} ${words[index]}`);
+          bigrams.add(previousId * 67_108_864 + id);
           totalBigrams++;
         }
+        previousId = id;
       }
     }
     shingleDocuments.push(conversationWords);
@@ -115,7 +122,7 @@ export function computeDatasetStatistics(
     words_per_utterance: totalUtterances === 0 ? null : totalWords / totalUtterances,
     attributes_per_profile: attributesPerProfile.length === 0 ? null : attributesPerProfile.reduce((sum, value) => sum + value, 0) / attributesPerProfile.length,
     strict_alternation_rate: share(alternating),
-    distinct_1: totalWords === 0 ? 0 : unigrams.size / totalWords,
+    distinct_1: totalWords === 0 ? 0 : wordIds.size / totalWords,
     distinct_2: totalBigrams === 0 ? 0 : bigrams.size / totalBigrams,
     bracket_placeholder_rate: share(withPlaceholder),
     near_duplicate_rate: share(nearDuplicates.flagged.filter(Boolean).length),

@@ -146,11 +146,14 @@ function allPairsJoin(sets: Int32Array[], vocabulary: number, threshold: number)
   const seenStamp = new Int32Array(sets.length).fill(-1);
   let verifiedPairs = 0;
 
+  // Sets are probed in increasing size, so an indexed set y is never larger than a later probe x
+  // and J(x, y) ≥ t needs an overlap ≥ 2t/(1+t)·|y|: indexing y's shorter "mid-prefix" suffices.
+  const indexFraction = (2 * threshold) / (1 + threshold);
   for (const probe of order) {
     const probeSet = sets[probe];
     const minimumSize = Math.ceil(threshold * probeSet.length - 1e-9);
-    const prefixLength = probeSet.length - minimumSize + 1;
-    for (let position = 0; position < prefixLength; position++) {
+    const probePrefixLength = probeSet.length - minimumSize + 1;
+    for (let position = 0; position < probePrefixLength; position++) {
       const token = probeSet[position];
       const list = postings[token];
       if (!list) continue;
@@ -164,13 +167,14 @@ function allPairsJoin(sets: Int32Array[], vocabulary: number, threshold: number)
         seenStamp[candidate] = probe;
         if (flagged[probe] && flagged[candidate]) continue;
         verifiedPairs++;
-        if (jaccard(probeSet, sets[candidate]) > threshold) {
+        if (exceedsJaccard(probeSet, sets[candidate], threshold)) {
           flagged[probe] = true;
           flagged[candidate] = true;
         }
       }
     }
-    for (let position = 0; position < prefixLength; position++) {
+    const indexPrefixLength = probeSet.length - Math.ceil(indexFraction * probeSet.length - 1e-9) + 1;
+    for (let position = 0; position < indexPrefixLength; position++) {
       const token = probeSet[position];
       const list = postings[token];
       if (list) list.push(probe);
@@ -180,12 +184,18 @@ function allPairsJoin(sets: Int32Array[], vocabulary: number, threshold: number)
   return { flagged, verifiedPairs };
 }
 
-/** Jaccard of two ascending integer sets by merging. */
-function jaccard(left: Int32Array, right: Int32Array): number {
+/**
+ * Whether the Jaccard of two ascending integer sets is strictly above `threshold`: a merge that
+ * stops as soon as the overlap still needed (J > t ⇔ overlap > t/(1+t)·(|x|+|y|)) is out of reach.
+ */
+function exceedsJaccard(left: Int32Array, right: Int32Array, threshold: number): boolean {
+  const needed = (threshold / (1 + threshold)) * (left.length + right.length);
   let shared = 0;
   let leftIndex = 0;
   let rightIndex = 0;
   while (leftIndex < left.length && rightIndex < right.length) {
+    // Conservative by 1e-9 so float rounding never stops a pair that the exact ratio below would keep.
+    if (shared + Math.min(left.length - leftIndex, right.length - rightIndex) < needed - 1e-9) return false;
     if (left[leftIndex] === right[rightIndex]) {
       shared++;
       leftIndex++;
@@ -193,5 +203,5 @@ function jaccard(left: Int32Array, right: Int32Array): number {
     } else if (left[leftIndex] < right[rightIndex]) leftIndex++;
     else rightIndex++;
   }
-  return shared / (left.length + right.length - shared);
+  return shared / (left.length + right.length - shared) > threshold;
 }

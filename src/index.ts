@@ -1,0 +1,28 @@
+// persona-forge library API. The CLI (src/cli) is a thin layer over these exports.
+export * from './schemas/index.ts';
+export { runPipeline, defaultRunId, type PipelineDeps, type RunResult } from './pipeline/run-pipeline.ts';
+export type { RunProgress } from './pipeline/run-progress.ts';
+export { runPairJob, type PairJobDeps } from './pipeline/run-pair-job.ts';
+export { updatePool } from './pipeline/update-pool.ts';
+export { loadRunConfig, parseRunConfig, readConfigFile, type ConfigSources } from './config/load-run-config.ts';
+export type { LlmBackend, CompletionRequest, CompletionResult, ChatMessage, JsonResponseFormat } from './llm/llm-backend.ts';
+export { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from './llm/openai-compatible-backend.ts';
+export { completeStructured } from './llm/complete-structured.ts';
+export { limitConcurrency } from './llm/limit-concurrency.ts';
+export { cacheResponses } from './llm/cache-responses.ts';
+export { openFileResponseCache } from './llm/file-response-cache.ts';
+export type { ResponseCache } from './llm/response-cache.ts';
+export { ConfigError, InputError, LlmError, EndpointUnreachableError, StructuredOutputError } from './llm/errors.ts';
+export type { Executor } from './executors/executor.ts';
+export { InProcessExecutor } from './executors/in-process-executor.ts';
+export { buildGeneratorPrompt } from './generation/build-generator-prompt.ts';
+export { parseConversation } from './generation/parse-conversation.ts';
+export { loadPromptTemplate, defaultPromptTemplatePath } from './generation/load-prompt-template.ts';
+export { loadCritics, defaultCriticsDir } from './critique/load-critics.ts';
+export { lintConversation } from './critique/lint-conversation.ts';
+export { aggregateVotes } from './critique/aggregate-votes.ts';
+export { critiqueCandidates } from './critique/critique-candidates.ts';
+export { loadSeedAttributes, defaultSeedPaths } from './personas/load-seed-attributes.ts';
+export { loadSeedConversations } from './personas/load-seed-conversations.ts';
+export { writeDatasetParquet, DATASET_PARQUET_SCHEMA } from './output/write-dataset-parquet.ts';
+export { createRandom, deriveRandom } from './util/create-random.ts';
