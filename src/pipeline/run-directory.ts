@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { readFile, mkdir, writeFile, rename } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../llm/errors.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
+import { writeJsonlAtomic } from '../output/write-jsonl-atomic.ts';
 import { configFingerprint } from './config-fingerprint.ts';
 import { publicConfig } from './public-config.ts';
 
@@ -17,6 +18,8 @@ export const RUN_FILES = {
   outcomes: 'outcomes.jsonl',
   conversations: 'conversations.jsonl',
   candidates: 'candidates.jsonl',
+  /** Rows accepted beyond a `--target` share: kept, but not part of the dataset. */
+  surplus: 'surplus.jsonl',
   parquet: 'dataset.parquet',
   pool: (version: number) => `pool-v${version}.jsonl`,
 } as const;
@@ -67,10 +70,6 @@ export async function recoverJsonl<T>(
   const records = await readJsonl(path, schema, { tolerateTornTail: true });
   const kept = records.filter(keep);
   const clean = kept.map((record) => JSON.stringify(record)).join('\n') + (kept.length ? '\n' : '');
-  if (clean !== text) {
-    const temporaryPath = `${path}.${process.pid}.tmp`;
-    await writeFile(temporaryPath, clean);
-    await rename(temporaryPath, path);
-  }
+  if (clean !== text) await writeJsonlAtomic(path, kept);
   return kept;
 }

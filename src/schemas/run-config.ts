@@ -55,6 +55,12 @@ export const RunConfigSchema = z.object({
   iterations: positiveInt.default(3),
   /** Pairs per iteration. */
   pairs: positiveInt.default(10),
+  /**
+   * Exactly this many accepted conversations in all (split evenly over the iterations): pairs are
+   * over-generated from the observed acceptance rate until each iteration's share is met, and
+   * `pairs` is ignored. Conversations accepted beyond a share go to `surplus.jsonl`.
+   */
+  target: positiveInt.optional(),
   /** Candidates generated per pair (N). */
   candidates: positiveInt.max(16).default(4),
   /** Pair jobs processed at once (and the LLM request concurrency limit). */

@@ -1,0 +1,111 @@
+import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
+import { CandidateRecordSchema } from '../schemas/candidate-record.ts';
+import { OutcomeLineSchema, type OutcomeLine } from '../schemas/outcome-line.ts';
+import type { IterationSummary } from '../schemas/manifest.ts';
+import type { PairOutcome } from '../schemas/pair-outcome.ts';
+import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
+import { recoverJsonl, RUN_FILES, type RunDirectory } from './run-directory.ts';
+import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
+
+const keyOf = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
+
+/**
+ * The durable state of a run: what is finished, the accepted rows, and per-iteration counts.
+ * Writes per pair go candidates -> row -> outcome, so the outcome line is the commit record:
+ * on reopen, a row without an outcome (accepted just before a crash) is committed, candidates of
+ * unfinished pairs are dropped, and failed pairs are forgotten so they are retried.
+ */
+export class RunState {
+  private constructor(
+    readonly summaries: IterationSummary[],
+    private readonly done: Set<string>,
+    private readonly rows: Map<string, DatasetRow>,
+    private readonly sinks: { conversations: JsonlSink; candidates: JsonlSink; outcomes: JsonlSink; surplus: JsonlSink },
+  ) {}
+
+  static async open(runDir: RunDirectory, iterations: number): Promise<RunState> {
+    const file = runDir.file;
+    const outcomes = await recoverJsonl(file(RUN_FILES.outcomes), OutcomeLineSchema, (outcome) => outcome.status !== 'failed');
+    const rows = new Map((await recoverJsonl(file(RUN_FILES.conversations), DatasetRowSchema)).map((row) => [row.id, row]));
+    const done = new Set(outcomes.map((outcome) => keyOf(outcome.iteration, outcome.pair_id)));
+    const orphans = [...rows.values()].filter((row) => !done.has(keyOf(row.iteration, row.pair_id))).map(outcomeFromOrphanRow);
+    for (const outcome of orphans) {
+      outcomes.push(outcome);
+      done.add(keyOf(outcome.iteration, outcome.pair_id));
+    }
+    await recoverJsonl(file(RUN_FILES.candidates), CandidateRecordSchema, (record) => done.has(keyOf(record.iteration, record.pair_id)));
+    await recoverJsonl(file(RUN_FILES.surplus), DatasetRowSchema);
+
+    const sinks = {
+      conversations: await openJsonlSink(file(RUN_FILES.conversations)),
+      candidates: await openJsonlSink(file(RUN_FILES.candidates)),
+      outcomes: await openJsonlSink(file(RUN_FILES.outcomes)),
+      surplus: await openJsonlSink(file(RUN_FILES.surplus)),
+    };
+    if (orphans.length) await sinks.outcomes.append(orphans);
+    const summaries = Array.from({ length: iterations }, (_, index) => emptyIterationSummary(index + 1, 0));
+    for (const outcome of outcomes) tallyOutcome(summaries[outcome.iteration - 1], outcome);
+    return new RunState(summaries, done, rows, sinks);
+  }
+
+  isDone(iteration: number, pairId: string): boolean {
+    return this.done.has(keyOf(iteration, pairId));
+  }
+
+  get finishedPairs(): number {
+    return this.done.size;
+  }
+
+  /** Accepted rows of one iteration, in pair order. */
+  rowsOf(iteration: number): DatasetRow[] {
+    return [...this.rows.values()].filter((row) => row.iteration === iteration).sort((a, b) => a.pair_id.localeCompare(b.pair_id));
+  }
+
+  /** Every accepted row, by iteration then pair. */
+  allRows(): DatasetRow[] {
+    return [...this.rows.values()].sort((a, b) => a.iteration - b.iteration || a.pair_id.localeCompare(b.pair_id));
+  }
+
+  /**
+   * Writes one finished pair. `surplus` (an accepted row beyond `--target`) keeps the row in
+   * `surplus.jsonl` and counts the pair as rejected with reason `surplus_over_target`.
+   */
+  async commit(outcome: PairOutcome, line: OutcomeLine, options: { surplus?: boolean } = {}): Promise<OutcomeLine> {
+    let committed = line;
+    await this.sinks.candidates.append(outcome.candidates);
+    if (outcome.row && options.surplus) {
+      await this.sinks.surplus.append([outcome.row]);
+      committed = { ...line, status: 'rejected', row_id: null, reasons: { ...line.reasons, surplus_over_target: 1 } };
+    } else if (outcome.row) {
+      await this.sinks.conversations.append([outcome.row]);
+      this.rows.set(outcome.row.id, outcome.row);
+    }
+    await this.sinks.outcomes.append([committed]);
+    this.done.add(keyOf(outcome.iteration, outcome.pair_id));
+    tallyOutcome(this.summaries[outcome.iteration - 1], committed);
+    return committed;
+  }
+
+  async close(): Promise<void> {
+    for (const sink of Object.values(this.sinks)) await sink.close().catch(() => {});
+  }
+}
+
+/** The outcome of a pair whose row was written but whose outcome line was lost to a crash. */
+function outcomeFromOrphanRow(row: DatasetRow): OutcomeLine {
+  return {
+    iteration: row.iteration,
+    pair_id: row.pair_id,
+    status: 'accepted',
+    row_id: row.id,
+    candidates: row.lineage.candidates,
+    reasons: {},
+    error: null,
+    usage: {
+      generator: { prompt_tokens: row.usage.prompt_tokens, completion_tokens: row.usage.completion_tokens, calls: 0 },
+      critic: { prompt_tokens: 0, completion_tokens: 0, calls: 0 },
+    },
+    cost_usd: row.usage.cost_usd,
+    duration_ms: 0,
+  };
+}
