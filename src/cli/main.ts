@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerRunCommand } from './commands/run-command.ts';
+import { registerEstimateCommand } from './commands/estimate-command.ts';
 import { registerModelsCommand } from './commands/models-command.ts';
+import { registerExpandCommand } from './commands/expand-command.ts';
+import { registerProfilesCommand } from './commands/profiles-command.ts';
 import { handleCliError } from './handle-cli-error.ts';
 
 const program = new Command('persona-forge')
@@ -10,7 +13,10 @@ const program = new Command('persona-forge')
   .exitOverride();
 
 registerRunCommand(program);
+registerEstimateCommand(program);
 registerModelsCommand(program);
+registerExpandCommand(program);
+registerProfilesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -143,6 +143,14 @@ export const EvaluationInputSchema = z.object({
   /** `run` for a run directory, otherwise the file format. */
   kind: z.enum(['run', 'jsonl', 'spc-csv', 'persona-chat', 'parquet']),
   run_id: z.string().nullable(),
+  /** What the importer skipped or repaired while reading a file (null for runs and Parquet). */
+  import_notes: z
+    .object({
+      skipped: z.number().int(),
+      duplicates: z.number().int(),
+      turn_repairs: z.record(z.string(), z.number().int()),
+    })
+    .nullable(),
 });
 
 /** `evaluation.json`. */

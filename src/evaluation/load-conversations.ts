@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { z } from 'zod';
 import { InputError } from '../llm/errors.ts';
-import { importDataset } from '../personas/importers/import-dataset.ts';
+import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
+import type { ImportNotes } from '../personas/importers/import-notes.ts';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { TurnSchema } from '../schemas/turn.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
@@ -18,6 +19,8 @@ export interface LoadedConversations {
   conversations: EvaluatedConversation[];
   /** Full dataset rows when the source holds them (run directory, our JSONL or Parquet rows). */
   rows: DatasetRow[] | null;
+  /** What the importer skipped, joined or repaired (imported files only). */
+  importNotes: ImportNotes | null;
 }
 
 /** A Parquet row as read by hyparquet: only what evaluation needs is checked. */
@@ -44,12 +47,12 @@ export async function loadConversations(path: string): Promise<LoadedConversatio
       throw new InputError('not a run directory (no conversations.jsonl); pass a run directory or a dataset file', path);
     }
     const rows = (await readDatasetRows(file, { tolerateTornTail: true }))!;
-    return { path, kind: 'run', runId: rows[0]?.run_id ?? null, conversations: rows, rows };
+    return { path, kind: 'run', runId: rows[0]?.run_id ?? null, conversations: rows, rows, importNotes: null };
   }
 
   if (path.toLowerCase().endsWith('.parquet')) return loadParquet(path);
 
-  const dataset = await importDataset(path);
+  const { dataset, notes } = await importDatasetWithNotes(path);
   let rows: DatasetRow[] | null = null;
   if (dataset.format === 'jsonl') rows = await readDatasetRows(path, { tolerateTornTail: false, optional: true });
   return {
@@ -58,6 +61,7 @@ export async function loadConversations(path: string): Promise<LoadedConversatio
     runId: rows?.[0]?.run_id ?? null,
     conversations: rows ?? dataset.conversations,
     rows,
+    importNotes: notes,
   };
 }
 
@@ -123,6 +127,7 @@ async function loadParquet(path: string): Promise<LoadedConversations> {
     runId: rows[0]?.run_id ?? null,
     conversations: allRows ? rows : conversations,
     rows: allRows ? rows : null,
+    importNotes: null,
   };
 }
 

@@ -146,6 +146,11 @@ export class LlamaCppBackend implements LlmBackend {
     return this.parts.context.totalSequences;
   }
 
+  /** Sequences generating right now, and samples waiting for one. */
+  get queue(): { busySequences: number; waitingSamples: number } {
+    return { busySequences: this.parallelSequences - this.pool.available, waitingSamples: this.pool.waiting };
+  }
+
   /** The one loaded model serves both roles. */
   modelFor(_role?: LlmRole): string {
     return this.modelName;
@@ -274,7 +279,8 @@ function disposedError(cause?: unknown): LlmError {
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${value}.`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${value}.`);
   return value;
 }
 

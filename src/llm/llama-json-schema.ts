@@ -4,6 +4,8 @@
  * - `anyOf` becomes `oneOf`; a one-element `allOf`/`anyOf`/`oneOf` is inlined;
  * - `definitions` becomes `$defs`, `#/definitions/x` refs become `#/$defs/x`;
  * - a type list with `object`/`array` becomes a `oneOf`;
+ * - an integer with bounds at most 100 values apart becomes an `enum` of those values (the
+ *   grammar enforces no bounds, and writes exponents like `7E+8` in integers otherwise);
  * - schemas it cannot express (`{}`, `true`, `$ref: "#"`, multi-part `allOf`) become "any JSON value"
  *   — the grammar turns an unrecognised schema into `null`, which is worse than no constraint;
  * - keywords it ignores or rejects (`pattern`, `minimum`, `required`, `default`, `propertyNames`,
@@ -69,7 +71,7 @@ function convert(schema: unknown): JsonObject {
   if (types.length > 1 && types.some((type) => type === 'object' || type === 'array')) {
     return withCommon(schema, { oneOf: types.map((type) => convert({ ...schema, type })) });
   }
-  const [type] = types;
+  const type = types.length === 1 ? types[0] : undefined;
   if (type === 'object') return withCommon(schema, convertObject(schema));
   if (type === 'array') return withCommon(schema, convertArray(schema));
   if (type === 'string') {
@@ -81,11 +83,35 @@ function convert(schema: unknown): JsonObject {
     }
     return withCommon(schema, result);
   }
+  if (type === 'integer') {
+    const values = boundedIntegers(schema);
+    if (values) return withCommon(schema, { enum: values });
+  }
   const primitives = types.filter((candidate) => typeof candidate === 'string' && PRIMITIVE_TYPES.has(candidate));
   if (primitives.length) return withCommon(schema, { type: primitives.length === 1 ? primitives[0] : primitives });
   if (isObject(schema.properties)) return withCommon(schema, convertObject(schema));
   if (schema.items !== undefined || schema.prefixItems !== undefined) return withCommon(schema, convertArray(schema));
   return ANY_JSON;
+}
+
+const MAX_ENUMERATED_INTEGERS = 101;
+
+function boundedIntegers(schema: JsonObject): number[] | undefined {
+  const lowest =
+    typeof schema.minimum === 'number'
+      ? Math.ceil(schema.minimum)
+      : typeof schema.exclusiveMinimum === 'number'
+        ? Math.floor(schema.exclusiveMinimum) + 1
+        : undefined;
+  const highest =
+    typeof schema.maximum === 'number'
+      ? Math.floor(schema.maximum)
+      : typeof schema.exclusiveMaximum === 'number'
+        ? Math.ceil(schema.exclusiveMaximum) - 1
+        : undefined;
+  if (lowest === undefined || highest === undefined || highest < lowest) return undefined;
+  if (highest - lowest + 1 > MAX_ENUMERATED_INTEGERS) return undefined;
+  return Array.from({ length: highest - lowest + 1 }, (_, index) => lowest + index);
 }
 
 function convertObject(schema: JsonObject): JsonObject {

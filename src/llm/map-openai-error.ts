@@ -82,7 +82,7 @@ export function mapOpenAiError(error: unknown, context: OpenAiErrorContext): Llm
 }
 
 function hintForStatus(status: number): string {
-  if (status === 401 || status === 403) return ' (check --api-key or OPENAI_API_KEY).';
+  if (status === 401 || status === 403) return ' (check OPENAI_API_KEY).';
   if (status === 404) return ' (check the model name and --base-url; it usually ends with /v1).';
   if (status === 429) return ' (rate limited; lower --concurrency or wait).';
   return '.';

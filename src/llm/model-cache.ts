@@ -109,7 +109,13 @@ export async function listCachedModels(cacheDir: string): Promise<CachedModel[]>
     const sizeBytes = await fileSize(path);
     if (sizeBytes === undefined) continue;
     const fileName = partial ? name.slice(0, -'.partial'.length) : name;
-    models.push({ fileName, path, sizeBytes, sha256: partial ? undefined : await readSidecar(`${path}.sha256`), partial });
+    models.push({
+      fileName,
+      path,
+      sizeBytes,
+      sha256: partial ? undefined : await readSidecar(`${path}.sha256`),
+      partial,
+    });
   }
   return models;
 }

@@ -1,10 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 /** Progress of one download; `totalBytes`/`etaSeconds` are absent when the server sends no length. */
 export interface ModelDownloadProgress {
@@ -69,7 +66,9 @@ export async function downloadModelFile(
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
-    throw new Error(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} from ${request.url}`);
+    throw new Error(
+      `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''} from ${request.url}`,
+    );
   }
   // A server that ignores Range answers 200 with the whole file.
   if (response.status !== 206) resumedFromBytes = 0;
@@ -87,8 +86,11 @@ export async function downloadModelFile(
 
   const startedAt = now();
   let downloadedBytes = resumedFromBytes;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
+  // Each chunk is on disk before the next is read: a dropped connection keeps every received byte.
+  const file = await open(partialPath, resumedFromBytes > 0 ? 'r+' : 'w');
+  try {
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      await file.write(chunk, 0, chunk.length, downloadedBytes);
       hash.update(chunk);
       downloadedBytes += chunk.length;
       const elapsedSeconds = Math.max((now() - startedAt) / 1000, 1e-3);
@@ -101,25 +103,24 @@ export async function downloadModelFile(
           totalBytes !== undefined && bytesPerSecond > 0 ? (totalBytes - downloadedBytes) / bytesPerSecond : undefined,
         resumedFromBytes,
       });
-      callback(null, chunk);
-    },
-  });
-  await pipeline(
-    Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-    meter,
-    createWriteStream(partialPath, resumedFromBytes > 0 ? { flags: 'r+', start: resumedFromBytes } : { flags: 'w' }),
-    { signal: request.signal },
-  );
+    }
+  } finally {
+    await file.close();
+  }
 
   const sizeBytes = await fileSize(partialPath);
   const expectedSize = request.expectedSizeBytes ?? totalBytes;
   if (expectedSize !== undefined && sizeBytes !== expectedSize) {
-    throw new Error(`Download of ${request.url} stopped at ${sizeBytes} of ${expectedSize} bytes; run it again to resume.`);
+    throw new Error(
+      `Download of ${request.url} stopped at ${sizeBytes} of ${expectedSize} bytes; run it again to resume.`,
+    );
   }
   const sha256 = hash.digest('hex');
   if (request.expectedSha256 !== undefined && sha256 !== request.expectedSha256.toLowerCase()) {
     await rm(partialPath, { force: true });
-    throw new Error(`SHA-256 of ${request.url} is ${sha256}, expected ${request.expectedSha256}; the download was deleted.`);
+    throw new Error(
+      `SHA-256 of ${request.url} is ${sha256}, expected ${request.expectedSha256}; the download was deleted.`,
+    );
   }
   await writeFile(`${request.destinationPath}.sha256`, `${sha256}  ${basename(request.destinationPath)}\n`);
   await rename(partialPath, request.destinationPath);

@@ -147,7 +147,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     seed: number | undefined,
     usage: CompletionUsage,
   ): Promise<SentCompletion> {
-    for (;;) {
+    for (let brokenBodies = 0; ; ) {
       const wireMode = this.structuredWireMode;
       const body = this.buildBody(request, n, seed, wireMode);
       let completion: ChatCompletion;
@@ -157,6 +157,13 @@ export class OpenAiCompatibleBackend implements LlmBackend {
       } catch (error) {
         if (request.jsonSchema && this.canStepDown(wireMode) && isResponseFormatRejection(error)) {
           this.stepDownFrom(wireMode);
+          continue;
+        }
+        // The SDK does not retry a 200 whose body is cut off or not JSON; this is the same HTTP
+        // retry, with the same budget and backoff.
+        if (isBrokenBody(error) && brokenBodies < (this.options.maxRetries ?? 2)) {
+          await sleep(Math.min(8_000, 500 * 2 ** brokenBodies));
+          brokenBodies += 1;
           continue;
         }
         throw mapOpenAiError(error, this.errorContext);
@@ -230,3 +237,13 @@ function isResponseFormatRejection(error: unknown): boolean {
     /response_format|json_schema|json_object|structured output/i.test(error.message)
   );
 }
+
+/** A response whose body was truncated (socket closed mid-body) or is not valid JSON. */
+function isBrokenBody(error: unknown): boolean {
+  if (error instanceof SyntaxError) return true;
+  const message = error instanceof Error ? error.message : '';
+  const code = (error as { code?: unknown; cause?: { code?: unknown } })?.cause?.code ?? (error as { code?: unknown })?.code;
+  return message === 'terminated' || (typeof code === 'string' && /^UND_ERR_(SOCKET|RES_CONTENT_LENGTH_MISMATCH)/.test(code));
+}
+
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));

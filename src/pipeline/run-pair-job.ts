@@ -13,6 +13,7 @@ import { parseConversation } from '../generation/parse-conversation.ts';
 import type { PromptTemplate } from '../generation/load-prompt-template.ts';
 import { critiqueCandidates } from '../critique/critique-candidates.ts';
 import { seedFor } from './seed-for.ts';
+import { retryTransient } from './retry-transient.ts';
 
 export interface PairJobDeps {
   backend: LlmBackend;
@@ -29,7 +30,8 @@ export const rowId = (job: Pick<PairJob, 'run_id' | 'iteration' | 'pair'>) =>
 /**
  * Runs one (iteration, pair) job: generate N candidates, lint, filter, rank, aggregate.
  * Returns an accepted row, a counted rejection with its reasons, or a failure with the error.
- * Only an unreachable endpoint is thrown: no other pair could succeed either.
+ * Transient LLM failures retry the attempt (cached calls are free); what still fails becomes a
+ * `failed` outcome. Only an unreachable endpoint is thrown: no other pair could succeed either.
  */
 export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairOutcome> {
   const started = Date.now();
@@ -44,7 +46,8 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
   };
   try {
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const result = await generateAndJudge(job, deps, backend, attempt, candidates.length);
+      const offset = candidates.length;
+      const result = await retryTransient(() => generateAndJudge(job, deps, backend, attempt, offset));
       candidates.push(...result.records);
       for (const [critic, count] of Object.entries(result.reasons)) reasons[critic] = (reasons[critic] ?? 0) + count;
       if (result.winnerIndex === null) continue;

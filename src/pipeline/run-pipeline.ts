@@ -35,6 +35,7 @@ import { totalTokens } from './iteration-tally.ts';
 import type { RunProgress } from './run-progress.ts';
 import { BudgetGuard } from './budget-guard.ts';
 import { finishRun } from './finish-run.ts';
+import { retryTransient } from './retry-transient.ts';
 import { targetQuotas, pairsForQuota } from './target-quotas.ts';
 
 export interface PipelineDeps {
@@ -97,14 +98,16 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   const plan: PlannedPair[] = existsSync(file(RUN_FILES.plan)) ? await readJsonl(file(RUN_FILES.plan), PlannedPairSchema) : [];
   const planSink = await openJsonlSink(file(RUN_FILES.plan));
   const addToPlan = async (iteration: number, count: number, label: string, idPrefix: string) => {
-    const batch = await planPairs(config, { count, label, idPrefix }, { backend });
+    const batch = await retryTransient(() => planPairs(config, { count, label, idPrefix }, { backend }));
     const planned = batch.pairs.map((pair) => ({ iteration, pair }));
     plan.push(...planned);
     await planSink.append(planned);
     emit('pairs planned', { iteration, pairs: planned.length, profile_rejections: batch.rejections });
   };
   if (plan.length === 0 && config.target === undefined) {
-    const batch = await planPairs(config, { count: config.pairs * config.iterations, label: 'run', idPrefix: '' }, { backend });
+    const batch = await retryTransient(() =>
+      planPairs(config, { count: config.pairs * config.iterations, label: 'run', idPrefix: '' }, { backend }),
+    );
     const planned = batch.pairs.map((pair, index) => ({ iteration: Math.floor(index / config.pairs) + 1, pair }));
     plan.push(...planned);
     await planSink.append(planned);

@@ -28,12 +28,19 @@ export function registerModelsCommand(program: Command, dependencies: ModelsComm
 
   models
     .command('pull')
-    .description(`Download a model into the cache, resuming an interrupted download (default: ${DEFAULT_MODEL.description})`)
+    .description(
+      `Download a model into the cache, resuming an interrupted download (default: ${DEFAULT_MODEL.description})`,
+    )
     .argument('[reference]', '`hf:<user>/<repo>/<file>.gguf[#revision]` or an https:// URL', DEFAULT_MODEL.reference)
-    .option('--cache-dir <dir>', 'cache directory (default: $PERSONA_FORGE_HOME, $XDG_CACHE_HOME/persona-forge or ~/.cache/persona-forge)')
+    .option(
+      '--cache-dir <dir>',
+      'cache directory (default: $PERSONA_FORGE_HOME, $XDG_CACHE_HOME/persona-forge or ~/.cache/persona-forge)',
+    )
     .action(async (reference: string, options: { cacheDir?: string }) => {
       if (parseModelReference(reference).kind === 'file') {
-        throw new ConfigError(`\`models pull\` downloads \`hf:\` or https:// references; \`${reference}\` is a local path.`);
+        throw new ConfigError(
+          `\`models pull\` downloads \`hf:\` or https:// references; \`${reference}\` is a local path.`,
+        );
       }
       const cacheDir = cacheDirOf(options.cacheDir);
       const renderer = createDownloadProgressRenderer(stderr);
@@ -57,7 +64,10 @@ export function registerModelsCommand(program: Command, dependencies: ModelsComm
   models
     .command('list')
     .description('List cached models and whether the default model is present')
-    .option('--cache-dir <dir>', 'cache directory (default: $PERSONA_FORGE_HOME, $XDG_CACHE_HOME/persona-forge or ~/.cache/persona-forge)')
+    .option(
+      '--cache-dir <dir>',
+      'cache directory (default: $PERSONA_FORGE_HOME, $XDG_CACHE_HOME/persona-forge or ~/.cache/persona-forge)',
+    )
     .action(async (options: { cacheDir?: string }) => {
       const cacheDir = cacheDirOf(options.cacheDir);
       const cached = await listCachedModels(cacheDir);
@@ -68,10 +78,13 @@ export function registerModelsCommand(program: Command, dependencies: ModelsComm
           model.partial ? 'partial download: `models pull` resumes it' : undefined,
           model.fileName === DEFAULT_MODEL.fileName && !model.partial ? 'default' : undefined,
         ].filter(Boolean);
-        lines.push(`  ${model.fileName}  ${formatMegabytes(model.sizeBytes)}${notes.length ? `  (${notes.join(', ')})` : ''}`);
+        lines.push(
+          `  ${model.fileName}  ${formatMegabytes(model.sizeBytes)}${notes.length ? `  (${notes.join(', ')})` : ''}`,
+        );
       }
       const defaultPresent = cached.some(
-        (model) => !model.partial && model.fileName === DEFAULT_MODEL.fileName && model.sizeBytes === DEFAULT_MODEL.sizeBytes,
+        (model) =>
+          !model.partial && model.fileName === DEFAULT_MODEL.fileName && model.sizeBytes === DEFAULT_MODEL.sizeBytes,
       );
       lines.push(
         '',
@@ -106,7 +119,9 @@ export function createDownloadProgressRenderer(
         if (time - lastDraw < 100 && fraction !== 1) return;
         lastDraw = time;
         const filled = Math.round((fraction ?? 0) * 20);
-        stream.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}] ${percent.padStart(6)}  ${sizes}  ${speed}  ETA ${eta}`);
+        stream.write(
+          `\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}] ${percent.padStart(6)}  ${sizes}  ${speed}  ETA ${eta}`,
+        );
         drewBar = true;
         return;
       }

@@ -48,7 +48,7 @@ export interface ExpandPersonasInput {
   examplesPerPrompt?: number;
   /** Persona bootstrapping attempts before giving up short of `target`. @defaultValue 4 × missing + 20 */
   maxAttempts?: number;
-  /** LLM requests in flight at once. @defaultValue 4 */
+  /** LLM requests in flight at once; also the batch size, so output is reproducible for a seed and concurrency. @defaultValue 4 */
   concurrency?: number;
   /** Sampling temperature of the bootstrapping calls. @defaultValue 0.9 */
   temperature?: number;

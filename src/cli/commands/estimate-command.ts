@@ -1,0 +1,53 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { estimateRun } from '../../pipeline/estimate-run.ts';
+import { createBackend } from '../create-backend.ts';
+import { createLogger } from '../create-logger.ts';
+import { formatDuration } from '../format-duration.ts';
+import { positiveInteger } from '../parse-flag.ts';
+import { addRunOptions, resolveRunConfig, type RunFlags } from '../run-options.ts';
+
+export function registerEstimateCommand(program: Command): void {
+  addRunOptions(
+    program
+      .command('estimate')
+      .description('Run a small sample of a run and project its tokens, cost and time (same options as run)'),
+  )
+    .option('--sample-pairs <n>', 'pairs in the sample (default 3)', positiveInteger)
+    .option('--json', 'print the estimate as JSON')
+    .action(async (flags: RunFlags & { samplePairs?: number; json?: boolean }) => {
+      const logger = createLogger(flags.logLevel === 'info' ? 'warn' : flags.logLevel);
+      const config = await resolveRunConfig(flags);
+      const created = await createBackend(config, process.env);
+      try {
+        const sampleDir = await mkdtemp(join(tmpdir(), 'persona-forge-estimate-'));
+        logger.info({ sample_dir: sampleDir }, 'running the sample');
+        const estimate = await estimateRun(config, { backend: created.backend, sampleDir, samplePairs: flags.samplePairs });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(estimate, null, 2)}\n`);
+          return;
+        }
+        const { sample, projection } = estimate;
+        const number = (value: number) => Math.round(value).toLocaleString('en-US');
+        process.stdout.write(
+          [
+            `sample: ${sample.pairs} pair(s), ${sample.accepted} accepted (${(sample.acceptanceRate * 100).toFixed(0)}%), ` +
+              `${number(sample.tokensPerPair.generator + sample.tokensPerPair.critic)} tokens per pair, ` +
+              `${sample.tokensPerAccepted === null ? 'n/a' : number(sample.tokensPerAccepted)} per accepted conversation, ` +
+              `$${sample.costUsd.toFixed(4)}, ${formatDuration(sample.wallMs)}`,
+            `projection for the requested run:`,
+            `  pairs            ${number(projection.pairs)}`,
+            `  accepted         ${number(projection.accepted)}`,
+            `  tokens           ${number(projection.tokens.total)} (generator ${number(projection.tokens.generator)}, critic ${number(projection.tokens.critic)})`,
+            `  cost             $${projection.costUsd.toFixed(2)}`,
+            `  time             ${formatDuration(projection.durationMs)}`,
+            `how: ${estimate.method}`,
+          ].join('\n') + '\n',
+        );
+      } finally {
+        await created.dispose();
+      }
+    });
+}

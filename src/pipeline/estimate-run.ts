@@ -1,0 +1,91 @@
+import { computeRoleCost } from '../llm/compute-cost.ts';
+import type { RunConfig } from '../schemas/run-config.ts';
+import type { UsageByRole } from '../schemas/usage.ts';
+import { runPipeline, type PipelineDeps } from './run-pipeline.ts';
+
+export interface RunEstimate {
+  sample: {
+    runDir: string;
+    pairs: number;
+    accepted: number;
+    acceptanceRate: number;
+    /** Tokens per finished pair (accepted or not), by role. */
+    tokensPerPair: { generator: number; critic: number };
+    /** Tokens per accepted conversation, all roles; null when the sample accepted none. */
+    tokensPerAccepted: number | null;
+    callsPerAccepted: { generator: number; critic: number } | null;
+    costUsd: number;
+    wallMs: number;
+  };
+  projection: {
+    pairs: number;
+    accepted: number;
+    tokens: { generator: number; critic: number; total: number };
+    costUsd: number;
+    durationMs: number;
+  };
+  /** How the projection was made, in one paragraph. */
+  method: string;
+}
+
+const roleTokens = (usage: UsageByRole, role: 'generator' | 'critic') => usage[role].prompt_tokens + usage[role].completion_tokens;
+
+/**
+ * Runs a small sample of the requested run (1 iteration of `samplePairs` pairs, in `sampleDir`)
+ * to measure tokens per pair and the acceptance rate, then projects tokens, cost and time.
+ */
+export async function estimateRun(
+  config: RunConfig,
+  deps: Pick<PipelineDeps, 'backend' | 'onProgress' | 'signal'> & { sampleDir: string; samplePairs?: number },
+): Promise<RunEstimate> {
+  const samplePairs = deps.samplePairs ?? 3;
+  const started = Date.now();
+  const sample = await runPipeline(
+    { ...config, iterations: 1, pairs: samplePairs, target: undefined, out: deps.sampleDir, run_id: 'estimate-sample', budget: {} },
+    { backend: deps.backend, onProgress: deps.onProgress, signal: deps.signal },
+  );
+  const wallMs = Date.now() - started;
+  const { totals } = sample.manifest;
+  const finished = Math.max(1, totals.accepted + totals.rejected + totals.failed);
+  const acceptanceRate = totals.accepted / finished;
+  const tokensPerPair = { generator: roleTokens(totals.usage, 'generator') / finished, critic: roleTokens(totals.usage, 'critic') / finished };
+  const models = sample.manifest.models;
+  const costPerPair = computeRoleCost(config.prices, models, totals.usage) / finished;
+
+  const projectedPairs =
+    config.target !== undefined ? Math.ceil(config.target / Math.max(0.05, acceptanceRate)) : config.pairs * config.iterations;
+  const projectedAccepted = config.target ?? Math.round(projectedPairs * acceptanceRate);
+  // Latency of one pair = sample wall time x pairs in flight / pairs; the run keeps
+  // min(concurrency, pairs) pairs in flight.
+  const sampleInFlight = Math.min(config.concurrency, samplePairs);
+  const pairLatencyMs = (wallMs * sampleInFlight) / samplePairs;
+  const durationMs = (projectedPairs * pairLatencyMs) / Math.min(config.concurrency, projectedPairs);
+  const generatorTokens = Math.round(tokensPerPair.generator * projectedPairs);
+  const criticTokens = Math.round(tokensPerPair.critic * projectedPairs);
+  return {
+    sample: {
+      runDir: sample.runDir,
+      pairs: finished,
+      accepted: totals.accepted,
+      acceptanceRate,
+      tokensPerPair,
+      tokensPerAccepted: totals.accepted > 0 ? (roleTokens(totals.usage, 'generator') + roleTokens(totals.usage, 'critic')) / totals.accepted : null,
+      callsPerAccepted: totals.calls_per_accepted,
+      costUsd: totals.cost_usd,
+      wallMs,
+    },
+    projection: {
+      pairs: projectedPairs,
+      accepted: projectedAccepted,
+      tokens: { generator: generatorTokens, critic: criticTokens, total: generatorTokens + criticTokens },
+      costUsd: costPerPair * projectedPairs,
+      durationMs,
+    },
+    method:
+      `Ran ${finished} sample pair(s) in 1 iteration (${sample.runDir}); measured tokens per pair by role, ` +
+      `the acceptance rate (${(acceptanceRate * 100).toFixed(0)}%) and the time per pair at ${sampleInFlight} pair(s) in flight. ` +
+      `Projected ${projectedPairs} pair(s) = ${config.target !== undefined ? `--target ${config.target} / acceptance rate` : `${config.iterations} iteration(s) x ${config.pairs} pairs`}; ` +
+      `tokens and cost scale linearly with pairs (cost from the price table; unlisted models cost 0); time assumes ` +
+      `${config.concurrency} pair(s) in flight and an endpoint that keeps up. Later iterations have longer few-shot prompts, so treat tokens as a lower bound.`,
+  };
+}
