@@ -5,6 +5,8 @@ import { dirname } from 'node:path';
 export interface JsonlSink {
   readonly path: string;
   append(records: readonly unknown[]): Promise<void>;
+  /** Resolves when every append so far is on disk. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,9 @@ export async function openJsonlSink(path: string): Promise<JsonlSink> {
         await handle.write(text);
         await handle.sync();
       });
+      return tail;
+    },
+    flush() {
       return tail;
     },
     async close() {

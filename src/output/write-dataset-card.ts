@@ -152,7 +152,7 @@ export function renderDatasetCard(input: DatasetCardInput, options: DatasetCardO
     '',
   ];
   if (critics.length) {
-    lines.push('Critic experts (file hash; candidates each removed over the run):', '', '| critic | hash | candidates removed |', '|---|---|---|');
+    lines.push('Critic experts and checks (file hash; candidates each one removed over the run):', '', '| critic | hash | candidates removed |', '|---|---|---|');
     for (const [name, hash] of critics.sort(([left], [right]) => left.localeCompare(right))) lines.push(`| ${md(name)} | ${md(hash)} | ${integer(removed[name] ?? 0)} |`);
     const lintChecks = Object.keys(removed).filter((name) => !critics.some(([critic]) => critic === name)).sort();
     for (const name of lintChecks) lines.push(`| ${md(name)} (check) | – | ${integer(removed[name])} |`);

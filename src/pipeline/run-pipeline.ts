@@ -224,7 +224,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
         }
         break;
       }
-      pool = existsSync(poolPath) ? await readJsonl(poolPath, PoolRecordSchema) : updatePool(pool, state.rowsOf(iteration).map(poolRecordFromRow), config.pool.cap);
+      pool = existsSync(poolPath) ? await readJsonl(poolPath, PoolRecordSchema) : updatePool(pool, (await state.rowsOf(iteration)).map(poolRecordFromRow), config.pool.cap);
       summary.pool_size_after = pool.length;
       await writeJsonlAtomic(poolPath, pool);
       await writeManifest('running');
@@ -236,9 +236,9 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
     throw error;
   }
   await closeAll([planSink, executor, ...(ownCache ? [ownCache] : [])]);
+  await writeDatasetParquet(state.rows(), file(RUN_FILES.parquet));
   await state.close();
 
-  await writeDatasetParquet(state.allRows(), file(RUN_FILES.parquet));
   await writeManifest(status, stopReason);
   const manifest = buildManifest({ ...manifestInput, status, stopReason, finishedAt: now().toISOString() });
   await finishRun(runDir.path, { emit });

@@ -1,3 +1,5 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { CandidateRecordSchema } from '../schemas/candidate-record.ts';
 import { OutcomeLineSchema, type OutcomeLine } from '../schemas/outcome-line.ts';
@@ -19,7 +21,9 @@ export class RunState {
   private constructor(
     readonly summaries: IterationSummary[],
     private readonly done: Set<string>,
-    private readonly rows: Map<string, DatasetRow>,
+    /** Ids of accepted rows; the rows themselves stay on disk so memory does not grow with the run. */
+    private readonly rowIds: Set<string>,
+    private readonly conversationsPath: string,
     private readonly sinks: { conversations: JsonlSink; candidates: JsonlSink; outcomes: JsonlSink; surplus: JsonlSink },
   ) {}
 
@@ -45,7 +49,7 @@ export class RunState {
     if (orphans.length) await sinks.outcomes.append(orphans);
     const summaries = Array.from({ length: iterations }, (_, index) => emptyIterationSummary(index + 1, 0));
     for (const outcome of outcomes) tallyOutcome(summaries[outcome.iteration - 1], outcome);
-    return new RunState(summaries, done, rows, sinks);
+    return new RunState(summaries, done, new Set(rows.keys()), file(RUN_FILES.conversations), sinks);
   }
 
   isDone(iteration: number, pairId: string): boolean {
@@ -56,14 +60,22 @@ export class RunState {
     return this.done.size;
   }
 
-  /** Accepted rows of one iteration, in pair order. */
-  rowsOf(iteration: number): DatasetRow[] {
-    return [...this.rows.values()].filter((row) => row.iteration === iteration).sort((a, b) => a.pair_id.localeCompare(b.pair_id));
+  get acceptedRows(): number {
+    return this.rowIds.size;
   }
 
-  /** Every accepted row, by iteration then pair. */
-  allRows(): DatasetRow[] {
-    return [...this.rows.values()].sort((a, b) => a.iteration - b.iteration || a.pair_id.localeCompare(b.pair_id));
+  /** Accepted rows of one iteration, read back from `conversations.jsonl`. */
+  async rowsOf(iteration: number): Promise<DatasetRow[]> {
+    const rows: DatasetRow[] = [];
+    for await (const row of this.rows()) if (row.iteration === iteration) rows.push(row);
+    return rows;
+  }
+
+  /** Streams every accepted row from `conversations.jsonl`, in the order they were accepted. */
+  async *rows(): AsyncGenerator<DatasetRow> {
+    await this.sinks.conversations.flush();
+    const lines = createInterface({ input: createReadStream(this.conversationsPath), crlfDelay: Infinity });
+    for await (const line of lines) if (line.trim()) yield JSON.parse(line) as DatasetRow;
   }
 
   /**
@@ -78,7 +90,7 @@ export class RunState {
       committed = { ...line, status: 'rejected', row_id: null, reasons: { ...line.reasons, surplus_over_target: 1 } };
     } else if (outcome.row) {
       await this.sinks.conversations.append([outcome.row]);
-      this.rows.set(outcome.row.id, outcome.row);
+      this.rowIds.add(outcome.row.id);
     }
     await this.sinks.outcomes.append([committed]);
     this.done.add(keyOf(outcome.iteration, outcome.pair_id));
