@@ -241,7 +241,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
 
   await writeManifest(status, stopReason);
   const manifest = buildManifest({ ...manifestInput, status, stopReason, finishedAt: now().toISOString() });
-  await finishRun(runDir.path, { emit });
+  await finishRun(runDir.path, { emit, report: config.report });
   emit('run finished', { status, accepted: manifest.totals.accepted, run_dir: runDir.path });
   return { runId, runDir: runDir.path, manifest };
 

@@ -116,6 +116,8 @@ export const RunConfigSchema = z.object({
       max_tokens: positiveInt.optional(),
     })
     .prefault({}),
+  /** Write `report.html` at the end of a run (the dataset card is always written). */
+  report: z.boolean().default(true),
   cache: z
     .object({
       /** Store every LLM reply so a resumed or repeated run never pays for a finished call. */

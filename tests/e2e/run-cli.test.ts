@@ -49,7 +49,7 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
 
   it('writes every run file, and every row validates', async () => {
     const files = await readdir(runDir);
-    for (const name of ['config.json', 'manifest.json', 'conversations.jsonl', 'candidates.jsonl', 'pool-v0.jsonl', 'pool-v1.jsonl', 'pool-v2.jsonl', 'dataset.parquet']) {
+    for (const name of ['config.json', 'manifest.json', 'conversations.jsonl', 'candidates.jsonl', 'pool-v0.jsonl', 'pool-v1.jsonl', 'pool-v2.jsonl', 'dataset.parquet', 'outcomes.jsonl', 'plan.jsonl', 'README.md', 'report.html']) {
       expect(files).toContain(name);
     }
     const rows = await readLines(join(runDir, 'conversations.jsonl'));
