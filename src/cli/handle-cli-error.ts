@@ -10,6 +10,10 @@ export function handleCliError(error: unknown): never {
     // Commander already printed its message (and help for usage errors).
     process.exit(error.exitCode === 0 ? 0 : EXIT_CODES.badInput);
   }
+  if (error instanceof Error && error.name === 'AbortError') {
+    process.stderr.write('persona-forge: interrupted before any pair ran; nothing to resume yet.\n');
+    process.exit(EXIT_CODES.interrupted);
+  }
   const expected = [ConfigError, InputError, EndpointUnreachableError];
   if (expected.some((kind) => error instanceof kind) || (error as { exitCode?: number })?.exitCode === 2) {
     process.stderr.write(`persona-forge: ${(error as Error).message}\n`);

@@ -1,9 +1,12 @@
 import { Command } from 'commander';
 import { registerRunCommand } from './commands/run-command.ts';
+import { registerWorkerCommand } from './commands/worker-command.ts';
 import { registerEstimateCommand } from './commands/estimate-command.ts';
 import { registerModelsCommand } from './commands/models-command.ts';
 import { registerExpandCommand } from './commands/expand-command.ts';
 import { registerProfilesCommand } from './commands/profiles-command.ts';
+import { registerEvaluateCommand } from './commands/evaluate-command.ts';
+import { registerExportCommand } from './commands/export-command.ts';
 import { handleCliError } from './handle-cli-error.ts';
 
 const program = new Command('persona-forge')
@@ -13,10 +16,13 @@ const program = new Command('persona-forge')
   .exitOverride();
 
 registerRunCommand(program);
+registerWorkerCommand(program);
 registerEstimateCommand(program);
 registerModelsCommand(program);
 registerExpandCommand(program);
 registerProfilesCommand(program);
+registerEvaluateCommand(program);
+registerExportCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -22,6 +22,7 @@ export interface RunFlags {
   seed?: number;
   config?: string;
   critics?: string;
+  panel?: 'per-expert' | 'combined';
   maxCost?: number;
   maxTokens?: number;
   resume?: string;
@@ -45,6 +46,7 @@ export function addRunOptions(command: Command): Command {
     .option('--seed <n>', 'seed for every random choice (default 1)', nonNegativeInteger)
     .option('--config <file>', 'YAML or JSON config file (flags > env > file > defaults)')
     .option('--critics <dir>', 'directory of critic files that add to or replace the built-in critics/')
+    .addOption(new Option('--panel <mode>', 'pairwise rankers: one call per expert (paper) or one combined call (default per-expert)').choices(['per-expert', 'combined']))
     .option('--max-cost <usd>', 'stop admitting work once the run has cost this much', positiveNumber)
     .option('--max-tokens <n>', 'stop admitting work once the run has used this many tokens', positiveInteger)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'));
@@ -68,7 +70,7 @@ export function flagsToConfig(flags: RunFlags): RunConfigInput {
       model_path: flags.modelPath,
       ...(flags.baseUrl ? { provider: 'openai' as const } : flags.modelPath ? { provider: 'local' as const } : {}),
     },
-    critique: { critics_dir: flags.critics },
+    critique: { critics_dir: flags.critics, panel: flags.panel },
     budget: { max_cost_usd: flags.maxCost, max_tokens: flags.maxTokens },
   };
 }

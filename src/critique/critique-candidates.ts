@@ -2,10 +2,12 @@ import type { CriticDefinition, FilterVerdict, PairwiseVerdict } from '../schema
 import type { Pair } from '../schemas/pair.ts';
 import type { Turn } from '../schemas/turn.ts';
 import type { LlmBackend } from '../llm/llm-backend.ts';
+import type { CombinedPanel } from '../schemas/combined-panel.ts';
 import { aggregateVotes } from './aggregate-votes.ts';
 import { lintConversation } from './lint-conversation.ts';
 import { runFilterCritic } from './run-filter-critic.ts';
 import { runPairwiseCritic } from './run-pairwise-critic.ts';
+import { runCombinedPanel } from './combined-panel-run.ts';
 
 /** One generated candidate of a pair. */
 export interface CritiqueCandidate {
@@ -41,6 +43,12 @@ export interface CritiqueCandidatesDeps {
   /** Loaded critics (`loadCritics`); filters run in this order, disabled ones are skipped. */
   critics: CriticDefinition[];
   options: CritiqueOptions;
+  /**
+   * `critique.panel: combined`: one panel call per order judges every pairwise dimension of a
+   * candidate pair (2 calls instead of 2 per ranker); verdicts keep the per-expert shape.
+   * @defaultValue undefined: the paper's panel, one call per ranker per order
+   */
+  panel?: CombinedPanel;
 }
 
 /** The critique of one candidate (the verdict part of a `CandidateRecord`). */
@@ -73,7 +81,8 @@ export interface CritiqueResult {
  * 1. lint checks (free): a candidate failing any of them is filtered without an LLM call;
  * 2. LLM filter critics in order, per candidate (candidates in parallel); once one rejects, the
  *    remaining filters are skipped for that candidate;
- * 3. every pairwise ranker on every pair of survivors, each asked in both orders (all in parallel);
+ * 3. every pairwise ranker on every pair of survivors, each asked in both orders (all in parallel),
+ *    or with `deps.panel` one combined panel call per order for all rankers at once;
  *    a single survivor wins without comparisons, no survivor means no winner;
  * 4. `aggregateVotes` (Copeland, tie-break by mean LLM-filter confidence, then lower index).
  */
@@ -120,9 +129,16 @@ export async function critiqueCandidates(
   const comparisons = survivors.flatMap((a, position) =>
     survivors.slice(position + 1).flatMap((b) => rankers.map((critic) => ({ critic, a, b }))),
   );
-  const verdicts = await Promise.all(
-    comparisons.map(({ critic, a, b }) => runPairwiseCritic({ critic, ...personas, a, b }, criticDeps)),
-  );
+  const panel = deps.panel;
+  const verdicts = panel
+    ? (
+        await Promise.all(
+          survivors.flatMap((a, position) =>
+            survivors.slice(position + 1).map((b) => runCombinedPanel({ panel, dimensions: rankers, ...personas, a, b }, criticDeps)),
+          ),
+        )
+      ).flat()
+    : await Promise.all(comparisons.map(({ critic, a, b }) => runPairwiseCritic({ critic, ...personas, a, b }, criticDeps)));
 
   const filterConfidence: Record<number, number> = {};
   for (const record of records) {

@@ -5,7 +5,11 @@ import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
 import { fillPrompt, type JudgePrompt } from './load-judge-prompts.ts';
 
 /** Messages asking which of two conversations (shown as A and B, each with its profiles) is AI-generated. Pure. */
-export function buildDetectionPrompt(prompt: JudgePrompt, first: EvaluatedConversation, second: EvaluatedConversation): ChatMessage[] {
+export function buildDetectionPrompt(
+  prompt: JudgePrompt,
+  first: EvaluatedConversation,
+  second: EvaluatedConversation,
+): ChatMessage[] {
   const { system, user } = fillPrompt(prompt, {
     a_user1_persona: renderPersona(first.user1_persona),
     a_user2_persona: renderPersona(first.user2_persona),

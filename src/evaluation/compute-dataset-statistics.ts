@@ -89,7 +89,10 @@ export function computeDatasetStatistics(
     }
     shingleDocuments.push(conversationWords);
 
-    const coverage = attributeCoverage([...conversation.user1_persona, ...conversation.user2_persona], conversationWords);
+    const coverage = attributeCoverage(
+      [...conversation.user1_persona, ...conversation.user2_persona],
+      conversationWords,
+    );
     if (coverage !== null) {
       coverageSum += coverage;
       coverageConversations++;
@@ -120,7 +123,10 @@ export function computeDatasetStatistics(
       distribution,
     },
     words_per_utterance: totalUtterances === 0 ? null : totalWords / totalUtterances,
-    attributes_per_profile: attributesPerProfile.length === 0 ? null : attributesPerProfile.reduce((sum, value) => sum + value, 0) / attributesPerProfile.length,
+    attributes_per_profile:
+      attributesPerProfile.length === 0
+        ? null
+        : attributesPerProfile.reduce((sum, value) => sum + value, 0) / attributesPerProfile.length,
     strict_alternation_rate: share(alternating),
     distinct_1: totalWords === 0 ? 0 : wordIds.size / totalWords,
     distinct_2: totalBigrams === 0 ? 0 : bigrams.size / totalBigrams,

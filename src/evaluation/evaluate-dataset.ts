@@ -64,11 +64,15 @@ export function defaultEvaluationPath(loaded: Pick<LoadedConversations, 'kind' |
  * reference side by side) and, with `judge`, the AI-detection and faithfulness protocols. Writes
  * `evaluation.json` (validated) and returns it.
  */
-export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<{ result: EvaluationResult; outputPath: string }> {
+export async function evaluateDataset(
+  options: EvaluateDatasetOptions,
+): Promise<{ result: EvaluationResult; outputPath: string }> {
   const progress = options.onProgress ?? (() => {});
   const dataset = await loadConversations(options.input);
   const reference = options.reference ? await loadConversations(options.reference) : null;
-  progress(`read ${dataset.conversations.length} conversations${reference ? ` and ${reference.conversations.length} reference conversations` : ''}`);
+  progress(
+    `read ${dataset.conversations.length} conversations${reference ? ` and ${reference.conversations.length} reference conversations` : ''}`,
+  );
 
   const result: EvaluationResult = {
     schema_version: 1,
@@ -85,7 +89,9 @@ export async function evaluateDataset(options: EvaluateDatasetOptions): Promise<
         statistics: computeDatasetStatistics(conversations),
       })),
     },
-    judge: options.judge ? await runJudge(dataset.conversations, reference?.conversations ?? null, options.judge, progress) : null,
+    judge: options.judge
+      ? await runJudge(dataset.conversations, reference?.conversations ?? null, options.judge, progress)
+      : null,
   };
 
   const outputPath = options.outputPath ?? defaultEvaluationPath(dataset);
@@ -116,14 +122,24 @@ async function runJudge(
   else if (!reference || reference.length === 0) aiDetectionSkipped = 'no reference dataset (pass --reference FILE)';
   else {
     progress('judging: AI-detection test');
-    aiDetection = await runAiDetectionTest(conversations, reference, { backend: judge.backend, prompt: prompts.aiDetection, usage }, settings);
+    aiDetection = await runAiDetectionTest(
+      conversations,
+      reference,
+      { backend: judge.backend, prompt: prompts.aiDetection, usage },
+      settings,
+    );
   }
   let faithfulness: JudgeResult['faithfulness'] = null;
   if (protocols.includes('faithfulness')) {
     progress('judging: faithfulness test');
     faithfulness = await runFaithfulnessTest(
       conversations,
-      { backend: judge.backend, judgePrompt: prompts.faithfulness, distractorPrompt: prompts.faithfulnessDistractors, usage },
+      {
+        backend: judge.backend,
+        judgePrompt: prompts.faithfulness,
+        distractorPrompt: prompts.faithfulnessDistractors,
+        usage,
+      },
       { ...settings, distractors: judge.distractors },
     );
   }

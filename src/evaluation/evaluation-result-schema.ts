@@ -106,7 +106,10 @@ export const FaithfulnessSummarySchema = z.object({
   inferred_share: rate.nullable(),
   contradicted_share: rate.nullable(),
   /** Label counts per attribute kind. */
-  by_kind: z.record(z.string(), z.object({ inferred: z.number().int(), contradicted: z.number().int(), neither: z.number().int() })),
+  by_kind: z.record(
+    z.string(),
+    z.object({ inferred: z.number().int(), contradicted: z.number().int(), neither: z.number().int() }),
+  ),
 });
 export type FaithfulnessSummary = z.infer<typeof FaithfulnessSummarySchema>;
 
@@ -130,10 +133,14 @@ export const JudgeResultSchema = z.object({
   samples_per_group: z.number().int().min(1),
   /** sha256 (12 hex) of each prompt file, by file name. */
   prompt_hashes: z.record(z.string(), z.string()),
-  ai_detection: GroupedSchema(DetectionSummarySchema).extend({ trials: z.array(DetectionTrialSchema) }).nullable(),
+  ai_detection: GroupedSchema(DetectionSummarySchema)
+    .extend({ trials: z.array(DetectionTrialSchema) })
+    .nullable(),
   /** Why the detection test did not run (e.g. no reference), when it did not. */
   ai_detection_skipped: z.string().nullable(),
-  faithfulness: GroupedSchema(FaithfulnessSummarySchema).extend({ trials: z.array(FaithfulnessTrialSchema) }).nullable(),
+  faithfulness: GroupedSchema(FaithfulnessSummarySchema)
+    .extend({ trials: z.array(FaithfulnessTrialSchema) })
+    .nullable(),
   usage: JudgeUsageSchema,
 });
 export type JudgeResult = z.infer<typeof JudgeResultSchema>;

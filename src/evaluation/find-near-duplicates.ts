@@ -26,10 +26,14 @@ const EXACT_ID_LIMIT = 131_072; // 2^17: three word ids fit exactly in 51 bits o
  * Documents shorter than `shingleSize` words use their set of words as the shingle set; documents
  * with no words are never flagged.
  */
-export function findNearDuplicates(documents: readonly (readonly string[])[], options: NearDuplicateOptions = {}): NearDuplicateResult {
+export function findNearDuplicates(
+  documents: readonly (readonly string[])[],
+  options: NearDuplicateOptions = {},
+): NearDuplicateResult {
   const shingleSize = options.shingleSize ?? 3;
   const threshold = options.threshold ?? 0.8;
-  if (!Number.isInteger(shingleSize) || shingleSize < 1) throw new RangeError(`Expected \`shingleSize\` to be a positive integer, got ${shingleSize}.`);
+  if (!Number.isInteger(shingleSize) || shingleSize < 1)
+    throw new RangeError(`Expected \`shingleSize\` to be a positive integer, got ${shingleSize}.`);
   if (!(threshold > 0 && threshold < 1)) throw new RangeError(`Expected \`threshold\` in (0, 1), got ${threshold}.`);
 
   const shingleSets = buildShingleSets(documents, shingleSize);
@@ -57,10 +61,12 @@ function buildShingleSets(documents: readonly (readonly string[])[], shingleSize
     const size = Math.min(shingleSize, ids.length);
     const count = size === 0 ? 0 : ids.length - size + 1;
     const keys = new Float64Array(count);
-    for (let start = 0; start < count; start++) keys[start] = exact ? encodeExact(ids, start, size) : encodeHashed(ids, start, size);
+    for (let start = 0; start < count; start++)
+      keys[start] = exact ? encodeExact(ids, start, size) : encodeHashed(ids, start, size);
     keys.sort();
     let unique = 0;
-    for (let index = 0; index < keys.length; index++) if (index === 0 || keys[index] !== keys[index - 1]) keys[unique++] = keys[index];
+    for (let index = 0; index < keys.length; index++)
+      if (index === 0 || keys[index] !== keys[index - 1]) keys[unique++] = keys[index];
     return keys.subarray(0, unique);
   });
 }

@@ -1,8 +1,16 @@
-import type { DatasetStatistics, DetectionSummary, EvaluationResult, FaithfulnessSummary } from './evaluation-result-schema.ts';
+import type {
+  DatasetStatistics,
+  DetectionSummary,
+  EvaluationResult,
+  FaithfulnessSummary,
+} from './evaluation-result-schema.ts';
 
-const percent = (value: number | null | undefined) => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}%`);
-const decimal = (value: number | null | undefined, digits = 1) => (value === null || value === undefined ? '–' : value.toFixed(digits));
-const integer = (value: number | null | undefined) => (value === null || value === undefined ? '–' : Math.round(value).toLocaleString('en-US'));
+const percent = (value: number | null | undefined) =>
+  value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}%`;
+const decimal = (value: number | null | undefined, digits = 1) =>
+  value === null || value === undefined ? '–' : value.toFixed(digits);
+const integer = (value: number | null | undefined) =>
+  value === null || value === undefined ? '–' : Math.round(value).toLocaleString('en-US');
 
 /** The statistic rows of the tables (terminal and report): label and how to format one dataset's value. */
 export const STATISTIC_ROWS: [string, (statistics: DatasetStatistics) => string][] = [
@@ -24,12 +32,21 @@ export const STATISTIC_ROWS: [string, (statistics: DatasetStatistics) => string]
 export function renderTextTable(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ').trimEnd();
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function detectionCells(summary: DetectionSummary): string[] {
-  return [String(summary.trials - summary.failed), percent(summary.lose_rate), percent(summary.win_rate), percent(summary.tie_rate), String(summary.failed)];
+  return [
+    String(summary.trials - summary.failed),
+    percent(summary.lose_rate),
+    percent(summary.win_rate),
+    percent(summary.tie_rate),
+    String(summary.failed),
+  ];
 }
 
 function faithfulnessCells(summary: FaithfulnessSummary): string[] {
@@ -49,7 +66,12 @@ function faithfulnessCells(summary: FaithfulnessSummary): string[] {
  */
 export function formatEvaluationTable(result: EvaluationResult): string {
   const iterations = result.statistics.by_iteration;
-  const header = ['statistic', 'dataset', ...iterations.map((group) => `iter ${group.iteration}`), ...(result.statistics.reference ? ['reference'] : [])];
+  const header = [
+    'statistic',
+    'dataset',
+    ...iterations.map((group) => `iter ${group.iteration}`),
+    ...(result.statistics.reference ? ['reference'] : []),
+  ];
   const rows = STATISTIC_ROWS.map(([label, format]) => [
     label,
     format(result.statistics.dataset),
@@ -68,7 +90,10 @@ export function formatEvaluationTable(result: EvaluationResult): string {
             ['group', 'trials', 'lose', 'win', 'tie', 'failed'],
             [
               ['all', ...detectionCells(detection.overall)],
-              ...detection.by_iteration.map((group) => [`iteration ${group.iteration}`, ...detectionCells(group.summary)]),
+              ...detection.by_iteration.map((group) => [
+                `iteration ${group.iteration}`,
+                ...detectionCells(group.summary),
+              ]),
             ],
           ),
       );
@@ -83,12 +108,21 @@ export function formatEvaluationTable(result: EvaluationResult): string {
             ['group', 'trials', 'precision', 'real inferred', 'real contradicted', 'all contradicted', 'failed'],
             [
               ['all', ...faithfulnessCells(faithfulness.overall)],
-              ...faithfulness.by_iteration.map((group) => [`iteration ${group.iteration}`, ...faithfulnessCells(group.summary)]),
+              ...faithfulness.by_iteration.map((group) => [
+                `iteration ${group.iteration}`,
+                ...faithfulnessCells(group.summary),
+              ]),
             ],
           ),
       );
     }
-    sections.push(`judge usage: ${integer(judge.usage.calls)} calls, ${integer(judge.usage.prompt_tokens)} prompt + ${integer(judge.usage.completion_tokens)} completion tokens`);
+    const firstError = [...(judge.ai_detection?.trials ?? []), ...(judge.faithfulness?.trials ?? [])].find(
+      (trial) => trial.error !== null,
+    )?.error;
+    if (firstError) sections.push(`some judge trials failed (details in the JSON); first error: ${firstError}`);
+    sections.push(
+      `judge usage: ${integer(judge.usage.calls)} calls, ${integer(judge.usage.prompt_tokens)} prompt + ${integer(judge.usage.completion_tokens)} completion tokens`,
+    );
   }
   return sections.join('\n\n');
 }

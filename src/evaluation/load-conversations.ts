@@ -44,7 +44,10 @@ export async function loadConversations(path: string): Promise<LoadedConversatio
   if (info.isDirectory()) {
     const file = join(path, 'conversations.jsonl');
     if (!(await stat(file).catch(() => null))) {
-      throw new InputError('not a run directory (no conversations.jsonl); pass a run directory or a dataset file', path);
+      throw new InputError(
+        'not a run directory (no conversations.jsonl); pass a run directory or a dataset file',
+        path,
+      );
     }
     const rows = (await readDatasetRows(file, { tolerateTornTail: true }))!;
     return { path, kind: 'run', runId: rows[0]?.run_id ?? null, conversations: rows, rows, importNotes: null };
@@ -59,7 +62,15 @@ export async function loadConversations(path: string): Promise<LoadedConversatio
     path,
     kind: dataset.format,
     runId: rows?.[0]?.run_id ?? null,
-    conversations: rows ?? dataset.conversations,
+    // Imported records carry the pool's `iteration: 0` (seed); only dataset rows have real iterations.
+    conversations:
+      rows ??
+      dataset.conversations.map(({ id, user1_persona, user2_persona, turns }) => ({
+        id,
+        user1_persona,
+        user2_persona,
+        turns,
+      })),
     rows,
     importNotes: notes,
   };
@@ -69,24 +80,27 @@ export async function loadConversations(path: string): Promise<LoadedConversatio
  * Dataset rows of a JSONL file. With `optional`, returns null (instead of throwing) as soon as a
  * line is not a dataset row: the file is then read as plain conversations.
  */
-async function readDatasetRows(file: string, options: { tolerateTornTail: boolean; optional?: boolean }): Promise<DatasetRow[] | null> {
+async function readDatasetRows(
+  file: string,
+  options: { tolerateTornTail: boolean; optional?: boolean },
+): Promise<DatasetRow[] | null> {
   const rows: DatasetRow[] = [];
   let notRows = false;
   await readJsonlLines(
     file,
     (value, line) => {
-    if (notRows) return;
-    const parsed = DatasetRowSchema.safeParse(value);
-    if (parsed.success) {
-      rows.push(parsed.data);
-      return;
-    }
-    if (options.optional) {
-      notRows = true;
-      return;
-    }
-    const issue = parsed.error.issues[0];
-    throw new InputError(`not a dataset row: field "${issue.path.join('.')}": ${issue.message}`, file, line);
+      if (notRows) return;
+      const parsed = DatasetRowSchema.safeParse(value);
+      if (parsed.success) {
+        rows.push(parsed.data);
+        return;
+      }
+      if (options.optional) {
+        notRows = true;
+        return;
+      }
+      const issue = parsed.error.issues[0];
+      throw new InputError(`not a dataset row: field "${issue.path.join('.')}": ${issue.message}`, file, line);
     },
     { tolerateTornTail: options.tolerateTornTail },
   );
@@ -111,7 +125,10 @@ async function loadParquet(path: string): Promise<LoadedConversations> {
     const parsed = ParquetConversationSchema.safeParse(normalized);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InputError(`row ${index + 1}: field "${issue.path.join('.')}": ${issue.message}; expected persona-forge dataset rows`, path);
+      throw new InputError(
+        `row ${index + 1}: field "${issue.path.join('.')}": ${issue.message}; expected persona-forge dataset rows`,
+        path,
+      );
     }
     conversations.push({
       id: parsed.data.id ?? `row-${index + 1}`,

@@ -25,7 +25,14 @@ export interface JudgePrompts {
 
 /** Placeholders each prompt must use (and the only ones it may use). */
 const PLACEHOLDERS = {
-  'ai-detection.md': ['a_user1_persona', 'a_user2_persona', 'a_conversation', 'b_user1_persona', 'b_user2_persona', 'b_conversation'],
+  'ai-detection.md': [
+    'a_user1_persona',
+    'a_user2_persona',
+    'a_conversation',
+    'b_user1_persona',
+    'b_user2_persona',
+    'b_conversation',
+  ],
   'faithfulness.md': ['conversation', 'speaker', 'statements', 'count'],
   'faithfulness-distractors.md': ['negate', 'contradict'],
 } as const;
@@ -49,11 +56,16 @@ export async function loadJudgePrompts(directory = defaultJudgePromptsDirectory(
     }
     const parsed = matter(text);
     const frontmatter = FrontmatterSchema.safeParse(parsed.data);
-    if (!frontmatter.success) throw new InputError('frontmatter field "system": expected the system message as a non-empty string', path);
+    if (!frontmatter.success)
+      throw new InputError('frontmatter field "system": expected the system message as a non-empty string', path);
     const required: readonly string[] = PLACEHOLDERS[name];
     const used = new Set([...parsed.content.matchAll(/\{\{(\w+)\}\}/g)].map((match) => match[1]));
     for (const placeholder of used) {
-      if (!required.includes(placeholder)) throw new InputError(`unknown placeholder {{${placeholder}}}; known: ${required.map((known) => `{{${known}}}`).join(', ')}`, path);
+      if (!required.includes(placeholder))
+        throw new InputError(
+          `unknown placeholder {{${placeholder}}}; known: ${required.map((known) => `{{${known}}}`).join(', ')}`,
+          path,
+        );
     }
     for (const placeholder of required) {
       if (!used.has(placeholder)) throw new InputError(`missing required placeholder {{${placeholder}}}`, path);
@@ -69,5 +81,8 @@ export async function loadJudgePrompts(directory = defaultJudgePromptsDirectory(
 
 /** Fills `{{placeholders}}` in one pass, so placeholder-like text inside values is never expanded. */
 export function fillPrompt(prompt: JudgePrompt, values: Record<string, string>): { system: string; user: string } {
-  return { system: prompt.system, user: prompt.body.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => values[name] ?? whole) };
+  return {
+    system: prompt.system,
+    user: prompt.body.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => values[name] ?? whole),
+  };
 }

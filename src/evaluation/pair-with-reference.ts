@@ -3,7 +3,8 @@ import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
 
 /** A persona pair as an order-sensitive key: the same pair talking in another dataset matches. */
 export function personaPairKey(conversation: Pick<EvaluatedConversation, 'user1_persona' | 'user2_persona'>): string {
-  const normalize = (persona: readonly string[]) => persona.map((attribute) => attribute.trim().toLowerCase()).join('\n');
+  const normalize = (persona: readonly string[]) =>
+    persona.map((attribute) => attribute.trim().toLowerCase()).join('\n');
   return `${normalize(conversation.user1_persona)}\u0000${normalize(conversation.user2_persona)}`;
 }
 
@@ -27,7 +28,11 @@ export function pairWithReference(
     const key = personaPairKey(candidate);
     if (!byPair.has(key)) byPair.set(key, candidate);
   }
-  const order = sampleWithoutReplacement(deriveRandom(seed, 'ai-detection/reference-order'), reference, reference.length);
+  const order = sampleWithoutReplacement(
+    deriveRandom(seed, 'ai-detection/reference-order'),
+    reference,
+    reference.length,
+  );
   let cursor = 0;
   return conversations.map((conversation) => {
     const samePair = byPair.get(personaPairKey(conversation));

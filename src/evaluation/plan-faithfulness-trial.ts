@@ -64,7 +64,11 @@ export function planFaithfulnessTrial(
   const wanted = counts.random + counts.negated + counts.contradicting;
   const randomAttributes: string[] = [];
   // Rejection sampling: the pool is large compared with the ≤ 10 excluded attributes.
-  for (let attempt = 0; attempt < wanted * 20 && randomAttributes.length < wanted && attributePool.length > 0; attempt++) {
+  for (
+    let attempt = 0;
+    attempt < wanted * 20 && randomAttributes.length < wanted && attributePool.length > 0;
+    attempt++
+  ) {
     const candidate = attributePool[randomInt(random, attributePool.length)];
     const key = normalize(candidate);
     if (excluded.has(key)) continue;

@@ -63,7 +63,10 @@ const pairKey = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
  * candidates of the sampled pairs), so large runs need little memory. The sample is deterministic:
  * pairs ordered by a hash of (iteration, pair id), alternating accepted and rejected ones.
  */
-export async function readRunReportData(runDir: string, options: { sampleSize?: number; evaluation?: EvaluationResult | null } = {}): Promise<RunReportData> {
+export async function readRunReportData(
+  runDir: string,
+  options: { sampleSize?: number; evaluation?: EvaluationResult | null } = {},
+): Promise<RunReportData> {
   const warnings: string[] = [];
   const file = (name: string) => join(runDir, name);
 
@@ -78,7 +81,6 @@ export async function readRunReportData(runDir: string, options: { sampleSize?: 
   if (!evaluation && existsSync(file('evaluation.json'))) {
     evaluation = await readJsonFile(file('evaluation.json'), warnings, (value) => {
       const parsed = EvaluationResultSchema.safeParse(value);
-      if (!parsed.success) warnings.push('evaluation.json does not match this version of persona-forge; its results are not shown');
       return parsed.success ? parsed.data : null;
     });
   }
@@ -108,10 +110,16 @@ export async function readRunReportData(runDir: string, options: { sampleSize?: 
       tallies.set(candidate.iteration, tally);
     }
     tally.candidates++;
-    if (candidate.filtered_by) tally.filtered_by[candidate.filtered_by] = (tally.filtered_by[candidate.filtered_by] ?? 0) + 1;
+    if (candidate.filtered_by)
+      tally.filtered_by[candidate.filtered_by] = (tally.filtered_by[candidate.filtered_by] ?? 0) + 1;
     if (candidate.copeland !== null) copelandScores.push(candidate.copeland);
     const pair = pairs.get(key);
-    if (!pair) pairs.set(key, { iteration: candidate.iteration, pair_id: candidate.pair_id, winner: candidate.status === 'winner' });
+    if (!pair)
+      pairs.set(key, {
+        iteration: candidate.iteration,
+        pair_id: candidate.pair_id,
+        winner: candidate.status === 'winner',
+      });
     else if (candidate.status === 'winner') pair.winner = true;
   });
   if (badCandidates > 0) warnings.push(`candidates.jsonl: ${badCandidates} line(s) are not candidate records, skipped`);
@@ -123,7 +131,9 @@ export async function readRunReportData(runDir: string, options: { sampleSize?: 
   }
 
   const chosen = choosePairs([...pairs.values()], options.sampleSize ?? 60);
-  const candidatesByKey = new Map<string, CandidateRecord[]>(chosen.map((pair) => [pairKey(pair.iteration, pair.pair_id), []]));
+  const candidatesByKey = new Map<string, CandidateRecord[]>(
+    chosen.map((pair) => [pairKey(pair.iteration, pair.pair_id), []]),
+  );
   if (chosen.length > 0) {
     await readLenient(file('candidates.jsonl'), [], (value) => {
       const parsed = CandidateRecordSchema.safeParse(value);
@@ -138,7 +148,8 @@ export async function readRunReportData(runDir: string, options: { sampleSize?: 
       const parsed = PlanLineSchema.safeParse(value);
       if (!parsed.success) return;
       const key = pairKey(parsed.data.iteration, parsed.data.pair.id);
-      if (candidatesByKey.has(key)) planPersonas.set(key, { user1: parsed.data.pair.user1.attributes, user2: parsed.data.pair.user2.attributes });
+      if (candidatesByKey.has(key))
+        planPersonas.set(key, { user1: parsed.data.pair.user1.attributes, user2: parsed.data.pair.user2.attributes });
     });
   }
   const samples: SampledPair[] = chosen.map((pair) => {
@@ -157,8 +168,19 @@ export async function readRunReportData(runDir: string, options: { sampleSize?: 
   });
   // Runs without candidates.jsonl still show their accepted conversations.
   if (pairs.size === 0) {
-    for (const row of choosePairs(rows.map((row) => ({ ...row, winner: true })), options.sampleSize ?? 60)) {
-      samples.push({ iteration: row.iteration, pair_id: row.pair_id, status: 'accepted', user1_persona: row.user1_persona, user2_persona: row.user2_persona, row: rowsByKey.get(pairKey(row.iteration, row.pair_id)) ?? null, candidates: [] });
+    for (const row of choosePairs(
+      rows.map((row) => ({ ...row, winner: true })),
+      options.sampleSize ?? 60,
+    )) {
+      samples.push({
+        iteration: row.iteration,
+        pair_id: row.pair_id,
+        status: 'accepted',
+        user1_persona: row.user1_persona,
+        user2_persona: row.user2_persona,
+        row: rowsByKey.get(pairKey(row.iteration, row.pair_id)) ?? null,
+        candidates: [],
+      });
     }
   }
 
@@ -169,7 +191,9 @@ export async function readRunReportData(runDir: string, options: { sampleSize?: 
     rows,
     tallies: [...tallies.values()].sort((left, right) => left.iteration - right.iteration),
     copelandScores,
-    samples: samples.sort((left, right) => left.iteration - right.iteration || left.pair_id.localeCompare(right.pair_id)),
+    samples: samples.sort(
+      (left, right) => left.iteration - right.iteration || left.pair_id.localeCompare(right.pair_id),
+    ),
     evaluation,
     warnings,
   };
@@ -185,17 +209,23 @@ function choosePairs<T extends { iteration: number; pair_id: string; winner: boo
   const rejected = ordered.filter((pair) => !pair.winner);
   const chosen: T[] = [];
   while (chosen.length < size && (accepted.length > 0 || rejected.length > 0)) {
-    const next = (chosen.length % 2 === 0 ? accepted.shift() ?? rejected.shift() : rejected.shift() ?? accepted.shift())!;
+    const next = (
+      chosen.length % 2 === 0 ? (accepted.shift() ?? rejected.shift()) : (rejected.shift() ?? accepted.shift())
+    )!;
     chosen.push(next);
   }
   return chosen;
 }
 
-async function readJsonFile<T>(path: string, warnings: string[], accept: (value: unknown) => T | null): Promise<T | null> {
+async function readJsonFile<T>(
+  path: string,
+  warnings: string[],
+  accept: (value: unknown) => T | null,
+): Promise<T | null> {
   if (!existsSync(path)) return null;
   try {
     const value = accept(JSON.parse(await readFile(path, 'utf8')));
-    if (value === null) warnings.push(`${path}: unexpected content, ignored`);
+    if (value === null) warnings.push(`${path}: unexpected content (another persona-forge version?), not shown`);
     return value;
   } catch (error) {
     warnings.push(`${path}: cannot read (${(error as Error).message})`);
@@ -203,7 +233,11 @@ async function readJsonFile<T>(path: string, warnings: string[], accept: (value:
   }
 }
 
-async function readLenient(path: string, warnings: string[], onRecord: (value: unknown, line: number) => void): Promise<void> {
+async function readLenient(
+  path: string,
+  warnings: string[],
+  onRecord: (value: unknown, line: number) => void,
+): Promise<void> {
   if (!existsSync(path)) return;
   try {
     await readJsonlLines(path, onRecord, { tolerateTornTail: true });

@@ -35,7 +35,8 @@ export function niceTicks(maximum: number, count = 5): number[] {
   if (!(maximum > 0)) return [0, 1];
   const rough = maximum / count;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((factor) => factor * magnitude).find((candidate) => candidate >= rough) ?? 10 * magnitude;
+  const step =
+    [1, 2, 5, 10].map((factor) => factor * magnitude).find((candidate) => candidate >= rough) ?? 10 * magnitude;
   const ticks: number[] = [];
   for (let value = 0; value < maximum + step * 0.999; value += step) ticks.push(Number(value.toPrecision(12)));
   return ticks;
@@ -101,17 +102,16 @@ export function renderBarChart(options: BarChartOptions): string {
       );
     }
   });
-  parts.push(
-    `<line class="axis" x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${y(0)}" y2="${y(0)}"/>`,
-  );
+  parts.push(`<line class="axis" x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${y(0)}" y2="${y(0)}"/>`);
   if (options.valueLabel) {
     parts.push(
       `<text class="axis-label" transform="translate(14 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(options.valueLabel)}</text>`,
     );
   }
-  const legend = series.length > 1
-    ? `<div class="legend">${series.map((entry) => `<span><i style="background:${escapeHtml(entry.color)}"></i>${escapeHtml(entry.name)}</span>`).join('')}</div>`
-    : '';
+  const legend =
+    series.length > 1
+      ? `<div class="legend">${series.map((entry) => `<span><i style="background:${escapeHtml(entry.color)}"></i>${escapeHtml(entry.name)}</span>`).join('')}</div>`
+      : '';
   return (
     `<figure class="chart" data-chart="${escapeHtml(options.id)}">${caption}` +
     `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(options.title)}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>` +
@@ -123,7 +123,10 @@ export function renderBarChart(options: BarChartOptions): string {
  * Bins numbers for a histogram: integer bins when all values are integers spanning at most
  * `maxBins` values, otherwise `maxBins` equal-width bins between the minimum and maximum.
  */
-export function binValues(values: readonly number[], maxBins = 20): { labels: string[]; counts: number[]; edges: number[] } {
+export function binValues(
+  values: readonly number[],
+  maxBins = 20,
+): { labels: string[]; counts: number[]; edges: number[] } {
   if (values.length === 0) return { labels: [], counts: [], edges: [] };
   let minimum = Infinity;
   let maximum = -Infinity;
@@ -138,8 +141,10 @@ export function binValues(values: readonly number[], maxBins = 20): { labels: st
     for (const value of values) counts[value - minimum]++;
     return { labels: edges.map(String), counts, edges };
   }
-  const width = maximum === minimum ? 1 : (maximum - minimum) / maxBins;
-  const binCount = maximum === minimum ? 1 : maxBins;
+  if (maximum === minimum)
+    return { labels: [String(Number(minimum.toPrecision(3)))], counts: [values.length], edges: [minimum] };
+  const width = (maximum - minimum) / maxBins;
+  const binCount = maxBins;
   const edges = Array.from({ length: binCount }, (_, index) => minimum + index * width);
   const counts = edges.map(() => 0);
   for (const value of values) counts[Math.min(binCount - 1, Math.floor((value - minimum) / width))]++;

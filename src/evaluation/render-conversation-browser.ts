@@ -7,12 +7,17 @@ const badge = (text: string, kind = text) => `<span class="badge ${escapeHtml(ki
 
 function renderTurns(turns: readonly Turn[]): string {
   return `<div class="turns">${turns
-    .map((turn) => `<div class="turn ${turn.speaker === 'User 1' ? 'u1' : 'u2'}"><b>${escapeHtml(turn.speaker)}</b> ${escapeHtml(turn.text)}</div>`)
+    .map(
+      (turn) =>
+        `<div class="turn ${turn.speaker === 'User 1' ? 'u1' : 'u2'}"><b>${escapeHtml(turn.speaker)}</b> ${escapeHtml(turn.text)}</div>`,
+    )
     .join('')}</div>`;
 }
 
 function renderPersona(title: string, persona: readonly string[] | null): string {
-  const body = persona ? `<ul>${persona.map((attribute) => `<li>${escapeHtml(attribute)}</li>`).join('')}</ul>` : '<p class="muted">unknown</p>';
+  const body = persona
+    ? `<ul>${persona.map((attribute) => `<li>${escapeHtml(attribute)}</li>`).join('')}</ul>`
+    : '<p class="muted">unknown</p>';
   return `<div><b>${escapeHtml(title)}</b>${body}</div>`;
 }
 
@@ -76,6 +81,7 @@ export function renderConversationBrowser(samples: readonly SampledPair[]): stri
       `</details></li>`
     );
   });
-  const empty = samples.length === 0 ? '<p class="muted" id="conversation-empty">No conversations in this run yet.</p>' : '';
+  const empty =
+    samples.length === 0 ? '<p class="muted" id="conversation-empty">No conversations in this run yet.</p>' : '';
   return `${controls}${empty}<ol id="conversation-list">${items.join('')}</ol>`;
 }

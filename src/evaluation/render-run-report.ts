@@ -23,13 +23,20 @@ const OURS_COLOR = '#0969da';
 const REFERENCE_COLOR = '#9a6700';
 
 const number = (value: number | undefined | null, digits = 0) =>
-  value === undefined || value === null ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const percent = (value: number | null | undefined) => (value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}%`);
+  value === undefined || value === null
+    ? '–'
+    : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const percent = (value: number | null | undefined) =>
+  value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}%`;
 const usd = (value: number | undefined) => (value === undefined ? '–' : `$${value.toFixed(value < 1 ? 4 : 2)}`);
 const duration = (milliseconds: number | undefined) => {
   if (milliseconds === undefined) return '–';
   const seconds = milliseconds / 1000;
-  return seconds < 120 ? `${seconds.toFixed(1)} s` : seconds < 7200 ? `${(seconds / 60).toFixed(1)} min` : `${(seconds / 3600).toFixed(2)} h`;
+  return seconds < 120
+    ? `${seconds.toFixed(1)} s`
+    : seconds < 7200
+      ? `${(seconds / 60).toFixed(1)} min`
+      : `${(seconds / 3600).toFixed(2)} h`;
 };
 
 function table(header: string[], rows: string[][], attributes = ''): string {
@@ -85,13 +92,16 @@ function iterationRows(data: RunReportData): IterationRow[] {
 function renderSummary(view: RunReportView, iterations: IterationRow[]): string {
   const totals = view.data.manifest?.totals;
   const sum = (pick: (row: IterationRow) => number | undefined) =>
-    iterations.some((row) => pick(row) !== undefined) ? iterations.reduce((total, row) => total + (pick(row) ?? 0), 0) : undefined;
+    iterations.some((row) => pick(row) !== undefined)
+      ? iterations.reduce((total, row) => total + (pick(row) ?? 0), 0)
+      : undefined;
   const pairs = totals?.pairs ?? sum((row) => row.pairs);
   const accepted = totals?.accepted ?? sum((row) => row.accepted) ?? view.data.rows.length;
   const rejected = totals?.rejected ?? sum((row) => row.rejected);
   const failed = totals?.failed ?? sum((row) => row.failed);
   const finished = (accepted ?? 0) + (rejected ?? 0) + (failed ?? 0);
-  const tokens = (usage: TokenUsageView | undefined) => (usage ? usage.prompt_tokens + usage.completion_tokens : undefined);
+  const tokens = (usage: TokenUsageView | undefined) =>
+    usage ? usage.prompt_tokens + usage.completion_tokens : undefined;
   const generatorTokens = tokens(totals?.usage?.generator) ?? sum((row) => tokens(row.generator));
   const criticTokens = tokens(totals?.usage?.critic) ?? sum((row) => tokens(row.critic));
   const tiles: [string, string][] = [
@@ -159,7 +169,11 @@ function renderRejections(iterations: IterationRow[]): string {
       color: COLORS[index % COLORS.length],
     })),
   });
-  const rows = critics.map((critic) => [critic, ...iterations.map((row) => number(row.filtered_by[critic] ?? 0)), number(iterations.reduce((sum, row) => sum + (row.filtered_by[critic] ?? 0), 0))]);
+  const rows = critics.map((critic) => [
+    critic,
+    ...iterations.map((row) => number(row.filtered_by[critic] ?? 0)),
+    number(iterations.reduce((sum, row) => sum + (row.filtered_by[critic] ?? 0), 0)),
+  ]);
   return `<div class="charts">${chart}</div>${critics.length ? table(['check / critic', ...iterations.map((row) => `iteration ${row.iteration}`), 'total'], rows) : ''}`;
 }
 
@@ -175,14 +189,32 @@ function renderScores(data: RunReportData): string {
   const charts: string[] = [];
   if (data.copelandScores.length) {
     const bins = binValues(data.copelandScores);
-    charts.push(renderBarChart({ id: 'score-copeland-candidates', title: 'Copeland score of every ranked candidate', categories: bins.labels, valueLabel: 'candidates', series: [{ name: 'candidates', values: bins.counts, color: COLORS[4] }] }));
+    charts.push(
+      renderBarChart({
+        id: 'score-copeland-candidates',
+        title: 'Copeland score of every ranked candidate',
+        categories: bins.labels,
+        valueLabel: 'candidates',
+        series: [{ name: 'candidates', values: bins.counts, color: COLORS[4] }],
+      }),
+    );
   }
   [...byCritic.entries()]
     .sort(([left], [right]) => left.localeCompare(right))
     .slice(0, 16)
     .forEach(([critic, values], index) => {
       const bins = binValues(values, 12);
-      charts.push(renderBarChart({ id: `score-${critic}`, title: `Accepted rows: ${critic}`, categories: bins.labels, valueLabel: 'rows', width: 420, height: 200, series: [{ name: critic, values: bins.counts, color: COLORS[index % COLORS.length] }] }));
+      charts.push(
+        renderBarChart({
+          id: `score-${critic}`,
+          title: `Accepted rows: ${critic}`,
+          categories: bins.labels,
+          valueLabel: 'rows',
+          width: 420,
+          height: 200,
+          series: [{ name: critic, values: bins.counts, color: COLORS[index % COLORS.length] }],
+        }),
+      );
     });
   if (!charts.length) return '<p class="muted">No scores yet.</p>';
   return `<div class="charts">${charts.join('')}</div>`;
@@ -190,10 +222,12 @@ function renderScores(data: RunReportData): string {
 
 /** Share of conversations per utterance-count bin, ours and the reference on the same bins. */
 function renderLengths(view: RunReportView): string {
-  const ours = view.statistics?.utterances.distribution ?? countDistribution(view.data.rows.map((row) => row.turns.length));
+  const ours =
+    view.statistics?.utterances.distribution ?? countDistribution(view.data.rows.map((row) => row.turns.length));
   const theirs = view.reference?.statistics.utterances.distribution ?? null;
   const lengths = [...Object.keys(ours), ...Object.keys(theirs ?? {})].map(Number);
-  if (!lengths.length) return renderBarChart({ id: 'lengths', title: 'Utterances per conversation', categories: [], series: [] });
+  if (!lengths.length)
+    return renderBarChart({ id: 'lengths', title: 'Utterances per conversation', categories: [], series: [] });
   const minimum = Math.min(...lengths);
   const maximum = Math.max(...lengths);
   const width = Math.max(1, Math.ceil((maximum - minimum + 1) / 30));
@@ -212,10 +246,13 @@ function renderLengths(view: RunReportView): string {
     return counts.map((count) => (total ? count / total : 0));
   };
   const series = [{ name: 'this run', values: shares(ours), color: OURS_COLOR }];
-  if (theirs && view.reference) series.push({ name: view.reference.label, values: shares(theirs), color: REFERENCE_COLOR });
+  if (theirs && view.reference)
+    series.push({ name: view.reference.label, values: shares(theirs), color: REFERENCE_COLOR });
   return renderBarChart({
     id: 'lengths',
-    title: theirs ? 'Utterances per conversation: this run vs reference' : 'Utterances per conversation (no reference given)',
+    title: theirs
+      ? 'Utterances per conversation: this run vs reference'
+      : 'Utterances per conversation (no reference given)',
     categories,
     series,
     valueLabel: 'share of conversations',
@@ -232,71 +269,172 @@ function countDistribution(values: number[]): Record<string, number> {
 function renderStatistics(view: RunReportView): string {
   if (!view.statistics) return '<p class="muted">Not computed.</p>';
   const header = ['statistic', 'this run', ...(view.reference ? [view.reference.label] : [])];
-  const rows = STATISTIC_ROWS.map(([label, format]) => [label.trim(), format(view.statistics!), ...(view.reference ? [format(view.reference.statistics)] : [])]);
+  const rows = STATISTIC_ROWS.map(([label, format]) => [
+    label.trim(),
+    format(view.statistics!),
+    ...(view.reference ? [format(view.reference.statistics)] : []),
+  ]);
   return table(header, rows, ' id="statistics-table"');
 }
 
 /** Table rows `all`, `iteration 1`, … of a grouped protocol result. */
-function groupedRows<T>(result: { overall: T; by_iteration: { iteration: number; summary: T }[] }, cells: (summary: T) => string[]): string[][] {
-  return [['all', ...cells(result.overall)], ...result.by_iteration.map((group) => [`iteration ${group.iteration}`, ...cells(group.summary)])];
+function groupedRows<T>(
+  result: { overall: T; by_iteration: { iteration: number; summary: T }[] },
+  cells: (summary: T) => string[],
+): string[][] {
+  return [
+    ['all', ...cells(result.overall)],
+    ...result.by_iteration.map((group) => [`iteration ${group.iteration}`, ...cells(group.summary)]),
+  ];
 }
 
 function renderJudge(view: RunReportView): string {
   const judge = view.data.evaluation?.judge;
-  if (!judge) return '<p class="muted">No LLM-judge results. Run <code>persona-forge evaluate &lt;run-dir&gt; --reference FILE --judge-model MODEL</code> to add them.</p>';
-  const parts: string[] = [`<p class="muted">Judge ${escapeHtml(judge.model)}, seed ${judge.seed}, ${judge.samples_per_group} conversations per iteration; prompts ${escapeHtml(Object.entries(judge.prompt_hashes).map(([name, hash]) => `${name} ${hash}`).join(', '))}.</p>`];
+  if (!judge)
+    return '<p class="muted">No LLM-judge results. Run <code>persona-forge evaluate &lt;run-dir&gt; --reference FILE --judge MODEL --judge-base-url URL</code> to add them.</p>';
+  const parts: string[] = [
+    `<p class="muted">Judge ${escapeHtml(judge.model)}, seed ${judge.seed}, ${judge.samples_per_group} conversations per iteration; prompts ${escapeHtml(
+      Object.entries(judge.prompt_hashes)
+        .map(([name, hash]) => `${name} ${hash}`)
+        .join(', '),
+    )}.</p>`,
+  ];
   const charts: string[] = [];
   if (judge.ai_detection) {
-    const groups = judge.ai_detection.by_iteration.length ? judge.ai_detection.by_iteration.map((group) => ({ label: `iteration ${group.iteration}`, summary: group.summary })) : [{ label: 'all', summary: judge.ai_detection.overall }];
-    charts.push(renderBarChart({
-      id: 'ai-detection',
-      title: 'AI-detection test: lose / tie / win',
-      categories: groups.map((group) => group.label),
-      stacked: true,
-      formatValue: (value) => `${(value * 100).toFixed(0)}%`,
-      valueLabel: 'share of trials',
-      series: [
-        { name: 'lose (ours named synthetic)', values: groups.map((group) => group.summary.lose_rate ?? 0), color: '#cf222e' },
-        { name: 'tie (order-dependent)', values: groups.map((group) => group.summary.tie_rate ?? 0), color: '#9a6700' },
-        { name: 'win (reference named)', values: groups.map((group) => group.summary.win_rate ?? 0), color: '#1a7f37' },
-      ],
-    }));
-    parts.push(table(['group', 'trials', 'lose', 'win', 'tie', 'failed'], groupedRows(judge.ai_detection, (summary) => [
-      String(summary.trials - summary.failed), percent(summary.lose_rate), percent(summary.win_rate), percent(summary.tie_rate), String(summary.failed),
-    ])));
+    const groups = judge.ai_detection.by_iteration.length
+      ? judge.ai_detection.by_iteration.map((group) => ({
+          label: `iteration ${group.iteration}`,
+          summary: group.summary,
+        }))
+      : [{ label: 'all', summary: judge.ai_detection.overall }];
+    charts.push(
+      renderBarChart({
+        id: 'ai-detection',
+        title: 'AI-detection test: lose / tie / win',
+        categories: groups.map((group) => group.label),
+        stacked: true,
+        formatValue: (value) => `${(value * 100).toFixed(0)}%`,
+        valueLabel: 'share of trials',
+        series: [
+          {
+            name: 'lose (ours named synthetic)',
+            values: groups.map((group) => group.summary.lose_rate ?? 0),
+            color: '#cf222e',
+          },
+          {
+            name: 'tie (order-dependent)',
+            values: groups.map((group) => group.summary.tie_rate ?? 0),
+            color: '#9a6700',
+          },
+          {
+            name: 'win (reference named)',
+            values: groups.map((group) => group.summary.win_rate ?? 0),
+            color: '#1a7f37',
+          },
+        ],
+      }),
+    );
+    parts.push(
+      '<h3>AI-detection test <span class="muted">(lose = ours named synthetic in both orders; tie = the answer followed the position)</span></h3>' +
+        table(
+          ['group', 'trials', 'lose', 'win', 'tie', 'failed'],
+          groupedRows(judge.ai_detection, (summary) => [
+            String(summary.trials - summary.failed),
+            percent(summary.lose_rate),
+            percent(summary.win_rate),
+            percent(summary.tie_rate),
+            String(summary.failed),
+          ]),
+        ),
+    );
   } else if (judge.ai_detection_skipped) {
     parts.push(`<p class="muted">AI-detection test skipped: ${escapeHtml(judge.ai_detection_skipped)}.</p>`);
   }
   if (judge.faithfulness) {
     const faithfulness = judge.faithfulness;
-    const groups = faithfulness.by_iteration.length ? faithfulness.by_iteration.map((group) => ({ label: `iteration ${group.iteration}`, summary: group.summary })) : [{ label: 'all', summary: faithfulness.overall }];
-    charts.push(renderBarChart({
-      id: 'faithfulness',
-      title: 'Faithfulness test',
-      categories: groups.map((group) => group.label),
-      formatValue: (value) => `${(value * 100).toFixed(0)}%`,
-      series: [
-        { name: 'precision of inferred', values: groups.map((group) => group.summary.inferred_precision ?? 0), color: '#1a7f37' },
-        { name: 'real attributes inferred', values: groups.map((group) => group.summary.real_inferred_rate ?? 0), color: '#0969da' },
-        { name: 'real attributes contradicted', values: groups.map((group) => group.summary.real_contradicted_rate ?? 0), color: '#cf222e' },
-      ],
-    }));
-    parts.push(table(['group', 'trials', 'precision', 'real inferred', 'real contradicted', 'all contradicted', 'failed'], groupedRows(faithfulness, (summary) => [
-      String(summary.trials - summary.failed), percent(summary.inferred_precision), percent(summary.real_inferred_rate),
-      percent(summary.real_contradicted_rate), percent(summary.contradicted_share), String(summary.failed),
-    ])));
+    const groups = faithfulness.by_iteration.length
+      ? faithfulness.by_iteration.map((group) => ({ label: `iteration ${group.iteration}`, summary: group.summary }))
+      : [{ label: 'all', summary: faithfulness.overall }];
+    charts.push(
+      renderBarChart({
+        id: 'faithfulness',
+        title: 'Faithfulness test',
+        categories: groups.map((group) => group.label),
+        formatValue: (value) => `${(value * 100).toFixed(0)}%`,
+        series: [
+          {
+            name: 'precision of inferred',
+            values: groups.map((group) => group.summary.inferred_precision ?? 0),
+            color: '#1a7f37',
+          },
+          {
+            name: 'real attributes inferred',
+            values: groups.map((group) => group.summary.real_inferred_rate ?? 0),
+            color: '#0969da',
+          },
+          {
+            name: 'real attributes contradicted',
+            values: groups.map((group) => group.summary.real_contradicted_rate ?? 0),
+            color: '#cf222e',
+          },
+        ],
+      }),
+    );
+    parts.push(
+      '<h3>Faithfulness test <span class="muted">(4 real + 4 distractor attributes per trial; precision = real among those inferred)</span></h3>' +
+        table(
+          ['group', 'trials', 'precision', 'real inferred', 'real contradicted', 'all contradicted', 'failed'],
+          groupedRows(faithfulness, (summary) => [
+            String(summary.trials - summary.failed),
+            percent(summary.inferred_precision),
+            percent(summary.real_inferred_rate),
+            percent(summary.real_contradicted_rate),
+            percent(summary.contradicted_share),
+            String(summary.failed),
+          ]),
+        ),
+    );
   }
   return `${parts[0]}<div class="charts">${charts.join('')}</div>${parts.slice(1).join('')}`;
 }
 
 function renderUsage(view: RunReportView, iterations: IterationRow[]): string {
-  const cells = (usage: TokenUsageView | undefined) => [number(usage?.prompt_tokens), number(usage?.completion_tokens), number(usage?.calls)];
-  const rows = iterations.map((row) => [String(row.iteration), ...cells(row.generator), ...cells(row.critic), usd(row.cost_usd), duration(row.duration_ms)]);
+  const cells = (usage: TokenUsageView | undefined) => [
+    number(usage?.prompt_tokens),
+    number(usage?.completion_tokens),
+    number(usage?.calls),
+  ];
+  const rows = iterations.map((row) => [
+    String(row.iteration),
+    ...cells(row.generator),
+    ...cells(row.critic),
+    usd(row.cost_usd),
+    duration(row.duration_ms),
+  ]);
   const totals = view.data.manifest?.totals;
-  if (totals) rows.push(['total', ...cells(totals.usage?.generator), ...cells(totals.usage?.critic), usd(totals.cost_usd), duration(totals.duration_ms)]);
-  const header = ['iteration', 'generator prompt', 'generator completion', 'generator calls', 'critic prompt', 'critic completion', 'critic calls', 'cost', 'duration'];
+  if (totals)
+    rows.push([
+      'total',
+      ...cells(totals.usage?.generator),
+      ...cells(totals.usage?.critic),
+      usd(totals.cost_usd),
+      duration(totals.duration_ms),
+    ]);
+  const header = [
+    'iteration',
+    'generator prompt',
+    'generator completion',
+    'generator calls',
+    'critic prompt',
+    'critic completion',
+    'critic calls',
+    'cost',
+    'duration',
+  ];
   const judge = view.data.evaluation?.judge;
-  const judgeLine = judge ? `<p class="muted">LLM judge (evaluation): ${number(judge.usage.calls)} calls, ${number(judge.usage.prompt_tokens)} prompt + ${number(judge.usage.completion_tokens)} completion tokens.</p>` : '';
+  const judgeLine = judge
+    ? `<p class="muted">LLM judge (evaluation): ${number(judge.usage.calls)} calls, ${number(judge.usage.prompt_tokens)} prompt + ${number(judge.usage.completion_tokens)} completion tokens.</p>`
+    : '';
   return `${table(header, rows, ' id="usage-table"')}${judgeLine}`;
 }
 
@@ -313,7 +451,9 @@ export function renderRunReport(view: RunReportView): string {
     manifest?.finished_at ? `finished ${manifest.finished_at}` : null,
     manifest?.stop_reason ? `stopped: ${manifest.stop_reason}` : null,
   ].filter(Boolean);
-  const warnings = data.warnings.length ? `<div class="warnings"><b>Some run files could not be read fully:</b><ul>${data.warnings.map((warning) => `<li>${escapeHtml(warning)}</li>`).join('')}</ul></div>` : '';
+  const warnings = data.warnings.length
+    ? `<div class="warnings"><b>Some run files could not be read fully:</b><ul>${data.warnings.map((warning) => `<li>${escapeHtml(warning)}</li>`).join('')}</ul></div>`
+    : '';
   const sections: [string, string, string][] = [
     ['summary', 'Summary', `${warnings}${renderSummary(view, iterations)}`],
     ['iterations', 'Acceptance per iteration', renderIterations(iterations)],

@@ -10,6 +10,8 @@ nav { position: sticky; top: 0; background: var(--bg); border-bottom: 1px solid 
 nav a { margin-right: 16px; color: var(--accent); text-decoration: none; font-size: .9rem; }
 main { padding: 8px 32px 48px; max-width: 1200px; }
 section { margin-top: 32px; }
+h3 { font-size: 1rem; margin: 16px 0 4px; }
+h3 .muted { font-weight: normal; font-size: .85rem; }
 h2 { font-size: 1.2rem; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 .muted { color: var(--muted); }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px; }

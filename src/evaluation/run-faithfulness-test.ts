@@ -3,7 +3,11 @@ import type { LlmBackend } from '../llm/llm-backend.ts';
 import { deriveRandom } from '../util/create-random.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
 import type { FaithfulnessSummary, FaithfulnessTrial } from './evaluation-result-schema.ts';
-import { FaithfulnessDistractorsReplySchema, FaithfulnessReplySchema, JUDGE_SCHEMA_NAMES } from './judge-reply-schemas.ts';
+import {
+  FaithfulnessDistractorsReplySchema,
+  FaithfulnessReplySchema,
+  JUDGE_SCHEMA_NAMES,
+} from './judge-reply-schemas.ts';
 import type { JudgePrompt } from './load-judge-prompts.ts';
 import { buildDistractorPrompt, buildFaithfulnessPrompt } from './build-faithfulness-prompts.ts';
 import { callJudge, describeError, isFatalJudgeError, type JudgeCallSettings, type JudgeUsage } from './call-judge.ts';
@@ -52,7 +56,9 @@ export async function runFaithfulnessTest(
   options: FaithfulnessOptions,
 ): Promise<FaithfulnessResult> {
   const groups = sampleJudgeGroups(conversations, options.samplesPerGroup ?? 50, options.seed, 'faithfulness');
-  const attributePool = [...new Set(conversations.flatMap((conversation) => [...conversation.user1_persona, ...conversation.user2_persona]))];
+  const attributePool = [
+    ...new Set(conversations.flatMap((conversation) => [...conversation.user1_persona, ...conversation.user2_persona])),
+  ];
   const limit = pLimit(options.concurrency ?? 4);
   let fatal: unknown;
 

@@ -29,24 +29,39 @@ export interface WriteRunReportOptions {
  * through a temporary file and a rename. Returns the report path.
  */
 export async function writeRunReport(runDir: string, options: WriteRunReportOptions = {}): Promise<string> {
-  const data = await readRunReportData(runDir, { sampleSize: options.sampleSize, evaluation: options.evaluation ?? null });
+  const data = await readRunReportData(runDir, {
+    sampleSize: options.sampleSize,
+    evaluation: options.evaluation ?? null,
+  });
   const evaluation = data.evaluation;
   const statistics: DatasetStatistics | null =
-    options.statistics === false ? null : evaluation?.statistics.dataset ?? computeDatasetStatistics(data.rows);
+    options.statistics === false ? null : (evaluation?.statistics.dataset ?? computeDatasetStatistics(data.rows));
 
   let reference: { label: string; statistics: DatasetStatistics } | null = null;
   if (options.reference) {
     try {
       const loaded = await loadConversations(options.reference);
-      reference = { label: `reference (${basename(options.reference)})`, statistics: computeDatasetStatistics(loaded.conversations) };
+      reference = {
+        label: `reference (${basename(options.reference)})`,
+        statistics: computeDatasetStatistics(loaded.conversations),
+      };
     } catch (error) {
       data.warnings.push(`reference ${options.reference}: ${(error as Error).message}`);
     }
   } else if (evaluation?.statistics.reference && evaluation.reference) {
-    reference = { label: `reference (${basename(evaluation.reference.path)})`, statistics: evaluation.statistics.reference };
+    reference = {
+      label: `reference (${basename(evaluation.reference.path)})`,
+      statistics: evaluation.statistics.reference,
+    };
   }
 
-  const html = renderRunReport({ data, statistics, reference, generatedAt: new Date().toISOString(), version: PACKAGE_VERSION });
+  const html = renderRunReport({
+    data,
+    statistics,
+    reference,
+    generatedAt: new Date().toISOString(),
+    version: PACKAGE_VERSION,
+  });
   const outputPath = options.outputPath ?? join(runDir, 'report.html');
   const temporaryPath = `${outputPath}.${process.pid}.tmp`;
   await writeFile(temporaryPath, html, 'utf8');

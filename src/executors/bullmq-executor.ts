@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Executor } from './executor.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
@@ -73,7 +73,7 @@ export class BullMqExecutor implements Executor {
     };
     const onError = (error: Error) => this.emit('redis error', { redis: redactRedisUrl(options.redisUrl), error: error.message });
     this.queue = new Queue(PAIR_JOBS_QUEUE, {
-      connection: parseRedisUrl(options.redisUrl),
+      connection: parseRedisUrl(options.redisUrl) as ConnectionOptions,
       prefix: this.prefix,
       // Events carry return values; nobody reads them here, so keep the stream short.
       streams: { events: { maxLen: 100 } },

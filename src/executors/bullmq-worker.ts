@@ -1,5 +1,4 @@
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { EndpointUnreachableError } from '../llm/errors.ts';
 import { cacheResponses } from '../llm/cache-responses.ts';
@@ -186,7 +185,7 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
   };
 
   const worker = new Worker(PAIR_JOBS_QUEUE, processor, {
-    connection: parseRedisUrl(options.redisUrl),
+    connection: parseRedisUrl(options.redisUrl) as ConnectionOptions,
     prefix,
     concurrency: options.concurrency ?? 4,
     lockDuration: options.lockDurationMs ?? 30_000,
@@ -241,5 +240,3 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
     );
   });
 }
-
-export type { Redis };

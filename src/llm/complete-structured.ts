@@ -28,8 +28,7 @@ export async function completeStructured<T>(
   schema: z.ZodType<T>,
   name: string,
 ): Promise<StructuredCompletion<T>> {
-  // `io: 'input'`: the model writes what the schema accepts (fields with defaults are optional).
-  const jsonSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const jsonSchema = jsonSchemaOf(schema);
   const structuredRequest: CompletionRequest = { ...request, samples: 1, jsonSchema: { name, schema: jsonSchema } };
 
   const first = await backend.complete(structuredRequest);
@@ -56,6 +55,22 @@ export async function completeStructured<T>(
     repairText,
     repairOutcome.issues,
   );
+}
+
+const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
+
+/**
+ * The JSON Schema sent for a zod schema, converted once per schema object (the conversion cost
+ * more CPU than the rest of a critic call's bookkeeping). Treat the result as read-only.
+ */
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  let jsonSchema = jsonSchemas.get(schema);
+  if (!jsonSchema) {
+    // `io: 'input'`: the model writes what the schema accepts (fields with defaults are optional).
+    jsonSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    jsonSchemas.set(schema, jsonSchema);
+  }
+  return jsonSchema;
 }
 
 /** Extracts, parses and validates one reply; never throws. */

@@ -12,10 +12,11 @@ export interface LexicalEmbedderOptions {
 
 // Function words that say nothing about who a person is. Negations are kept on purpose.
 const STOPWORDS = new Set(
-  ('a an the i me my mine myself im ive id ill am is are was were be been being to of in on at for with and or but ' +
+  (
+    'a an the i me my mine myself im ive id ill am is are was were be been being to of in on at for with and or but ' +
     'so as by from that this it its they them their we our you your he she his her just very really also have has had do does ' +
-    'did all some any about into up out over than then there here when while who what which will would can could')
-    .split(' '),
+    'did all some any about into up out over than then there here when while who what which will would can could'
+  ).split(' '),
 );
 
 /**
@@ -42,10 +43,13 @@ export class LexicalEmbedder implements Embedder {
   fit(corpus: readonly string[]): void {
     const documentFrequency = new Map<string, number>();
     for (const text of corpus) {
-      for (const token of new Set(lexicalTokens(text))) documentFrequency.set(token, (documentFrequency.get(token) ?? 0) + 1);
+      for (const token of new Set(lexicalTokens(text)))
+        documentFrequency.set(token, (documentFrequency.get(token) ?? 0) + 1);
     }
     const documents = corpus.length;
-    this.idf = new Map([...documentFrequency].map(([token, count]) => [token, Math.log((1 + documents) / (1 + count)) + 1]));
+    this.idf = new Map(
+      [...documentFrequency].map(([token, count]) => [token, Math.log((1 + documents) / (1 + count)) + 1]),
+    );
     this.unseenIdf = Math.log(1 + documents) + 1;
   }
 
@@ -76,7 +80,12 @@ export class LexicalEmbedder implements Embedder {
 
 /** Content tokens of a sentence as the lexical embedder sees them. */
 export function lexicalTokens(text: string): string[] {
-  return (text.toLowerCase().replace(/['’]/g, '').match(/[a-z0-9]+/g) ?? [])
+  return (
+    text
+      .toLowerCase()
+      .replace(/['’]/g, '')
+      .match(/[a-z0-9]+/g) ?? []
+  )
     .filter((token) => !STOPWORDS.has(token))
     .map(foldSuffix);
 }

@@ -87,8 +87,8 @@ export async function createLlamaCppBackend(options: LlamaCppBackendOptions): Pr
   } catch (error) {
     throw new LlmError(
       `llama.cpp could not load a prebuilt CPU binary on this machine (${messageOf(error)}). ` +
-        `Install the binary package for your platform, e.g. \`npm install @node-llama-cpp/${process.platform}-${process.arch}@3.22.1\` ` +
-        '(an optional dependency that `--omit=optional` leaves out), or use an OpenAI-compatible endpoint with --base-url.',
+        'Install the binary package for your platform (an optional dependency that `--omit=optional` leaves out), ' +
+        'e.g. `npm install @node-llama-cpp/linux-x64@3.22.1` on Linux x64, or use an OpenAI-compatible endpoint with --base-url.',
       { retryable: false, cause: error },
     );
   }

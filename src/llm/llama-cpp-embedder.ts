@@ -11,7 +11,10 @@ export interface LlamaCppEmbedderOptions {
   contextSize?: number;
 }
 
-type EmbeddingContext = { getEmbeddingFor(text: string): Promise<{ vector: readonly number[] }>; dispose(): Promise<void> };
+type EmbeddingContext = {
+  getEmbeddingFor(text: string): Promise<{ vector: readonly number[] }>;
+  dispose(): Promise<void>;
+};
 
 /**
  * `Embedder` running a local GGUF model through node-llama-cpp (`model.createEmbeddingContext()`).

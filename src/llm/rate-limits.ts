@@ -34,3 +34,13 @@ export function rateLimitsFromEnv(env: Record<string, string | undefined>): Rate
   }
   return limits;
 }
+
+/**
+ * The identity under which an OpenAI-compatible endpoint's limits are shared: origin and path of
+ * the base URL, without credentials, query or trailing slash (`http://Host:80/v1/` and
+ * `http://host/v1` are one endpoint).
+ */
+export function endpointIdentity(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}

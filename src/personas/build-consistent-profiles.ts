@@ -75,12 +75,17 @@ export async function buildConsistentProfiles(
   deps: BuildConsistentProfilesDeps,
 ): Promise<BuildConsistentProfilesResult> {
   const { count, attributesPerProfile, redundancyThreshold } = input;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`Expected \`count\` to be a non-negative integer, got ${count}.`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`Expected \`count\` to be a non-negative integer, got ${count}.`);
   if (!Number.isInteger(attributesPerProfile) || attributesPerProfile < 1 || attributesPerProfile > 10) {
-    throw new RangeError(`Expected \`attributesPerProfile\` to be an integer from 1 to 10, got ${attributesPerProfile}.`);
+    throw new RangeError(
+      `Expected \`attributesPerProfile\` to be an integer from 1 to 10, got ${attributesPerProfile}.`,
+    );
   }
   if (!(redundancyThreshold >= 0 && redundancyThreshold <= 1)) {
-    throw new RangeError(`Expected \`redundancyThreshold\` to be a number between 0 and 1, got ${redundancyThreshold}.`);
+    throw new RangeError(
+      `Expected \`redundancyThreshold\` to be a number between 0 and 1, got ${redundancyThreshold}.`,
+    );
   }
   const maxAttempts = input.maxAttemptsPerProfile ?? 60;
   const minAttributes = input.minAttributes ?? Math.max(1, attributesPerProfile - 1);
@@ -94,7 +99,12 @@ export async function buildConsistentProfiles(
     );
   }
   const vectors = await deps.embedder.embed(pool.map((attribute) => attribute.text));
-  const rejections: ConsistentProfileRejections = { redundant: 0, contradiction: 0, contradiction_backward: 0, negation: 0 };
+  const rejections: ConsistentProfileRejections = {
+    redundant: 0,
+    contradiction: 0,
+    contradiction_backward: 0,
+    negation: 0,
+  };
   const profileRandoms = Array.from({ length: count }, () => createRandom(randomInt(deps.random, 2 ** 32)));
   const built: (Profile | undefined)[] = new Array(count);
   let checks = 0;
@@ -141,7 +151,10 @@ export async function buildConsistentProfiles(
       held.push(candidate);
     }
     if (held.length >= minAttributes) {
-      built[index] = { id: `p-${String(index + 1).padStart(4, '0')}`, attributes: held.map((position) => pool[position].text) };
+      built[index] = {
+        id: `p-${String(index + 1).padStart(4, '0')}`,
+        attributes: held.map((position) => pool[position].text),
+      };
     }
     deps.onProgress?.(++finished, count);
   };

@@ -20,12 +20,19 @@ export interface BuildSimpleProfilesInput {
   distinctCategories?: boolean;
   /** Profiles built at once; only matters when `checkContradiction` is slow (an LLM). @defaultValue 4 */
   concurrency?: number;
+  /**
+   * Contradiction checks allowed per profile; more means the critic model rejects nearly
+   * everything, which is reported instead of trying every attribute. @defaultValue 30
+   */
+  maxContradictionChecks?: number;
 }
 
 export interface BuildSimpleProfilesDeps {
   random: Random;
   /** True when `candidate` contradicts an attribute of `profile` or vice versa (e.g. an LLM check). */
   checkContradiction?: (profile: string[], candidate: string) => Promise<boolean>;
+  /** Aborts profile building (e.g. Ctrl-C during planning). */
+  signal?: AbortSignal;
 }
 
 /** Candidates drawn and rejected, by the first rule that rejected them. */
@@ -59,6 +66,7 @@ export async function buildSimpleProfiles(
   const { attributes, count, attributesPerProfile, nearDuplicateThreshold } = input;
   const distinctCategories = input.distinctCategories ?? true;
   const concurrency = input.concurrency ?? 4;
+  const maxChecks = input.maxContradictionChecks ?? 30;
   validateInput(input, concurrency);
   checkEnoughAttributes(attributes, attributesPerProfile, distinctCategories);
 
@@ -71,6 +79,7 @@ export async function buildSimpleProfiles(
     const random = profileRandoms[index];
     const remaining = attributes.slice();
     const held: Attribute[] = [];
+    let checks = 0;
     while (held.length < attributesPerProfile) {
       if (remaining.length === 0) {
         throw new Error(
@@ -93,6 +102,15 @@ export async function buildSimpleProfiles(
       if (distinctCategories && held.some((attribute) => attribute.category === candidate.category)) {
         rejections.same_category++;
         continue;
+      }
+      deps.signal?.throwIfAborted();
+      if (deps.checkContradiction && held.length > 0 && ++checks > maxChecks) {
+        throw new Error(
+          `Cannot build profile ${id}: the contradiction check was asked ${maxChecks} times for it ` +
+            `(\`profiles.max_contradiction_checks\`) and rejected ${rejections.contradiction} candidates in this run so far. ` +
+            'The critic model is probably not following the contradiction-check prompt: use a stronger critic model ' +
+            '(--critic-model) or set `profiles.contradiction_check: false`.',
+        );
       }
       if (
         deps.checkContradiction &&

@@ -27,8 +27,12 @@ export function buildCoverageReport(input: CoverageInput): PersonasReport['cover
     }
   }
   const available = new Set(input.attributes);
-  const clustersAvailable = new Set([...available].map((text) => input.clusterOf.get(text)).filter((cluster) => cluster !== undefined));
-  const clustersUsed = new Set([...usedAttributes].map((text) => input.clusterOf.get(text)).filter((cluster) => cluster !== undefined));
+  const clustersAvailable = new Set(
+    [...available].map((text) => input.clusterOf.get(text)).filter((cluster) => cluster !== undefined),
+  );
+  const clustersUsed = new Set(
+    [...usedAttributes].map((text) => input.clusterOf.get(text)).filter((cluster) => cluster !== undefined),
+  );
   return {
     attributes_used: [...usedAttributes].filter((text) => available.has(text)).length,
     attributes_available: available.size,
@@ -42,5 +46,7 @@ export function buildCoverageReport(input: CoverageInput): PersonasReport['cover
 function histogram(values: readonly number[]): Record<string, number> {
   const counts = new Map<number, number>();
   for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
-  return Object.fromEntries([...counts].sort((left, right) => left[0] - right[0]).map(([value, count]) => [String(value), count]));
+  return Object.fromEntries(
+    [...counts].sort((left, right) => left[0] - right[0]).map(([value, count]) => [String(value), count]),
+  );
 }

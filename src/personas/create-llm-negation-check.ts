@@ -23,7 +23,13 @@ export function createLlmNegationCheck(backend: LlmBackend, options: LlmNegation
     (
       await completeStructured(
         backend,
-        { role: 'critic', messages, temperature: options.temperature, maxOutputTokens: options.maxOutputTokens, seed: options.seed },
+        {
+          role: 'critic',
+          messages,
+          temperature: options.temperature,
+          maxOutputTokens: options.maxOutputTokens,
+          seed: options.seed,
+        },
         schema,
         name,
       )
@@ -31,7 +37,9 @@ export function createLlmNegationCheck(backend: LlmBackend, options: LlmNegation
   const negate = (sentence: string): Promise<string> => {
     let negation = negations.get(sentence);
     if (!negation) {
-      negation = ask(buildNegationMessages(sentence), NegationReplySchema, 'attribute_negation').then((reply) => reply.negation);
+      negation = ask(buildNegationMessages(sentence), NegationReplySchema, 'attribute_negation').then(
+        (reply) => reply.negation,
+      );
       negations.set(sentence, negation);
       negation.catch(() => negations.delete(sentence));
     }
@@ -39,10 +47,18 @@ export function createLlmNegationCheck(backend: LlmBackend, options: LlmNegation
   };
   return async (profile, candidate) => {
     const candidateNegation = await negate(candidate);
-    const forward = await ask(buildEntailmentMessages(profile, [candidateNegation]), EntailmentReplySchema, 'entailment_check');
+    const forward = await ask(
+      buildEntailmentMessages(profile, [candidateNegation]),
+      EntailmentReplySchema,
+      'entailment_check',
+    );
     if (forward.entails) return true;
     const heldNegations = await Promise.all(profile.map(negate));
-    const backward = await ask(buildEntailmentMessages([candidate], heldNegations), EntailmentReplySchema, 'entailment_check');
+    const backward = await ask(
+      buildEntailmentMessages([candidate], heldNegations),
+      EntailmentReplySchema,
+      'entailment_check',
+    );
     return backward.entails;
   };
 }

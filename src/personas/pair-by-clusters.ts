@@ -32,7 +32,11 @@ export interface PairByClustersResult {
  * Similarity of two profiles (METHOD.md Stage 2): the number of cross pairs of attributes, one
  * from each profile, that fall in the same cluster.
  */
-export function profileSimilarity(left: readonly string[], right: readonly string[], clusterOf: ReadonlyMap<string, string>): number {
+export function profileSimilarity(
+  left: readonly string[],
+  right: readonly string[],
+  clusterOf: ReadonlyMap<string, string>,
+): number {
   let similarity = 0;
   for (const a of left) {
     const cluster = clusterOf.get(a);
@@ -51,8 +55,10 @@ export function profileSimilarity(left: readonly string[], right: readonly strin
  */
 export function pairByClusters(input: PairByClustersInput, random: Random): PairByClustersResult {
   const { profiles, clusterOf, count, minSimilarity, maxReuse } = input;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`Expected \`count\` to be a non-negative integer, got ${count}.`);
-  if (!Number.isInteger(maxReuse) || maxReuse < 1) throw new RangeError(`Expected \`maxReuse\` to be a positive integer, got ${maxReuse}.`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`Expected \`count\` to be a non-negative integer, got ${count}.`);
+  if (!Number.isInteger(maxReuse) || maxReuse < 1)
+    throw new RangeError(`Expected \`maxReuse\` to be a positive integer, got ${maxReuse}.`);
   const size = profiles.length;
   const notes: string[] = [];
   const uses = new Array<number>(size).fill(0);
@@ -62,7 +68,11 @@ export function pairByClusters(input: PairByClustersInput, random: Random): Pair
   const keyOf = (i: number, j: number) => (i < j ? i * size + j : j * size + i);
   const take = (i: number, j: number, similarity: number) => {
     const [first, second] = random() < 0.5 ? [i, j] : [j, i];
-    pairs.push({ id: `pair-${String(pairs.length + 1).padStart(4, '0')}`, user1: profiles[first], user2: profiles[second] });
+    pairs.push({
+      id: `pair-${String(pairs.length + 1).padStart(4, '0')}`,
+      user1: profiles[first],
+      user2: profiles[second],
+    });
     similarities.push(similarity);
     uses[i]++;
     uses[j]++;
@@ -118,5 +128,12 @@ export function pairByClusters(input: PairByClustersInput, random: Random): Pair
         'build more profiles or raise personas.max_profile_reuse.',
     );
   }
-  return { pairs, similarities, clusterPairs, randomPairs: pairs.length - clusterPairs, eligiblePairs: candidates.length, notes };
+  return {
+    pairs,
+    similarities,
+    clusterPairs,
+    randomPairs: pairs.length - clusterPairs,
+    eligiblePairs: candidates.length,
+    notes,
+  };
 }

@@ -72,7 +72,8 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
       ]);
     }
     const pairs = imported.pairs.slice(0, config.count);
-    if (pairs.length < config.count) notes.push(`the seed dataset has ${imported.pairs.length} pairs; ${config.count} were wanted`);
+    if (pairs.length < config.count)
+      notes.push(`the seed dataset has ${imported.pairs.length} pairs; ${config.count} were wanted`);
     const profiles = pairs.flatMap((pair) => [pair.user1, pair.user2]);
     return {
       pairs,
@@ -99,11 +100,18 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
 
   // --- synthesize ---
   const embedder = new CachingEmbedder(deps.embedder);
-  const attributes = mergeAttributes(deps.seedAttributes, imported ? importedAttributes(imported.path, imported.pairs) : []);
+  const attributes = mergeAttributes(
+    deps.seedAttributes,
+    imported ? importedAttributes(imported.path, imported.pairs) : [],
+  );
   const clusterOf = await clustersFor(attributes, config.cluster_threshold, embedder, notes, deps);
   const poolSize = config.profile_pool ?? Math.max(20, config.count * 4);
   const attributesPerProfile = config.attributes_per_profile ?? 5;
-  const checkOptions = { temperature: config.critic_temperature ?? 0, maxOutputTokens: config.critic_max_output_tokens ?? 400, seed: config.seed ?? 0 };
+  const checkOptions = {
+    temperature: config.critic_temperature ?? 0,
+    maxOutputTokens: config.critic_max_output_tokens ?? 400,
+    seed: config.seed ?? 0,
+  };
   const checkContradiction = config.consistency_check
     ? (deps.checkContradiction ?? createLlmContradictionCheck(deps.backend, checkOptions))
     : undefined;
@@ -125,7 +133,9 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
     },
   );
   if (built.incomplete > 0) {
-    notes.push(`${built.incomplete} of ${poolSize} profiles could not be filled within ${config.max_attempts_per_profile} attempts and were dropped`);
+    notes.push(
+      `${built.incomplete} of ${poolSize} profiles could not be filled within ${config.max_attempts_per_profile} attempts and were dropped`,
+    );
   }
   const paired = pairByClusters(
     {
@@ -165,7 +175,10 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
 async function importSource(source: string, notes: string[], deps: PreparePairsDeps) {
   deps.onProgress?.({ phase: 'import', done: 0, total: 1 });
   const { dataset, notes: importNotes } = await importDatasetWithNotes(source);
-  if (importNotes.skipped.length > 0) notes.push(`${importNotes.skipped.length} records of ${source} skipped (first: line ${importNotes.skipped[0].line}, ${importNotes.skipped[0].reason})`);
+  if (importNotes.skipped.length > 0)
+    notes.push(
+      `${importNotes.skipped.length} records of ${source} skipped (first: line ${importNotes.skipped[0].line}, ${importNotes.skipped[0].reason})`,
+    );
   if (importNotes.duplicates > 0) notes.push(`${importNotes.duplicates} duplicate dialogues in ${source} kept once`);
   deps.onProgress?.({ phase: 'import', done: 1, total: 1 });
   return dataset;
@@ -204,6 +217,10 @@ async function clustersFor(
   const vectors = await embedder.embed(attributes.map((attribute) => attribute.text));
   deps.onProgress?.({ phase: 'embed', done: attributes.length, total: attributes.length });
   const { labels, clusterCount } = clusterAgglomerative(vectors, threshold);
-  notes.push(`clustered ${attributes.length} attributes into ${clusterCount} clusters (${embedder.kind}, threshold ${threshold})`);
-  return new Map(attributes.map((attribute, index) => [attribute.text, `c${String(labels[index] + 1).padStart(4, '0')}`]));
+  notes.push(
+    `clustered ${attributes.length} attributes into ${clusterCount} clusters (${embedder.kind}, threshold ${threshold})`,
+  );
+  return new Map(
+    attributes.map((attribute, index) => [attribute.text, `c${String(labels[index] + 1).padStart(4, '0')}`]),
+  );
 }

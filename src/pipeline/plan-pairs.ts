@@ -1,6 +1,10 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import type { Pair } from '../schemas/pair.ts';
+import type { Attribute } from '../schemas/attribute.ts';
+import { InputError } from '../llm/errors.ts';
+import { createEmbedder } from '../llm/create-embedder.ts';
+import { preparePairs } from '../personas/prepare-pairs.ts';
 import { loadSeedAttributes, defaultSeedPaths } from '../personas/load-seed-attributes.ts';
 import { buildSimpleProfiles } from '../personas/build-simple-profiles.ts';
 import { pairRandomly } from '../personas/pair-randomly.ts';
@@ -16,6 +20,8 @@ export interface PairBatch {
 
 export interface PlanPairsRequest {
   count: number;
+  /** Pairs the run planned before this batch (seed-pairs mode continues after them). @defaultValue 0 */
+  offset?: number;
   /** Names the random streams, so every batch of a run is different and reproducible. */
   label: string;
   /** Prepended to pair ids so batches never collide (e.g. `i2w1-`). */
@@ -26,8 +32,13 @@ export interface PlanPairsRequest {
  * Builds `count` pairs from the seed attributes: consistent simple profiles, paired at random.
  * Deterministic for (config.seed, label) given the same contradiction-check answers.
  */
-export async function planPairs(config: RunConfig, request: PlanPairsRequest, deps: { backend: LlmBackend }): Promise<PairBatch> {
+export async function planPairs(
+  config: RunConfig,
+  request: PlanPairsRequest,
+  deps: { backend: LlmBackend; signal?: AbortSignal },
+): Promise<PairBatch> {
   const attributes = await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
+  if (config.personas.mode !== 'simple') return preparePersonaPairs(config, request, attributes, deps);
   const checkContradiction = config.profiles.contradiction_check
     ? createLlmContradictionCheck(deps.backend, {
         temperature: config.llm.critic_temperature,
@@ -42,17 +53,59 @@ export async function planPairs(config: RunConfig, request: PlanPairsRequest, de
       count: Math.max(2, request.count * 2),
       attributesPerProfile: config.profiles.attributes_per_profile,
       nearDuplicateThreshold: config.profiles.near_duplicate_threshold,
+      maxContradictionChecks: config.profiles.max_contradiction_checks,
     },
-    { random: deriveRandom(config.seed, `profiles/${request.label}`), checkContradiction },
+    { random: deriveRandom(config.seed, `profiles/${request.label}`), checkContradiction, signal: deps.signal },
   );
   const pairs = pairRandomly(profiles, request.count, deriveRandom(config.seed, `pairs/${request.label}`));
-  const prefixed = (id: string) => `${request.idPrefix}${id}`;
-  return {
-    pairs: pairs.map((pair) => ({
-      id: prefixed(pair.id),
-      user1: { ...pair.user1, id: prefixed(pair.user1.id) },
-      user2: { ...pair.user2, id: prefixed(pair.user2.id) },
-    })),
-    rejections: { ...rejections },
-  };
+  return { pairs: pairs.map((pair) => prefixPair(pair, request.idPrefix)), rejections: { ...rejections } };
+}
+
+const prefixPair = (pair: Pair, prefix: string): Pair =>
+  prefix
+    ? {
+        id: `${prefix}${pair.id}`,
+        user1: { ...pair.user1, id: `${prefix}${pair.user1.id}` },
+        user2: { ...pair.user2, id: `${prefix}${pair.user2.id}` },
+      }
+    : pair;
+
+/** The paper's stage 1+2 (`synthesize`) or a seed dataset's own pairs (`seed-pairs`). */
+async function preparePersonaPairs(
+  config: RunConfig,
+  request: PlanPairsRequest,
+  attributes: Attribute[],
+  deps: { backend: LlmBackend },
+): Promise<PairBatch> {
+  const offset = config.personas.mode === 'seed-pairs' ? (request.offset ?? 0) : 0;
+  const embedder = await createEmbedder(config.personas.embedder, {
+    baseUrl: config.llm.base_url,
+    apiKey: config.llm.api_key,
+    threads: config.llm.threads,
+  });
+  try {
+    const prepared = await preparePairs(
+      {
+        ...config.personas,
+        mode: config.personas.mode === 'seed-pairs' ? 'seed-pairs' : 'synthesize',
+        consistency_check: config.profiles.contradiction_check,
+        count: offset + request.count,
+        attributes_per_profile: config.profiles.attributes_per_profile,
+        critic_temperature: config.llm.critic_temperature,
+        critic_max_output_tokens: config.llm.critic_max_output_tokens,
+        seed: seedFor(config.seed, `personas/${request.label}`),
+      },
+      { backend: deps.backend, random: deriveRandom(config.seed, `personas/${request.label}`), embedder, seedAttributes: attributes },
+    );
+    const pairs = prepared.pairs.slice(offset, offset + request.count);
+    if (pairs.length === 0) {
+      throw new InputError(
+        `the seed dataset has no pairs left (it has ${prepared.pairs.length}; this run needs more than ${offset}); lower --pairs/--target or use a bigger source`,
+        config.personas.source,
+      );
+    }
+    return { pairs: pairs.map((pair) => prefixPair(pair, request.idPrefix)), rejections: { ...prepared.report.rejections } };
+  } finally {
+    await embedder.dispose();
+  }
 }

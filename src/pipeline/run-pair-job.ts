@@ -12,6 +12,8 @@ import { buildGeneratorPrompt } from '../generation/build-generator-prompt.ts';
 import { parseConversation } from '../generation/parse-conversation.ts';
 import type { PromptTemplate } from '../generation/load-prompt-template.ts';
 import { critiqueCandidates } from '../critique/critique-candidates.ts';
+import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combined-panel-file.ts';
+import type { CombinedPanel } from '../schemas/combined-panel.ts';
 import { seedFor } from './seed-for.ts';
 import { retryTransient } from './retry-transient.ts';
 
@@ -21,6 +23,8 @@ export interface PairJobDeps {
   template: PromptTemplate;
   config: RunConfig;
   now?: () => Date;
+  /** The combined panel prompt for `critique.panel: combined`; loaded from the package when absent (workers). */
+  panel?: CombinedPanel;
 }
 
 /** Row id: stable for (run, iteration, pair), so a resumed or re-delivered job never duplicates a row. */
@@ -45,9 +49,10 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
     iteration: job.iteration,
   };
   try {
+    const panel = config.critique.panel === 'combined' ? (deps.panel ?? (await loadCombinedPanel())) : undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const offset = candidates.length;
-      const result = await retryTransient(() => generateAndJudge(job, deps, backend, attempt, offset));
+      const result = await retryTransient(() => generateAndJudge(job, { ...deps, panel }, backend, attempt, offset));
       candidates.push(...result.records);
       for (const [critic, count] of Object.entries(result.reasons)) reasons[critic] = (reasons[critic] ?? 0) + count;
       if (result.winnerIndex === null) continue;
@@ -68,7 +73,10 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
           generator_model: models.generator,
           critic_model: models.critic,
           prompt_hash: deps.template.hash,
-          critic_hashes: Object.fromEntries(deps.critics.map((critic) => [critic.name, critic.promptHash])),
+          critic_hashes: {
+            ...Object.fromEntries(deps.critics.map((critic) => [critic.name, critic.promptHash])),
+            ...(panel && { [COMBINED_PANEL_LINEAGE_KEY]: panel.promptHash }),
+          },
           few_shot_ids: job.few_shot.map((record) => record.id),
           pool_version: job.pool_version,
           candidate_index: winner.candidate_index,
@@ -126,6 +134,7 @@ async function generateAndJudge(
     {
       backend,
       critics: deps.critics,
+      panel: deps.panel,
       options: {
         minTurns: config.critique.min_turns,
         maxTurns: config.critique.max_turns,

@@ -17,8 +17,10 @@ import { InProcessExecutor } from '../executors/in-process-executor.ts';
 import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
 import { sampleFewShot } from '../generation/sample-few-shot.ts';
 import { loadCritics } from '../critique/load-critics.ts';
+import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combined-panel-file.ts';
 import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
 import { defaultSeedPaths } from '../personas/load-seed-attributes.ts';
+import { importDataset } from '../personas/importers/import-dataset.ts';
 import { openJsonlSink } from '../output/jsonl-sink.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
@@ -88,7 +90,11 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   // Everything that can be wrong with the input is checked before the first LLM call.
   const template = await loadPromptTemplate(config.generation.template);
   const critics = (await loadCritics({ overrideDir: config.critique.critics_dir })).filter((critic) => critic.enabled);
-  const seedPool = await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
+  const panel = config.critique.panel === 'combined' ? await loadCombinedPanel() : undefined;
+  const seedPool =
+    config.personas.source && config.personas.pool_from_source
+      ? (await importDataset(config.personas.source)).conversations
+      : await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
   const models = { generator: deps.backend.modelFor('generator'), critic: deps.backend.modelFor('critic') };
 
   const ownCache = deps.responseCache ? undefined : config.cache.enabled ? await openFileResponseCache(file('cache/responses.jsonl')) : undefined;
@@ -98,7 +104,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   const plan: PlannedPair[] = existsSync(file(RUN_FILES.plan)) ? await readJsonl(file(RUN_FILES.plan), PlannedPairSchema) : [];
   const planSink = await openJsonlSink(file(RUN_FILES.plan));
   const addToPlan = async (iteration: number, count: number, label: string, idPrefix: string) => {
-    const batch = await retryTransient(() => planPairs(config, { count, label, idPrefix }, { backend }));
+    const batch = await retryTransient(() => planPairs(config, { count, label, idPrefix, offset: plan.length }, { backend, signal: deps.signal }));
     const planned = batch.pairs.map((pair) => ({ iteration, pair }));
     plan.push(...planned);
     await planSink.append(planned);
@@ -106,7 +112,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   };
   if (plan.length === 0 && config.target === undefined) {
     const batch = await retryTransient(() =>
-      planPairs(config, { count: config.pairs * config.iterations, label: 'run', idPrefix: '' }, { backend }),
+      planPairs(config, { count: config.pairs * config.iterations, label: 'run', idPrefix: '' }, { backend, signal: deps.signal }),
     );
     const planned = batch.pairs.map((pair, index) => ({ iteration: Math.floor(index / config.pairs) + 1, pair }));
     plan.push(...planned);
@@ -125,7 +131,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   }
   const budget = new BudgetGuard(config.budget, deps.signal);
   budget.add(summaries);
-  const jobDeps: PairJobDeps = { backend, critics, template, config, now };
+  const jobDeps: PairJobDeps = { backend, critics, template, config, now, panel };
   const runJob = (job: PairJob) => runPairJob(job, jobDeps);
   const executor = deps.createExecutor?.(runJob, jobDeps) ?? new InProcessExecutor(runJob, config.concurrency);
 
@@ -137,7 +143,10 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
     backend: deps.backend.kind,
     models,
     promptHash: template.hash,
-    criticHashes: Object.fromEntries(critics.map((critic) => [critic.name, critic.promptHash])),
+    criticHashes: {
+      ...Object.fromEntries(critics.map((critic) => [critic.name, critic.promptHash])),
+      ...(panel && { [COMBINED_PANEL_LINEAGE_KEY]: panel.promptHash }),
+    },
     iterations: summaries,
   };
   const writeManifest = (status: Manifest['status'], stopReason: string | null = null) =>
@@ -251,7 +260,12 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
       iteration,
       pair: item.pair,
       pool_version: iteration - 1,
-      few_shot: sampleFewShot(currentPool, config.generation.few_shot, deriveRandom(config.seed, `few-shot/${iteration}/${item.pair.id}`)),
+      // A pair's own seed conversation (seed-pairs mode) is never shown as its example.
+      few_shot: sampleFewShot(
+        currentPool.filter((record) => record.id !== item.pair.id),
+        config.generation.few_shot,
+        deriveRandom(config.seed, `few-shot/${iteration}/${item.pair.id}`),
+      ),
     };
   }
 }

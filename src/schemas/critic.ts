@@ -34,14 +34,24 @@ export const CriticDefinitionSchema = CriticFrontmatterSchema.extend({
 });
 export type CriticDefinition = z.infer<typeof CriticDefinitionSchema>;
 
-/** What a filter critic replies (validated per critic: `field` is the critic's verdict field). */
-export const filterReplySchema = (field: string) =>
+const buildFilterReplySchema = (field: string) =>
   z.object({
     rationale: z.string(),
     [field]: z.boolean(),
     /** 0..1, how sure the critic is. */
     confidence: z.number().min(0).max(1),
   });
+const filterReplySchemas = new Map<string, ReturnType<typeof buildFilterReplySchema>>();
+
+/**
+ * What a filter critic replies (validated per critic: `field` is the critic's verdict field).
+ * One schema object per field, reused: zod compiles a schema on its first parse.
+ */
+export const filterReplySchema = (field: string) => {
+  let schema = filterReplySchemas.get(field);
+  if (!schema) filterReplySchemas.set(field, (schema = buildFilterReplySchema(field)));
+  return schema;
+};
 
 /** What a pairwise critic replies. */
 export const PairwiseReplySchema = z.object({

@@ -17,3 +17,4 @@ export * from './outcome-line.ts';
 export * from './contradiction-check.ts';
 export * from './personas-config.ts';
 export * from './persona-expansion.ts';
+export * from './combined-panel.ts';

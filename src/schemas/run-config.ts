@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PriceTableSchema } from './price-table.ts';
+import { PersonasConfigSchema } from './personas-config.ts';
 
 const positiveInt = z.number().int().positive();
 
@@ -74,12 +75,27 @@ export const RunConfigSchema = z.object({
       conversations: z.string().optional(),
     })
     .prefault({}),
+  /**
+   * Where pairs come from. `simple` (default): random consistent profiles from the seed
+   * attributes, paired at random. `synthesize`: the paper's stage 1+2 (embeddings, clusters,
+   * consistent profiles, pairing by cluster overlap). `seed-pairs`: the pairs of `source`.
+   * The contradiction check is switched by `profiles.contradiction_check` in every mode.
+   */
+  personas: PersonasConfigSchema.omit({ consistency_check: true, mode: true })
+    .extend({
+      mode: z.enum(['simple', 'synthesize', 'seed-pairs']).default('simple'),
+      /** With `source`: its conversations start the few-shot pool instead of `seeds.conversations`. */
+      pool_from_source: z.boolean().default(true),
+    })
+    .prefault({}),
   profiles: z
     .object({
       /** Attributes per synthesized profile. */
       attributes_per_profile: positiveInt.max(10).default(5),
       /** Ask the critic model whether a new attribute contradicts the profile. */
       contradiction_check: z.boolean().default(true),
+      /** Contradiction checks allowed per profile before the run stops with an explanation. */
+      max_contradiction_checks: positiveInt.default(30),
       /** Lexical near-duplicate threshold (token Jaccard) for attributes within a profile. */
       near_duplicate_threshold: z.number().min(0).max(1).default(0.6),
     })
@@ -104,6 +120,14 @@ export const RunConfigSchema = z.object({
       max_turns: positiveInt.default(60),
       /** Retry a pair whose candidates were all filtered once with fresh samples. */
       retry_rejected: z.boolean().default(true),
+      /**
+       * How the pairwise rankers are asked. `per-expert` (the paper): one call per ranker per
+       * candidate pair and order. `combined`: one call per candidate pair and order judges every
+       * ranker's dimension and returns one verdict per dimension (`critics/panel/combined.md`);
+       * far fewer calls, same aggregation. @defaultValue 'per-expert' (absent, so the config
+       * fingerprint of existing runs is unchanged)
+       */
+      panel: z.enum(['per-expert', 'combined']).optional(),
     })
     .prefault({}),
   /** Prices per model (USD per million tokens) for cost accounting; unlisted models cost 0. */

@@ -29,9 +29,13 @@ const EvaluateFlagsSchema = z.object({
 type EvaluateFlags = z.input<typeof EvaluateFlagsSchema>;
 
 function protocolList(value: string): JudgeProtocol[] {
-  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = names.filter((name) => !(PROTOCOLS as readonly string[]).includes(name));
-  if (unknown.length || !names.length) throw new InvalidArgumentError(`Expected a comma-separated list of ${PROTOCOLS.join(', ')}, got "${value}".`);
+  if (unknown.length || !names.length)
+    throw new InvalidArgumentError(`Expected a comma-separated list of ${PROTOCOLS.join(', ')}, got "${value}".`);
   return names as JudgeProtocol[];
 }
 
@@ -54,13 +58,17 @@ export function registerEvaluateCommand(program: Command): void {
     .action(async (path: string, rawFlags: EvaluateFlags) => {
       const parsed = EvaluateFlagsSchema.safeParse(rawFlags);
       if (!parsed.success) {
-        throw new ConfigError('Invalid evaluate options', parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`));
+        throw new ConfigError(
+          'Invalid evaluate options',
+          parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`),
+        );
       }
       const flags = parsed.data;
       let judgeBackend: OpenAiCompatibleBackend | undefined;
       if (flags.judge) {
         const baseUrl = flags.judgeBaseUrl ?? process.env.OPENAI_BASE_URL;
-        if (!baseUrl) throw new ConfigError('The judge needs an endpoint: pass `--judge-base-url URL` or set `OPENAI_BASE_URL`.');
+        if (!baseUrl)
+          throw new ConfigError('The judge needs an endpoint: pass `--judge-base-url URL` or set `OPENAI_BASE_URL`.');
         judgeBackend = new OpenAiCompatibleBackend({
           baseUrl,
           apiKey: flags.judgeApiKey ?? process.env.OPENAI_API_KEY,

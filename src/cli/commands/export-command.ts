@@ -18,7 +18,11 @@ export function registerExportCommand(program: Command): void {
     .requiredOption('--out <file>', 'output file')
     .action(async (path: string, flags: { format: ExportFormat; out: string }) => {
       const loaded = await loadConversations(path);
-      const result = await exportDataset({ conversations: loaded.conversations, rows: loaded.rows, path }, flags.format, flags.out);
+      const result = await exportDataset(
+        { conversations: loaded.conversations, rows: loaded.rows, path },
+        flags.format,
+        flags.out,
+      );
       for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
       process.stdout.write(`wrote ${result.conversations} conversation(s) to ${result.path} (${result.format})\n`);
     });

@@ -36,7 +36,8 @@ export async function loadPersonasCliConfig(
     },
   });
   const fromConfig = ((config as { personas?: PersonasConfigInput }).personas ?? {}) as PersonasConfigInput;
-  const defined = <T extends object>(value: T) => Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined));
+  const defined = <T extends object>(value: T) =>
+    Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined));
   const merged = {
     ...fromConfig,
     ...defined(personasFlags),
@@ -56,11 +57,17 @@ export async function loadPersonasCliConfig(
 }
 
 export function createCliEmbedder(config: RunConfig, personas: PersonasConfig): Promise<Embedder> {
-  return createEmbedder(personas.embedder, { baseUrl: config.llm.base_url, apiKey: config.llm.api_key, threads: config.llm.threads });
+  return createEmbedder(personas.embedder, {
+    baseUrl: config.llm.base_url,
+    apiKey: config.llm.api_key,
+    threads: config.llm.threads,
+  });
 }
 
 /** A progress line on stderr, at most every `intervalMs` per phase (always at phase ends). */
-export function createProgressPrinter(intervalMs = 1000): (phase: string, done: number, total: number, extra?: string) => void {
+export function createProgressPrinter(
+  intervalMs = 1000,
+): (phase: string, done: number, total: number, extra?: string) => void {
   let lastPhase = '';
   let lastAt = 0;
   return (phase, done, total, extra = '') => {

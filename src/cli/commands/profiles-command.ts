@@ -7,7 +7,12 @@ import { preparePairs } from '../../personas/prepare-pairs.ts';
 import { loadAttributeSource } from '../../personas/load-attribute-source.ts';
 import type { LlmBackend } from '../../llm/llm-backend.ts';
 import { deriveRandom } from '../../util/create-random.ts';
-import { createCliEmbedder, createProgressPrinter, loadPersonasCliConfig, type PersonasCliFlags } from './personas-cli-support.ts';
+import {
+  createCliEmbedder,
+  createProgressPrinter,
+  loadPersonasCliConfig,
+  type PersonasCliFlags,
+} from './personas-cli-support.ts';
 
 interface ProfilesFlags extends PersonasCliFlags {
   attributes: string;
@@ -37,19 +42,28 @@ export function registerProfilesCommand(program: Command): void {
     .description('Build consistent profiles from attributes and pair them by cluster overlap')
     .requiredOption('--attributes <file>', 'attributes JSONL (seed or `expand` output) or a seed dataset')
     .requiredOption('--count <n>', 'profiles to build', positiveInteger)
-    .requiredOption('--out <file>', 'output profiles JSONL; pairs go to <out>.pairs.jsonl, the report to <out>.report.json')
+    .requiredOption(
+      '--out <file>',
+      'output profiles JSONL; pairs go to <out>.pairs.jsonl, the report to <out>.report.json',
+    )
     .option('--pairs <n>', 'pairs to form (default: count / 2)', positiveInteger)
     .option('--attributes-per-profile <n>', 'attributes per profile (paper: 5)', positiveInteger, 5)
     .option('--no-consistency-check', 'skip the LLM contradiction check (no endpoint needed)')
     .option('--negation-check', "also run the paper's negation step (one more LLM call per candidate)")
-    .option('--pair-similarity-min <n>', 'pair profiles whose cluster similarity is greater than this (default 2)', nonNegativeInteger)
+    .option(
+      '--pair-similarity-min <n>',
+      'pair profiles whose cluster similarity is greater than this (default 2)',
+      nonNegativeInteger,
+    )
     .option('--max-profile-reuse <n>', 'pairs one profile may take part in (default 2)', positiveInteger)
     .option('--base-url <url>', 'OpenAI-compatible endpoint (env OPENAI_BASE_URL)')
     .option('--model <name>', 'model for the checks (the critic model)')
     .option('--model-path <file.gguf>', 'run the checks on this local GGUF model')
     .option('--config <file>', 'YAML or JSON config file (llm and personas sections)')
     .option('--seed <n>', 'seed for every random choice (default 1)', nonNegativeInteger)
-    .addOption(new Option('--embedder <kind>', 'embedding model kind (default lexical)').choices(['lexical', 'openai', 'local']))
+    .addOption(
+      new Option('--embedder <kind>', 'embedding model kind (default lexical)').choices(['lexical', 'openai', 'local']),
+    )
     .option('--embedding-model <name>', 'embedding model name (openai) or GGUF path (local)')
     .option('--embedding-base-url <url>', 'embeddings endpoint (default: --base-url)')
     .action(async (flags: ProfilesFlags) => {
@@ -91,7 +105,9 @@ export function registerProfilesCommand(program: Command): void {
         await writeFile(`${flags.out}.pairs.jsonl`, jsonl(result.pairs), 'utf8');
         await writeFile(`${flags.out}.report.json`, `${JSON.stringify(result.report, null, 2)}\n`, 'utf8');
         const { report } = result;
-        const rejections = Object.entries(report.rejections).map(([reason, count]) => `${count} ${reason}`).join(', ');
+        const rejections = Object.entries(report.rejections)
+          .map(([reason, count]) => `${count} ${reason}`)
+          .join(', ');
         process.stdout.write(
           [
             `profiles: ${report.profiles} -> ${flags.out} (rejected candidates: ${rejections || 'none'})`,

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { runPipeline } from '../../pipeline/run-pipeline.ts';
+import { openBullMqCoordinator } from '../../executors/bullmq-coordinator.ts';
+import { rateLimitsFromEnv } from '../../llm/rate-limits.ts';
 import { createBackend } from '../create-backend.ts';
 import { createLogger } from '../create-logger.ts';
 import { createProgressReporter } from '../create-progress-reporter.ts';
@@ -10,9 +12,13 @@ import { addRunOptions, resolveRunConfig, type RunFlags } from '../run-options.t
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('Generate a dataset with the Generator-Critic loop'))
     .option('--resume <run-dir>', 'continue a stopped run in this directory')
+    .option('--redis <url>', 'run pair jobs on `persona-forge worker` processes through this Redis (redis:// or rediss://)')
     .action(async (flags: RunFlags) => {
       const logger = createLogger(flags.logLevel);
       const config = await resolveRunConfig(flags);
+      const scaleOut = flags.redis
+        ? await openBullMqCoordinator({ redisUrl: flags.redis, limits: rateLimitsFromEnv(process.env), onEvent: (event, fields) => logger.info(fields, event) })
+        : undefined;
       const created = await createBackend(config, process.env);
       logger.info({ backend: created.description }, 'backend ready');
 
@@ -31,7 +37,9 @@ export function registerRunCommand(program: Command): void {
       const reporter = createProgressReporter({ tty, stream: process.stderr, logger });
       try {
         const result = await runPipeline(config, {
-          backend: created.backend,
+          backend: scaleOut ? scaleOut.limitBackend(created.backend, config) : created.backend,
+          createExecutor: scaleOut?.createExecutor,
+          responseCache: scaleOut?.responseCache,
           signal: controller.signal,
           onProgress: (progress) => reporter.update(progress),
           onEvent: (event, fields) => logger.info(fields, event),
@@ -55,6 +63,7 @@ export function registerRunCommand(program: Command): void {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         await created.dispose();
+        await scaleOut?.close();
       }
     });
 }

@@ -16,7 +16,10 @@ export interface AgglomerativeClustering {
  *
  * @param threshold cosine distance in (0, 2]; 0.8 means "mean cosine similarity above 0.2".
  */
-export function clusterAgglomerative(vectors: readonly (readonly number[])[], threshold: number): AgglomerativeClustering {
+export function clusterAgglomerative(
+  vectors: readonly (readonly number[])[],
+  threshold: number,
+): AgglomerativeClustering {
   if (!(threshold > 0 && threshold <= 2)) {
     throw new RangeError(`Expected \`threshold\` to be a cosine distance in (0, 2], got ${threshold}.`);
   }

@@ -31,7 +31,10 @@ export function computeAttributeSetStats(
       pairs++;
     }
   }
-  const tokens = attributes.reduce((sum, attribute) => sum + attribute.text.trim().split(/\s+/).filter(Boolean).length, 0);
+  const tokens = attributes.reduce(
+    (sum, attribute) => sum + attribute.text.trim().split(/\s+/).filter(Boolean).length,
+    0,
+  );
   return {
     attributes: attributes.length,
     clusters: centroids.size,

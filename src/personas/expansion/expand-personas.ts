@@ -85,7 +85,8 @@ export interface ExpandPersonasResult {
   usage: CompletionUsage;
 }
 
-const HOW_TO_FIX = 'The file is an interrupted expansion output; delete it (and its .queries.jsonl) or choose another --out.';
+const HOW_TO_FIX =
+  'The file is an interrupted expansion output; delete it (and its .queries.jsonl) or choose another --out.';
 
 /**
  * Persona expansion (METHOD.md Stage 1.2): clusters the seed attributes (average linkage, cosine),
@@ -97,7 +98,10 @@ const HOW_TO_FIX = 'The file is an interrupted expansion output; delete it (and 
  * again with the same seeds and settings continues where it stopped. The Table 1 statistics are
  * returned and written to `<out>.stats.json`.
  */
-export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPersonasDeps): Promise<ExpandPersonasResult> {
+export async function expandPersonas(
+  input: ExpandPersonasInput,
+  deps: ExpandPersonasDeps,
+): Promise<ExpandPersonasResult> {
   const settings = {
     clusterThreshold: input.clusterThreshold ?? 0.8,
     nearDuplicateThreshold: input.nearDuplicateThreshold ?? 0.9,
@@ -120,7 +124,10 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
   const writtenAttributes = (await readJsonlIfExists(paths.attributes, AttributeSchema, HOW_TO_FIX)) ?? [];
   const queryLog = (await readJsonlIfExists(paths.queries, ExpansionQueryRecordSchema, HOW_TO_FIX)) ?? [];
   if (writtenAttributes.length > 0 && queryLog.length === 0) {
-    throw new InputError(`already exists and is not an expansion in progress (no ${paths.queries}). ${HOW_TO_FIX}`, paths.attributes);
+    throw new InputError(
+      `already exists and is not an expansion in progress (no ${paths.queries}). ${HOW_TO_FIX}`,
+      paths.attributes,
+    );
   }
   const resumed = writtenAttributes.length > 0 || queryLog.length > 0;
   const writtenIds = new Set(writtenAttributes.map((attribute) => attribute.id));
@@ -135,7 +142,12 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
     const cluster = clusterIdOf(labels[index]);
     membersByCluster.set(cluster, [...(membersByCluster.get(cluster) ?? []), attribute]);
   });
-  report({ phase: 'cluster', done: input.seeds.length, total: input.seeds.length, attributes: writtenAttributes.length });
+  report({
+    phase: 'cluster',
+    done: input.seeds.length,
+    total: input.seeds.length,
+    attributes: writtenAttributes.length,
+  });
 
   // --- Query induction ---
   const inducedLog = new Map(
@@ -166,8 +178,17 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
       batch.map(async (cluster) => {
         const members = membersByCluster.get(cluster)!;
         const random = deriveRandom(input.seed, `induce/${cluster}`);
-        const samples = sampleWithoutReplacement(random, members, settings.samplesPerCluster).map((member) => member.text);
-        const reply = await askStructured(deps.backend, buildQueryInductionMessages(samples), QueryInductionReplySchema, 'persona_query_induction', settings, usage);
+        const samples = sampleWithoutReplacement(random, members, settings.samplesPerCluster).map(
+          (member) => member.text,
+        );
+        const reply = await askStructured(
+          deps.backend,
+          buildQueryInductionMessages(samples),
+          QueryInductionReplySchema,
+          'persona_query_induction',
+          settings,
+          usage,
+        );
         if (!reply) rejected.invalid_reply++;
         // A cluster needs a question; without a usable reply, fall back to a neutral one.
         return (reply && normalizeQuestion(reply.question)) ?? 'What else can you tell me about yourself?';
@@ -179,9 +200,14 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
       queryOf.set(cluster, query);
       const members = membersByCluster.get(cluster)!;
       const fresh = members.filter((member) => !writtenIds.has(member.id));
-      await appendJsonl(paths.attributes, fresh.map((member) => ({ ...member, cluster, query })));
+      await appendJsonl(
+        paths.attributes,
+        fresh.map((member) => ({ ...member, cluster, query })),
+      );
       fresh.forEach((member) => writtenIds.add(member.id));
-      await appendJsonl(paths.queries, [{ kind: 'cluster', cluster, query, members: members.map((member) => member.id) } satisfies ExpansionQueryRecord]);
+      await appendJsonl(paths.queries, [
+        { kind: 'cluster', cluster, query, members: members.map((member) => member.id) } satisfies ExpansionQueryRecord,
+      ]);
       induced++;
     }
     report({ phase: 'induce-queries', done: induced, total: clusterCount, attributes: writtenIds.size });
@@ -195,14 +221,26 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
     bootstrapped.push(...record.queries);
     stepsDone = Math.max(stepsDone, record.step + 1);
   }
-  const knownQueries = () => [...clusters.map((cluster) => queryOf.get(cluster)!).filter(Boolean), ...bootstrapped.map((entry) => entry.query)];
+  const knownQueries = () => [
+    ...clusters.map((cluster) => queryOf.get(cluster)!).filter(Boolean),
+    ...bootstrapped.map((entry) => entry.query),
+  ];
   const queryIndex = new VectorIndex();
   const queryKeys = new Set<string>();
   const existingQueries = knownQueries();
   (await deps.embedder.embed(existingQueries)).forEach((vector) => queryIndex.add(vector));
   existingQueries.forEach((query) => queryKeys.add(questionKey(query)));
-  report({ phase: 'bootstrap-queries', done: stepsDone, total: settings.queryBootstrapSteps, attributes: writtenIds.size });
-  for (let step = stepsDone; step < settings.queryBootstrapSteps && !aborted() && queryOf.size === clusters.length; step++) {
+  report({
+    phase: 'bootstrap-queries',
+    done: stepsDone,
+    total: settings.queryBootstrapSteps,
+    attributes: writtenIds.size,
+  });
+  for (
+    let step = stepsDone;
+    step < settings.queryBootstrapSteps && !aborted() && queryOf.size === clusters.length;
+    step++
+  ) {
     const random = deriveRandom(input.seed, `query-bootstrap/${step}`);
     const shown = sampleWithoutReplacement(random, knownQueries(), settings.examplesPerPrompt);
     const reply = await askStructured(
@@ -214,7 +252,9 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
       usage,
     );
     if (!reply) rejected.invalid_reply++;
-    const candidates = (reply?.questions ?? []).map(normalizeQuestion).filter((question): question is string => question !== undefined);
+    const candidates = (reply?.questions ?? [])
+      .map(normalizeQuestion)
+      .filter((question): question is string => question !== undefined);
     const vectors = candidates.length > 0 ? await deps.embedder.embed(candidates) : [];
     const added: { cluster: string; query: string }[] = [];
     candidates.forEach((query, position) => {
@@ -230,7 +270,12 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
     bootstrapped.push(...added);
     await appendJsonl(paths.queries, [{ kind: 'query-step', step, queries: added } satisfies ExpansionQueryRecord]);
     stepsDone = step + 1;
-    report({ phase: 'bootstrap-queries', done: stepsDone, total: settings.queryBootstrapSteps, attributes: writtenIds.size });
+    report({
+      phase: 'bootstrap-queries',
+      done: stepsDone,
+      total: settings.queryBootstrapSteps,
+      attributes: writtenIds.size,
+    });
   }
   for (const entry of bootstrapped) {
     queryOf.set(entry.cluster, entry.query);
@@ -251,7 +296,10 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
   for (const attribute of attributes) {
     if (attribute.cluster) loadByCluster.set(attribute.cluster, (loadByCluster.get(attribute.cluster) ?? 0) + 1);
   }
-  const usedIds = new Set([...attributes.map((attribute) => attribute.id), ...input.seeds.map((attribute) => attribute.id)]);
+  const usedIds = new Set([
+    ...attributes.map((attribute) => attribute.id),
+    ...input.seeds.map((attribute) => attribute.id),
+  ]);
   let expandedCount = attributes.filter((attribute) => /^x\d+$/.test(attribute.id)).length;
   const allQueries = [...queryOf.entries()].map(([cluster, query]) => ({ cluster, query }));
   const seedsComplete = queryOf.size >= clusters.length && input.seeds.every((attribute) => usedIds.has(attribute.id));
@@ -259,7 +307,13 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
   const maxAttempts = input.maxAttempts ?? missingAtStart * 4 + 20;
   let attempts = 0;
   report({ phase: 'bootstrap-personas', done: 0, total: missingAtStart, attributes: attributes.length });
-  while (seedsComplete && attributes.length < input.target && attempts < maxAttempts && !aborted() && allQueries.length > 0) {
+  while (
+    seedsComplete &&
+    attributes.length < input.target &&
+    attempts < maxAttempts &&
+    !aborted() &&
+    allQueries.length > 0
+  ) {
     const batchSize = Math.min(settings.concurrency, input.target - attributes.length, maxAttempts - attempts);
     const pickRandom = deriveRandom(input.seed, `persona-pick/${attributes.length}/${attempts}`);
     const tieBreak = new Map(allQueries.map((entry) => [entry.cluster, pickRandom()]));
@@ -273,8 +327,17 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
     const replies = await Promise.all(
       chosen.map(async (entry, position) => {
         const random = deriveRandom(input.seed, `persona/${attributes.length}/${attempts + position}`);
-        const examples = sampleWithoutReplacement(random, attributes, settings.examplesPerPrompt).map((attribute) => attribute.text);
-        return askStructured(deps.backend, buildPersonaBootstrapMessages(examples, entry.query), PersonaBootstrapReplySchema, 'persona_bootstrap', settings, usage);
+        const examples = sampleWithoutReplacement(random, attributes, settings.examplesPerPrompt).map(
+          (attribute) => attribute.text,
+        );
+        return askStructured(
+          deps.backend,
+          buildPersonaBootstrapMessages(examples, entry.query),
+          PersonaBootstrapReplySchema,
+          'persona_bootstrap',
+          settings,
+          usage,
+        );
       }),
     );
     attempts += chosen.length;
@@ -313,15 +376,26 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
     }
     await appendJsonl(paths.attributes, accepted);
     attributes.push(...accepted);
-    report({ phase: 'bootstrap-personas', done: Math.max(0, attributes.length - (input.target - missingAtStart)), total: missingAtStart, attributes: attributes.length });
+    report({
+      phase: 'bootstrap-personas',
+      done: Math.max(0, attributes.length - (input.target - missingAtStart)),
+      total: missingAtStart,
+      attributes: attributes.length,
+    });
   }
 
   // --- Statistics (Table 1) ---
   const seedIds = new Set(input.seeds.map((attribute) => attribute.id));
   const seedAttributes = attributes.filter((attribute) => seedIds.has(attribute.id));
   const stats: ExpansionStats = {
-    seed: computeAttributeSetStats(seedAttributes, seedAttributes.map((attribute) => vectorOf.get(attribute.id)!)),
-    expanded: computeAttributeSetStats(attributes, attributes.map((attribute) => vectorOf.get(attribute.id)!)),
+    seed: computeAttributeSetStats(
+      seedAttributes,
+      seedAttributes.map((attribute) => vectorOf.get(attribute.id)!),
+    ),
+    expanded: computeAttributeSetStats(
+      attributes,
+      attributes.map((attribute) => vectorOf.get(attribute.id)!),
+    ),
     queries: { induced: queryOf.size - bootstrapped.length, bootstrapped: bootstrapped.length },
     rejected,
     embedder: deps.embedder.kind,
@@ -334,7 +408,9 @@ export async function expandPersonas(input: ExpandPersonasInput, deps: ExpandPer
   return {
     attributes,
     queries: [
-      ...clusters.filter((cluster) => queryOf.has(cluster)).map((cluster) => ({ cluster, query: queryOf.get(cluster)!, source: 'induced' as const })),
+      ...clusters
+        .filter((cluster) => queryOf.has(cluster))
+        .map((cluster) => ({ cluster, query: queryOf.get(cluster)!, source: 'induced' as const })),
       ...bootstrapped.map((entry) => ({ ...entry, source: 'bootstrapped' as const })),
     ],
     stats,
@@ -377,5 +453,8 @@ function majorityCategory(members: readonly Attribute[]): string {
 }
 
 function questionKey(question: string): string {
-  return question.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+  return question
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
 }

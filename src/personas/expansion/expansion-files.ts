@@ -9,7 +9,11 @@ export function expansionPaths(out: string): { attributes: string; queries: stri
 }
 
 /** Reads a JSONL file of `schema` records; a missing file is empty. Bad lines are `InputError`s. */
-export async function readJsonlIfExists<T>(path: string, schema: z.ZodType<T>, howToFix: string): Promise<T[] | undefined> {
+export async function readJsonlIfExists<T>(
+  path: string,
+  schema: z.ZodType<T>,
+  howToFix: string,
+): Promise<T[] | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -32,7 +36,9 @@ export async function readJsonlIfExists<T>(path: string, schema: z.ZodType<T>, h
     }
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
+      const problems = parsed.error.issues.map(
+        (issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
+      );
       throw new InputError(`${problems.join('; ')}. ${howToFix}`, path, index + 1);
     }
     records.push(parsed.data);

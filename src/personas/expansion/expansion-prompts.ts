@@ -80,7 +80,11 @@ const FIRST_PERSON = /^(I|My)\b/;
  * returns the sentence, or undefined when it is not a short first-person statement.
  */
 export function normalizeBootstrappedAttribute(text: string, maxWords = 25): string | undefined {
-  let sentence = text.trim().replace(/^[-*•]\s*/, '').replace(/^["'“”]+|["'“”]+$/g, '').trim();
+  let sentence = text
+    .trim()
+    .replace(/^[-*•]\s*/, '')
+    .replace(/^["'“”]+|["'“”]+$/g, '')
+    .trim();
   if (!FIRST_PERSON.test(sentence)) return undefined;
   if (sentence.includes('\n')) return undefined;
   const words = sentence.split(/\s+/).length;
@@ -91,7 +95,11 @@ export function normalizeBootstrappedAttribute(text: string, maxWords = 25): str
 
 /** Cleans a question: one line, ends with "?". Undefined when nothing is left. */
 export function normalizeQuestion(text: string): string | undefined {
-  const question = text.trim().replace(/^[-*•\d.)\s]+/, '').replace(/^["'“”]+|["'“”]+$/g, '').trim();
+  const question = text
+    .trim()
+    .replace(/^[-*•\d.)\s]+/, '')
+    .replace(/^["'“”]+|["'“”]+$/g, '')
+    .trim();
   if (question.length < 3 || question.includes('\n')) return undefined;
   return question.endsWith('?') ? question : `${question.replace(/[.!]+$/, '')}?`;
 }

@@ -5,7 +5,11 @@ export function formatExpansionStats(stats: ExpansionStats): string {
   const rows: [string, string, string][] = [
     ['#attributes', String(stats.seed.attributes), String(stats.expanded.attributes)],
     ['#clusters', String(stats.seed.clusters), String(stats.expanded.clusters)],
-    ['mean inter-cluster distance', stats.seed.mean_inter_cluster_distance.toFixed(3), stats.expanded.mean_inter_cluster_distance.toFixed(3)],
+    [
+      'mean inter-cluster distance',
+      stats.seed.mean_inter_cluster_distance.toFixed(3),
+      stats.expanded.mean_inter_cluster_distance.toFixed(3),
+    ],
     ['mean length (tokens)', stats.seed.mean_length_tokens.toFixed(2), stats.expanded.mean_length_tokens.toFixed(2)],
   ];
   const width = Math.max(...rows.map((row) => row[0].length));

@@ -17,7 +17,15 @@ export interface SeedConversation {
 export function buildSeedRecord(conversation: SeedConversation): { record: PoolRecord; pair: Pair } {
   const { id, user1Persona, user2Persona, turns } = conversation;
   return {
-    record: { id, user1_persona: user1Persona, user2_persona: user2Persona, turns, source: 'seed', iteration: 0, score: 0 },
+    record: {
+      id,
+      user1_persona: user1Persona,
+      user2_persona: user2Persona,
+      turns,
+      source: 'seed',
+      iteration: 0,
+      score: 0,
+    },
     pair: {
       id,
       user1: { id: `${id}-u1`, attributes: user1Persona },

@@ -13,7 +13,11 @@ export const SUPPORTED_DATASET_FORMATS = [
  * extension only to break ties. Throws `InputError` listing the supported formats when unsure.
  */
 export function detectDatasetFormat(file: string, text: string): DatasetFormat {
-  const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  const firstLine =
+    text
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)
+      .find((line) => line.trim() !== '') ?? '';
   const extension = /\.([^./\\]+)$/.exec(file)?.[1]?.toLowerCase() ?? '';
   if (firstLine.trim().startsWith('{')) return 'jsonl';
   if (/^\d+ \S/.test(firstLine)) return 'persona-chat';

@@ -40,7 +40,12 @@ export async function importDatasetWithNotes(path: string, options: ImportDatase
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read (${code ?? String(error)})`;
+    const reason =
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : `cannot read (${code ?? String(error)})`;
     throw new InputError(`${reason}; pass the path of a seed dataset file`, path);
   }
   const format = options.format ?? detectDatasetFormat(path, text);

@@ -5,7 +5,11 @@ import { buildSeedRecord, fileStem } from './build-seed-record.ts';
 import type { ImportNotes } from './import-notes.ts';
 
 /** A JSONL line: a pool record or a dataset row; only the personas and turns are read, `id` is optional. */
-const JsonlConversationLineSchema = PoolRecordSchema.pick({ user1_persona: true, user2_persona: true, turns: true }).extend({
+const JsonlConversationLineSchema = PoolRecordSchema.pick({
+  user1_persona: true,
+  user2_persona: true,
+  turns: true,
+}).extend({
   id: PoolRecordSchema.shape.id.optional(),
 });
 
@@ -44,7 +48,11 @@ export function importJsonlDataset(text: string, file: string, _notes: ImportNot
     const id = result.data.id ?? `${stem}-${lineNumber}`;
     const firstLine = seenIds.get(id);
     if (firstLine !== undefined) {
-      throw new InputError(`duplicate id "${id}" (first used on line ${firstLine}); ids must be unique`, file, lineNumber);
+      throw new InputError(
+        `duplicate id "${id}" (first used on line ${firstLine}); ids must be unique`,
+        file,
+        lineNumber,
+      );
     }
     seenIds.set(id, lineNumber);
     const { record, pair } = buildSeedRecord({

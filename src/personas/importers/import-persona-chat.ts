@@ -58,9 +58,14 @@ export function importPersonaChat(text: string, file: string, notes: ImportNotes
       text: utterance.text,
     }));
     const [user1, user2] =
-      firstSide === 'self' ? [episode.selfPersona, episode.partnerPersona] : [episode.partnerPersona, episode.selfPersona];
+      firstSide === 'self'
+        ? [episode.selfPersona, episode.partnerPersona]
+        : [episode.partnerPersona, episode.selfPersona];
     const candidate: Dialogue = { user1: [...user1], user2: [...user2], turns, line: episode.line };
-    const opening = turns.slice(0, 2).map((turn) => `${turn.speaker}\u0000${turn.text}`).join('\u0001');
+    const opening = turns
+      .slice(0, 2)
+      .map((turn) => `${turn.speaker}\u0000${turn.text}`)
+      .join('\u0001');
     const sameOpening = byOpening.get(opening) ?? [];
     const twin = sameOpening.find((known) => isSameDialogue(known, candidate));
     if (!twin) {
@@ -154,7 +159,11 @@ function readEpisodes(text: string, file: string): Episode[] {
       const attribute = (selfPersona ?? partnerPersona)![1].trim();
       if (attribute === '') throw new InputError('persona line has no text after "persona:"', file, lineNumber);
       if (current.utterances.length > 0) {
-        throw new InputError('persona line after dialogue lines: persona lines must come first in an episode', file, lineNumber);
+        throw new InputError(
+          'persona line after dialogue lines: persona lines must come first in an episode',
+          file,
+          lineNumber,
+        );
       }
       (selfPersona ? current.selfPersona : current.partnerPersona).push(attribute);
       continue;
@@ -171,7 +180,8 @@ function readEpisodes(text: string, file: string): Episode[] {
     const partnerText = fields[0].trim();
     // `labels` may hold several alternatives separated by `|`: the first is the one that was said.
     const selfText = fields[1].split('|')[0].trim();
-    if (selfText === '') throw new InputError('dialogue line has an empty label (the reply after the tab)', file, lineNumber);
+    if (selfText === '')
+      throw new InputError('dialogue line has an empty label (the reply after the tab)', file, lineNumber);
     if (partnerText !== '' && partnerText !== SILENCE) current.utterances.push({ side: 'partner', text: partnerText });
     current.utterances.push({ side: 'self', text: selfText });
   }

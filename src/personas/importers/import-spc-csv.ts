@@ -17,7 +17,12 @@ export const SPC_COLUMNS = ['user 1 personas', 'user 2 personas', 'Best Generate
 export function importSpcCsv(text: string, file: string, notes: ImportNotes): ImportedDataset {
   let rows: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as typeof rows;
+    rows = parse(text, {
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+    }) as unknown as typeof rows;
   } catch (error) {
     const csvError = error as { message?: string; lines?: number };
     throw new InputError(`malformed CSV: ${csvError.message ?? String(error)}`, file, csvError.lines);
@@ -49,9 +54,14 @@ export function importSpcCsv(text: string, file: string, notes: ImportNotes): Im
       ['user 1 personas', user1Persona],
       ['user 2 personas', user2Persona],
     ] as const) {
-      if (persona.length === 0) throw new InputError(`column "${label}" is empty: give one attribute per line`, file, line);
+      if (persona.length === 0)
+        throw new InputError(`column "${label}" is empty: give one attribute per line`, file, line);
       if (persona.length > 10) {
-        throw new InputError(`column "${label}" has ${persona.length} attributes; a profile holds at most 10`, file, line);
+        throw new InputError(
+          `column "${label}" has ${persona.length} attributes; a profile holds at most 10`,
+          file,
+          line,
+        );
       }
     }
     const parsed = parseSpeakerTurnsDetailed(record[conversationColumn] ?? '');

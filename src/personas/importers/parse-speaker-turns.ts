@@ -33,7 +33,13 @@ export function parseSpeakerTurns(text: string): Turn[] {
 
 /** `parseSpeakerTurns` plus counts of what was dropped, appended or merged. */
 export function parseSpeakerTurnsDetailed(text: string): SpeakerTurnsParse {
-  const result: SpeakerTurnsParse = { turns: [], preambleLines: 0, stageDirections: 0, continuationLines: 0, mergedTurns: 0 };
+  const result: SpeakerTurnsParse = {
+    turns: [],
+    preambleLines: 0,
+    stageDirections: 0,
+    continuationLines: 0,
+    mergedTurns: 0,
+  };
   const preamble: string[] = [];
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
@@ -85,5 +91,8 @@ export function parseSpeakerTurnsDetailed(text: string): SpeakerTurnsParse {
 
 /** Removes Markdown emphasis markers wrapping an utterance (`* hi *` -> `hi`). */
 function stripEmphasis(text: string): string {
-  return text.replace(/^[\s*_]+(?=\S)/, '').replace(/(?<=\S)[\s*_]*\*[\s*_]*$/, '').trim();
+  return text
+    .replace(/^[\s*_]+(?=\S)/, '')
+    .replace(/(?<=\S)[\s*_]*\*[\s*_]*$/, '')
+    .trim();
 }

@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import matter from 'gray-matter';
+import { CombinedPanelFrontmatterSchema, type CombinedPanel } from '../schemas/combined-panel.ts';
+import { InputError } from '../llm/errors.ts';
+import { hashText } from '../util/hash-text.ts';
+import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
+
+/**
+ * Placeholders the combined panel prompt may use. Any other `{{name}}` is a load error.
+ * - `dimensions`: one `- **<critic name>**: <description>` line per pairwise critic;
+ * - `reply_format`: the JSON reply shape, one line per dimension;
+ * - `user1_persona`, `user2_persona`, `conversation_a`, `conversation_b`: as for pairwise critics.
+ */
+export const COMBINED_PANEL_PLACEHOLDERS = ['dimensions', 'reply_format', 'user1_persona', 'user2_persona', 'conversation_a', 'conversation_b'] as const;
+/** A panel prompt that never shows the dimensions or both conversations cannot judge them. */
+export const REQUIRED_COMBINED_PANEL_PLACEHOLDERS = ['dimensions', 'conversation_a', 'conversation_b'] as const;
+
+/** Key of the panel's file hash in `lineage.critic_hashes` (never a critic name: those have no "/"). */
+export const COMBINED_PANEL_LINEAGE_KEY = 'panel/combined';
+
+/** The built-in combined panel prompt, `critics/panel/combined.md`. */
+export function defaultCombinedPanelPath(): string {
+  return fileURLToPath(new URL('../../critics/panel/combined.md', import.meta.url));
+}
+
+/**
+ * Parses a combined panel prompt file (frontmatter `name`, `description`; the body is the prompt).
+ * Throws `InputError` naming the file (and line, for a bad placeholder) and the fix.
+ */
+export function parseCombinedPanelFile(text: string, displayPath: string): CombinedPanel {
+  const source = text.replace(/^\uFEFF/, '');
+  if (!/^---\r?\n/.test(source)) {
+    throw new InputError('missing frontmatter: start the file with a "---" block giving name and description, then "---" and the prompt', displayPath);
+  }
+  let parsed: matter.GrayMatterFile<string>;
+  try {
+    // Options object given on purpose: gray-matter caches (and shares) results when called without one.
+    parsed = matter(source, {});
+  } catch (error) {
+    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
+    throw new InputError(`frontmatter is not valid YAML: ${reason}`, displayPath);
+  }
+  const frontmatter = CombinedPanelFrontmatterSchema.safeParse(parsed.data);
+  if (!frontmatter.success) {
+    const problems = frontmatter.error.issues.map((issue) => `frontmatter field "${issue.path.map(String).join('.') || '(root)'}": ${issue.message}`);
+    throw new InputError(`${problems.join('; ')} (expected e.g. name: combined, description: One call judges every quality.)`, displayPath);
+  }
+  const prompt = parsed.content.trim();
+  if (!prompt) throw new InputError('prompt body is empty: write the prompt below the closing "---"', displayPath);
+
+  const bodyOffset = source.endsWith(parsed.content) ? source.length - parsed.content.length : undefined;
+  const used = new Set<string>();
+  for (const match of parsed.content.matchAll(PLACEHOLDER_PATTERN)) {
+    const name = match[1];
+    if (!(COMBINED_PANEL_PLACEHOLDERS as readonly string[]).includes(name)) {
+      const line = bodyOffset === undefined ? undefined : source.slice(0, bodyOffset + match.index).split('\n').length;
+      throw new InputError(
+        `unknown placeholder {{${name}}} in the prompt; the combined panel may use ${COMBINED_PANEL_PLACEHOLDERS.map((item) => `{{${item}}}`).join(', ')}`,
+        displayPath,
+        line,
+      );
+    }
+    used.add(name);
+  }
+  const missing = REQUIRED_COMBINED_PANEL_PLACEHOLDERS.filter((name) => !used.has(name));
+  if (missing.length) {
+    throw new InputError(`the prompt never uses ${missing.map((name) => `{{${name}}}`).join(' and ')}: the panel must show the qualities and both conversations`, displayPath);
+  }
+  return { ...frontmatter.data, prompt, promptHash: hashText(text), sourcePath: displayPath };
+}
+
+const loaded = new Map<string, Promise<CombinedPanel>>();
+
+/**
+ * Reads and checks the combined panel prompt, once per path and process (workers load it lazily
+ * from the installed package, so the file is read once, not per job).
+ */
+export function loadCombinedPanel(path = defaultCombinedPanelPath()): Promise<CombinedPanel> {
+  let panel = loaded.get(path);
+  if (!panel) {
+    panel = readFile(path, 'utf8').then(
+      (text) => parseCombinedPanelFile(text, path),
+      () => {
+        throw new InputError('cannot read the combined panel prompt (critique.panel: combined)', path);
+      },
+    );
+    loaded.set(path, panel);
+    panel.catch(() => loaded.delete(path));
+  }
+  return panel;
+}
