@@ -30,7 +30,16 @@ describe('parseSpeakerTurns', () => {
 
   it('tolerates emphasis, drops stage directions, appends continuation lines and merges repeated speakers', () => {
     const parsed = parseSpeakerTurnsDetailed(
-      ['*User 1:* Hi', '**User 2:** Hey', '[A few minutes later]', 'User 1: I baked', 'a cake.', 'User 1: Want some?', '* User 2: Sure! *', '* * *'].join('\n'),
+      [
+        '*User 1:* Hi',
+        '**User 2:** Hey',
+        '[A few minutes later]',
+        'User 1: I baked',
+        'a cake.',
+        'User 1: Want some?',
+        '* User 2: Sure! *',
+        '* * *',
+      ].join('\n'),
     );
     expect(parsed.turns).toEqual([
       { speaker: 'User 1', text: 'Hi' },
@@ -64,7 +73,9 @@ describe('detectDatasetFormat', () => {
   it('detects from content first, then the extension', () => {
     expect(detectDatasetFormat('a.txt', '{"id": "x"}')).toBe('jsonl');
     expect(detectDatasetFormat('a.csv', '1 your persona: i like dogs.')).toBe('persona-chat');
-    expect(detectDatasetFormat('a.data', '\uFEFFuser 1 personas,user 2 personas,Best Generated Conversation')).toBe('spc-csv');
+    expect(detectDatasetFormat('a.data', '\uFEFFuser 1 personas,user 2 personas,Best Generated Conversation')).toBe(
+      'spc-csv',
+    );
     expect(detectDatasetFormat('a.csv', 'a,b,c')).toBe('spc-csv');
   });
 });
@@ -96,9 +107,15 @@ describe('importDataset: Persona-Chat ParlAI text', () => {
     expect(dataset.conversations).toHaveLength(1);
     expect(dataset.conversations[0].user1_persona).toEqual(['i take the bus everywhere.', 'i am a student.']);
     expect(dataset.conversations[0].user2_persona).toEqual(['i restore old motorcycles.', 'my dad was a mechanic.']);
-    expect(dataset.conversations[0].turns.at(-1)).toEqual({ speaker: 'User 2', text: 'my father taught me everything about engines .' });
+    expect(dataset.conversations[0].turns.at(-1)).toEqual({
+      speaker: 'User 2',
+      text: 'my father taught me everything about engines .',
+    });
     expect(notes.skipped).toEqual([
-      { line: 9, reason: "persona of User 1 unknown (a self/other-only file without the other side's copy of this dialogue)" },
+      {
+        line: 9,
+        reason: "persona of User 1 unknown (a self/other-only file without the other side's copy of this dialogue)",
+      },
     ]);
   });
 
@@ -206,17 +223,23 @@ describe('importDataset: unknown input', () => {
   });
 
   it('says when the file does not exist', async () => {
-    expect((await importError('missing.csv')).message).toBe(`${fixture('missing.csv')}: file not found; pass the path of a seed dataset file`);
+    expect((await importError('missing.csv')).message).toBe(
+      `${fixture('missing.csv')}: file not found; pass the path of a seed dataset file`,
+    );
   });
 
   it('honours an explicit format', async () => {
-    await expect(importDataset(fixture('spc-small.csv'), { format: 'jsonl' })).rejects.toThrow(/spc-small.csv:1: invalid JSON/);
+    await expect(importDataset(fixture('spc-small.csv'), { format: 'jsonl' })).rejects.toThrow(
+      /spc-small.csv:1: invalid JSON/,
+    );
   });
 });
 
 const SPC_VALID = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'synthetic-persona-chat', 'valid.csv');
 if (!existsSync(SPC_VALID)) {
-  console.warn(`[personas-importers] SKIPPED the SPC valid.csv test: ${SPC_VALID} is absent (it lives in ../shared beside the repo).`);
+  console.warn(
+    `[personas-importers] SKIPPED the SPC valid.csv test: ${SPC_VALID} is absent (it lives in ../shared beside the repo).`,
+  );
 }
 
 describe.skipIf(!existsSync(SPC_VALID))('importDataset on the released SPC valid split', () => {
