@@ -20,7 +20,6 @@ const EvaluateFlagsSchema = z.object({
   report: z.boolean().default(true),
   judge: z.string().min(1).optional(),
   judgeBaseUrl: z.string().url().optional(),
-  judgeApiKey: z.string().optional(),
   judgeSamples: z.number().int().positive().default(50),
   judgeProtocols: z.array(z.enum(PROTOCOLS)).default([...PROTOCOLS]),
   judgeConcurrency: z.number().int().positive().default(4),
@@ -50,7 +49,6 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--no-report', 'do not rewrite report.html (run directories only)')
     .option('--judge <model>', 'run the LLM-judge protocols with this model (an OpenAI-compatible endpoint)')
     .option('--judge-base-url <url>', 'judge endpoint base URL (default: OPENAI_BASE_URL)')
-    .option('--judge-api-key <key>', 'judge API key (default: OPENAI_API_KEY)')
     .option('--judge-samples <n>', 'conversations judged per iteration (default 50)', positiveInteger)
     .option('--judge-protocols <list>', `comma-separated: ${PROTOCOLS.join(', ')} (default both)`, protocolList)
     .option('--judge-concurrency <n>', 'trials judged at once (default 4)', positiveInteger)
@@ -71,7 +69,8 @@ export function registerEvaluateCommand(program: Command): void {
           throw new ConfigError('The judge needs an endpoint: pass `--judge-base-url URL` or set `OPENAI_BASE_URL`.');
         judgeBackend = new OpenAiCompatibleBackend({
           baseUrl,
-          apiKey: flags.judgeApiKey ?? process.env.OPENAI_API_KEY,
+          // Secrets come from the environment only, never from flags (shell history, process lists).
+          apiKey: process.env.OPENAI_API_KEY,
           generatorModel: flags.judge,
           criticModel: flags.judge,
         });
