@@ -19,11 +19,14 @@ const EMBEDDING_LENGTH = 64;
 const LAYER_COUNT = 2;
 const HEAD_COUNT = 4;
 const FEED_FORWARD_LENGTH = 128;
-const CONTEXT_LENGTH = 4096;
+/** Long enough for whole generator prompts: the byte-level vocabulary needs one token per byte. */
+const CONTEXT_LENGTH = 32768;
 /** The residual-stream dimension that holds the constant bias feature. */
 const BIAS_DIMENSION = EMBEDDING_LENGTH - 1;
 const BIAS_FEATURE_VALUE = 4;
 const WEIGHT_STD = 0.08;
+/** Small, so the bias feature decides the ranking of tokens (noise in logits ~0.1 vs bias steps ~0.5). */
+const OUTPUT_WEIGHT_STD = 0.02;
 const ALIGNMENT = 32;
 
 const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, byte: 6 } as const;
@@ -112,7 +115,11 @@ class ByteWriter {
   }
 }
 
-function writeScalar(writer: ByteWriter, type: 'uint32' | 'int32' | 'float32' | 'string', value: number | string): void {
+function writeScalar(
+  writer: ByteWriter,
+  type: 'uint32' | 'int32' | 'float32' | 'string',
+  value: number | string,
+): void {
   if (type === 'uint32') writer.u32(value as number);
   else if (type === 'int32') writer.i32(value as number);
   else if (type === 'float32') writer.f32(value as number);
@@ -168,7 +175,7 @@ function tensors(seed: number): Tensor[] {
   for (let token = 0; token < VOCABULARY_SIZE; token++) {
     embeddings[token * EMBEDDING_LENGTH + BIAS_DIMENSION] = BIAS_FEATURE_VALUE;
   }
-  const output = randomMatrix(random, VOCABULARY_SIZE * EMBEDDING_LENGTH);
+  const output = randomMatrix(random, VOCABULARY_SIZE * EMBEDDING_LENGTH, OUTPUT_WEIGHT_STD);
   for (let token = 0; token < VOCABULARY_SIZE; token++) {
     output[token * EMBEDDING_LENGTH + BIAS_DIMENSION] = tokenBias(token);
   }
@@ -183,9 +190,21 @@ function tensors(seed: number): Tensor[] {
     const prefix = `blk.${layer}`;
     result.push(
       { name: `${prefix}.attn_norm.weight`, dims: [EMBEDDING_LENGTH], data: ones(EMBEDDING_LENGTH) },
-      { name: `${prefix}.attn_q.weight`, dims: [EMBEDDING_LENGTH, EMBEDDING_LENGTH], data: randomMatrix(random, square) },
-      { name: `${prefix}.attn_k.weight`, dims: [EMBEDDING_LENGTH, EMBEDDING_LENGTH], data: randomMatrix(random, square) },
-      { name: `${prefix}.attn_v.weight`, dims: [EMBEDDING_LENGTH, EMBEDDING_LENGTH], data: randomMatrix(random, square) },
+      {
+        name: `${prefix}.attn_q.weight`,
+        dims: [EMBEDDING_LENGTH, EMBEDDING_LENGTH],
+        data: randomMatrix(random, square),
+      },
+      {
+        name: `${prefix}.attn_k.weight`,
+        dims: [EMBEDDING_LENGTH, EMBEDDING_LENGTH],
+        data: randomMatrix(random, square),
+      },
+      {
+        name: `${prefix}.attn_v.weight`,
+        dims: [EMBEDDING_LENGTH, EMBEDDING_LENGTH],
+        data: randomMatrix(random, square),
+      },
       {
         name: `${prefix}.attn_output.weight`,
         dims: [EMBEDDING_LENGTH, EMBEDDING_LENGTH],
@@ -278,7 +297,8 @@ function parseArguments(argv: string[]): { path: string; seed: number } {
   for (let index = 0; index < argv.length; index++) {
     if (argv[index] === '--seed') {
       seed = Number(argv[++index]);
-      if (!Number.isInteger(seed) || seed < 0) throw new Error(`Expected \`--seed\` to be a non-negative integer, got ${argv[index]}.`);
+      if (!Number.isInteger(seed) || seed < 0)
+        throw new Error(`Expected \`--seed\` to be a non-negative integer, got ${argv[index]}.`);
     } else positional.push(argv[index]);
   }
   if (positional.length !== 1) throw new Error('Usage: tsx scripts/write-tiny-gguf.ts OUT.gguf [--seed N]');

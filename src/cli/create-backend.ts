@@ -39,12 +39,17 @@ export async function createBackend(config: RunConfig, env: Record<string, strin
   }
   // Loaded lazily: API-only installs may not have node-llama-cpp at all.
   const { createLocalBackend, defaultCacheDir } = await import('../llm/create-local-backend.ts');
+  const { createDownloadProgressRenderer } = await import('./commands/models-command.ts');
+  const progress = createDownloadProgressRenderer(process.stderr);
   const inner = await createLocalBackend({
     modelPath: llm.model_path,
     cacheDir: defaultCacheDir(env),
     threads: llm.threads,
+    contextSize: llm.context_size,
     parallelSequences: Math.min(llm.max_in_flight, 4),
+    onProgress: progress.update,
   });
+  progress.finish();
   return {
     backend: limitConcurrency(inner, llm.max_in_flight),
     dispose: () => inner.dispose(),

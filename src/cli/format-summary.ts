@@ -19,7 +19,18 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
     iteration.cost_usd.toFixed(4),
     formatDuration(iteration.duration_ms),
   ]);
-  const { totals } = manifest;
+  const { totals, planning } = manifest;
+  if (planning.usage.generator.calls + planning.usage.critic.calls > 0) {
+    rows.push([
+      'planning',
+      '', '', '', '', '',
+      String(planning.usage.generator.calls),
+      String(planning.usage.critic.calls),
+      tokens(planning.usage).toLocaleString('en-US'),
+      planning.cost_usd.toFixed(4),
+      '',
+    ]);
+  }
   rows.push([
     'total',
     String(totals.pairs),

@@ -17,7 +17,7 @@ export interface LocalBackendOptions {
   threads?: number;
   /** Requests/samples generated at once; pass the run's `concurrency`. @defaultValue 1 */
   parallelSequences?: number;
-  /** Tokens per sequence. @defaultValue 4096 */
+  /** Tokens per sequence (prompt + reply). @defaultValue 8192 */
   contextSize?: number;
   /** Model name for lineage. @defaultValue the file name without `.gguf` */
   generatorModelName?: string;

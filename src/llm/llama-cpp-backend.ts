@@ -28,7 +28,7 @@ export interface LlamaCppBackendOptions {
    * 4 made a 2-core machine ~250× slower). @defaultValue `defaultLlamaThreads()`
    */
   threads?: number;
-  /** Tokens each sequence holds (prompt + reply), capped at the model's training context. @defaultValue 4096 */
+  /** Tokens each sequence holds (prompt + reply), capped at the model's training context. @defaultValue 8192 */
   contextSize?: number;
   /**
    * Sequences on the one context: how many samples/requests are generated at once (batched
@@ -43,7 +43,12 @@ export interface LlamaCppBackendOptions {
   importModule?: () => Promise<NodeLlamaCpp>;
 }
 
-export const DEFAULT_LLAMA_CONTEXT_SIZE = 4096;
+/**
+ * Tokens per sequence by default: a generator prompt with five few-shot conversations is ~3k
+ * tokens plus up to 1200 reply tokens. KV cache cost for Qwen2.5-0.5B ≈ 12 KB/token, so ~96 MB
+ * per sequence.
+ */
+export const DEFAULT_LLAMA_CONTEXT_SIZE = 8192;
 
 /**
  * Default CPU threads: half the logical CPUs, at least 1 — the physical cores on SMT machines.
@@ -159,8 +164,9 @@ export class LlamaCppBackend implements LlmBackend {
   /**
    * Generates `samples` replies (sample i uses `seed + i`), each on a free sequence. Absent
    * `temperature` means greedy decoding. `jsonSchema` constrains the reply with a grammar and adds
-   * the schema to the system message. Usage: prompt and reply tokens counted with the model's
-   * tokenizer, per sample; `calls` = samples.
+   * the schema to the system message. `maxOutputTokens` is cut to the room the prompt leaves in
+   * the context; a prompt that fills the context fails. Usage: prompt and reply tokens counted
+   * with the model's tokenizer, per sample; `calls` = samples.
    */
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const sampleCount = request.samples ?? 1;

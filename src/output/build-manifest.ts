@@ -16,13 +16,15 @@ export interface ManifestInput {
   promptHash: string;
   criticHashes: Record<string, string>;
   iterations: IterationSummary[];
+  planning: Manifest['planning'];
   stopReason: string | null;
 }
 
 /** Assembles `manifest.json` from the per-iteration summaries (totals are derived, never stored twice). */
 export function buildManifest(input: ManifestInput): Manifest {
   const usage = emptyUsageByRole();
-  const totals = { pairs: 0, accepted: 0, rejected: 0, failed: 0, candidates: 0, cost_usd: 0, duration_ms: 0 };
+  const totals = { pairs: 0, accepted: 0, rejected: 0, failed: 0, candidates: 0, cost_usd: input.planning.cost_usd, duration_ms: 0 };
+  addUsage(usage, input.planning.usage);
   for (const iteration of input.iterations) {
     addUsage(usage, iteration.usage);
     totals.pairs += iteration.pairs;
@@ -50,6 +52,7 @@ export function buildManifest(input: ManifestInput): Manifest {
       critic_hashes: input.criticHashes,
     },
     iterations: input.iterations,
+    planning: input.planning,
     totals: {
       ...totals,
       usage,

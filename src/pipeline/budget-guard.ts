@@ -2,6 +2,7 @@ import type { RunConfig } from '../schemas/run-config.ts';
 import type { IterationSummary } from '../schemas/manifest.ts';
 import type { OutcomeLine } from '../schemas/outcome-line.ts';
 import { totalTokens } from './iteration-tally.ts';
+import type { UsageByRole } from '../schemas/usage.ts';
 
 /**
  * Watches the run's spend against `--max-cost` / `--max-tokens` and the caller's signal.
@@ -32,7 +33,11 @@ export class BudgetGuard {
   }
 
   /** Counts finished work: whole iteration summaries (on resume) or one outcome. */
-  add(summaries: readonly IterationSummary[], outcome?: OutcomeLine): void {
+  add(summaries: readonly IterationSummary[], outcome?: OutcomeLine, planning?: { usage: UsageByRole; cost_usd: number }): void {
+    if (planning) {
+      this.costUsd += planning.cost_usd;
+      this.tokens += totalTokens(planning.usage);
+    }
     for (const summary of summaries) {
       this.costUsd += summary.cost_usd;
       this.tokens += totalTokens(summary.usage);

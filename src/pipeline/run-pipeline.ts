@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { ResponseCache } from '../llm/response-cache.ts';
@@ -11,7 +12,9 @@ import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import { PoolRecordSchema, type PoolRecord } from '../schemas/conversation.ts';
 import type { DatasetRow } from '../schemas/dataset-row.ts';
 import { PlannedPairSchema, type OutcomeLine, type PlannedPair } from '../schemas/outcome-line.ts';
-import type { Manifest } from '../schemas/manifest.ts';
+import { ManifestSchema, type Manifest } from '../schemas/manifest.ts';
+import { emptyUsage, emptyUsageByRole } from '../schemas/usage.ts';
+import { recordUsage } from '../llm/record-usage.ts';
 import type { Executor } from '../executors/executor.ts';
 import { InProcessExecutor } from '../executors/in-process-executor.ts';
 import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
@@ -33,7 +36,7 @@ import { planPairs } from './plan-pairs.ts';
 import { updatePool } from './update-pool.ts';
 import { openRunDirectory, RUN_FILES } from './run-directory.ts';
 import { RunState } from './run-state.ts';
-import { totalTokens } from './iteration-tally.ts';
+import { addUsage, totalTokens } from './iteration-tally.ts';
 import type { RunProgress } from './run-progress.ts';
 import { BudgetGuard } from './budget-guard.ts';
 import { finishRun } from './finish-run.ts';
@@ -103,8 +106,20 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
 
   const plan: PlannedPair[] = existsSync(file(RUN_FILES.plan)) ? await readJsonl(file(RUN_FILES.plan), PlannedPairSchema) : [];
   const planSink = await openJsonlSink(file(RUN_FILES.plan));
+  // Planning's LLM use (contradiction checks) is accounted apart from pair jobs, across resumes.
+  const planning = await previousPlanning(file(RUN_FILES.manifest));
+  const planningBackend = recordUsage(backend);
+  const recordPlanning = () => {
+    addUsage(planning.usage, planningBackend.usage);
+    planningBackend.usage.generator = emptyUsage();
+    planningBackend.usage.critic = emptyUsage();
+    planning.cost_usd = computeRoleCost(config.prices, models, planning.usage);
+  };
   const addToPlan = async (iteration: number, count: number, label: string, idPrefix: string) => {
-    const batch = await retryTransient(() => planPairs(config, { count, label, idPrefix, offset: plan.length }, { backend, signal: deps.signal }));
+    const batch = await retryTransient(() =>
+      planPairs(config, { count, label, idPrefix, offset: plan.length }, { backend: planningBackend, signal: deps.signal }),
+    );
+    recordPlanning();
     const planned = batch.pairs.map((pair) => ({ iteration, pair }));
     plan.push(...planned);
     await planSink.append(planned);
@@ -112,8 +127,9 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   };
   if (plan.length === 0 && config.target === undefined) {
     const batch = await retryTransient(() =>
-      planPairs(config, { count: config.pairs * config.iterations, label: 'run', idPrefix: '' }, { backend, signal: deps.signal }),
+      planPairs(config, { count: config.pairs * config.iterations, label: 'run', idPrefix: '' }, { backend: planningBackend, signal: deps.signal }),
     );
+    recordPlanning();
     const planned = batch.pairs.map((pair, index) => ({ iteration: Math.floor(index / config.pairs) + 1, pair }));
     plan.push(...planned);
     await planSink.append(planned);
@@ -130,7 +146,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
     summary.pairs = quotas ? summary.done : plannedIn(summary.iteration).length;
   }
   const budget = new BudgetGuard(config.budget, deps.signal);
-  budget.add(summaries);
+  budget.add(summaries, undefined, planning);
   const jobDeps: PairJobDeps = { backend, critics, template, config, now, panel };
   const runJob = (job: PairJob) => runPairJob(job, jobDeps);
   const executor = deps.createExecutor?.(runJob, jobDeps) ?? new InProcessExecutor(runJob, config.concurrency);
@@ -148,6 +164,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
       ...(panel && { [COMBINED_PANEL_LINEAGE_KEY]: panel.promptHash }),
     },
     iterations: summaries,
+    planning,
   };
   const writeManifest = (status: Manifest['status'], stopReason: string | null = null) =>
     writeJsonAtomic(
@@ -268,6 +285,13 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
       ),
     };
   }
+}
+
+async function previousPlanning(manifestPath: string): Promise<Manifest['planning']> {
+  const empty = { usage: emptyUsageByRole(), cost_usd: 0 };
+  if (!existsSync(manifestPath)) return empty;
+  const parsed = ManifestSchema.safeParse(JSON.parse(await readFile(manifestPath, 'utf8')));
+  return parsed.success ? parsed.data.planning : empty;
 }
 
 async function loadPoolVersion(path: string, seedPool: PoolRecord[]): Promise<PoolRecord[]> {

@@ -41,6 +41,8 @@ export const ManifestSchema = z.object({
     critic_hashes: z.record(z.string(), z.string()),
   }),
   iterations: z.array(IterationSummarySchema),
+  /** LLM use outside pair jobs: profile construction (contradiction checks) while planning pairs. */
+  planning: z.object({ usage: UsageByRoleSchema, cost_usd: z.number().min(0) }),
   totals: z.object({
     pairs: z.number().int(),
     accepted: z.number().int(),
@@ -50,7 +52,8 @@ export const ManifestSchema = z.object({
     usage: UsageByRoleSchema,
     cost_usd: z.number(),
     duration_ms: z.number(),
-    /** LLM calls per accepted conversation, by role (null before the first acceptance). */
+    /** Iterations plus planning. */
+    /** LLM calls per accepted conversation, by role, planning included (null before the first acceptance). */
     calls_per_accepted: z.object({ generator: z.number(), critic: z.number() }).nullable(),
   }),
   /** Why the run stopped early, when it did. */

@@ -39,6 +39,8 @@ export const LlmConfigSchema = z.object({
   structured_mode: z.enum(['auto', 'json_schema', 'json_object', 'prompt']).default('auto'),
   /** LLM requests in flight at once, across all pair jobs of this process. */
   max_in_flight: positiveInt.default(8),
+  /** Context window of the local model in tokens (prompt + reply per sequence). @defaultValue 8192 */
+  context_size: positiveInt.optional(),
   /** Threads for the local model (default: physical cores). */
   threads: positiveInt.optional(),
 });
