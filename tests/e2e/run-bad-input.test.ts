@@ -26,6 +26,18 @@ describe('persona-forge run: bad input gets a clear message and exit code 2', ()
     expect(stderr).not.toContain('    at ');
   });
 
+  it('names the critic file and field with bad frontmatter', async () => {
+    const critics = join(directory, 'bad-critics');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(critics, { recursive: true });
+    await writeFile(join(critics, 'rude.md'), '---\nname: rude\nkind: ranker\ndescription: x\n---\n{{conversation}}\n');
+    const { code, stderr } = await runCli(['run', '--critics', critics, '--base-url', 'http://127.0.0.1:59999/v1', '--out', directory]).result;
+    expect(code).toBe(2);
+    expect(stderr).toContain('rude.md');
+    expect(stderr).toContain('frontmatter field "kind"');
+    expect(stderr).not.toContain('    at ');
+  });
+
   it('lists every invalid config field', async () => {
     const config = join(directory, 'bad.yaml');
     await writeFile(config, 'pairs: -3\ncandidates: lots\nllm:\n  temperature: 9\n');
@@ -85,6 +97,26 @@ describe('persona-forge run: malformed LLM JSON and mid-run failures', () => {
     const toxicity = candidates.flatMap((record) => record.filters).filter((verdict: { critic: string }) => verdict.critic === 'toxicity');
     expect(toxicity.length).toBeGreaterThan(0);
     expect(toxicity.every((verdict: { rationale: string; confidence: number }) => verdict.rationale.startsWith('critic reply unusable') && verdict.confidence === 0)).toBe(true);
+  });
+
+  it('--critics DIR adds an expert that judges every surviving candidate, and can switch one off', async () => {
+    const critics = join(out, 'extra-critics');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(critics, { recursive: true });
+    await writeFile(
+      join(critics, 'politeness.md'),
+      '---\nname: politeness\nkind: filter\ndescription: Rejects rude conversations.\nverdict:\n  field: rude\n  reject_when: true\n---\nIs this conversation rude?\n{{user1_persona}}\n{{user2_persona}}\n{{conversation}}\n',
+    );
+    await writeFile(join(critics, 'likability.md'), '---\nname: likability\nenabled: false\n---\n');
+    fixture.setOptions({ malformedJson: () => 'ok' });
+    const before = fixture.requests.length;
+    const { code } = await runCli([...runArgs('extra-critics'), '--critics', critics]).result;
+    expect(code).toBe(0);
+    const kinds = fixture.requests.slice(before).map((request) => request.kind);
+    expect(kinds).toContain('critic_politeness');
+    expect(kinds).not.toContain('pairwise_likability');
+    const candidates = await readLines(join(out, 'extra-critics', 'candidates.jsonl'));
+    expect(candidates.some((record) => record.filters.some((verdict: { critic: string }) => verdict.critic === 'politeness'))).toBe(true);
   });
 
   it('keeps rows already written intact when the endpoint starts failing mid-run, and --resume retries the failed pairs', async () => {
