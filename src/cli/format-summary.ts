@@ -6,44 +6,30 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
   const header = ['iteration', 'pairs', 'accepted', 'rejected', 'failed', 'candidates', 'gen calls', 'critic calls', 'tokens', 'cost $', 'time'];
   const tokens = (usage: Manifest['totals']['usage']) =>
     usage.generator.prompt_tokens + usage.generator.completion_tokens + usage.critic.prompt_tokens + usage.critic.completion_tokens;
-  const rows = manifest.iterations.map((iteration) => [
-    String(iteration.iteration),
-    `${iteration.done}/${iteration.pairs}`,
-    String(iteration.accepted),
-    String(iteration.rejected),
-    String(iteration.failed),
-    String(iteration.candidates),
-    String(iteration.usage.generator.calls),
-    String(iteration.usage.critic.calls),
-    tokens(iteration.usage).toLocaleString('en-US'),
-    iteration.cost_usd.toFixed(4),
-    formatDuration(iteration.duration_ms),
-  ]);
+  type Counts = { pairs: string; accepted: number; rejected: number; failed: number; candidates: number; durationMs: number };
+  const row = (label: string, usage: Manifest['totals']['usage'], costUsd: number, counts?: Counts) => [
+    label,
+    counts?.pairs ?? '',
+    counts ? String(counts.accepted) : '',
+    counts ? String(counts.rejected) : '',
+    counts ? String(counts.failed) : '',
+    counts ? String(counts.candidates) : '',
+    String(usage.generator.calls),
+    String(usage.critic.calls),
+    tokens(usage).toLocaleString('en-US'),
+    costUsd.toFixed(4),
+    counts ? formatDuration(counts.durationMs) : '',
+  ];
+  const rows = manifest.iterations.map((iteration) =>
+    row(String(iteration.iteration), iteration.usage, iteration.cost_usd, {
+      ...iteration,
+      pairs: `${iteration.done}/${iteration.pairs}`,
+      durationMs: iteration.duration_ms,
+    }),
+  );
   const { totals, planning } = manifest;
-  if (planning.usage.generator.calls + planning.usage.critic.calls > 0) {
-    rows.push([
-      'planning',
-      '', '', '', '', '',
-      String(planning.usage.generator.calls),
-      String(planning.usage.critic.calls),
-      tokens(planning.usage).toLocaleString('en-US'),
-      planning.cost_usd.toFixed(4),
-      '',
-    ]);
-  }
-  rows.push([
-    'total',
-    String(totals.pairs),
-    String(totals.accepted),
-    String(totals.rejected),
-    String(totals.failed),
-    String(totals.candidates),
-    String(totals.usage.generator.calls),
-    String(totals.usage.critic.calls),
-    tokens(totals.usage).toLocaleString('en-US'),
-    totals.cost_usd.toFixed(4),
-    formatDuration(totals.duration_ms),
-  ]);
+  if (planning.usage.generator.calls + planning.usage.critic.calls > 0) rows.push(row('planning', planning.usage, planning.cost_usd));
+  rows.push(row('total', totals.usage, totals.cost_usd, { ...totals, pairs: String(totals.pairs), durationMs: totals.duration_ms }));
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
   const filtered = Object.entries(
