@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UsageByRoleSchema } from './usage.ts';
+import { UsageByRoleSchema, emptyUsageByRole } from './usage.ts';
 
 /** Counts, usage and timing of one iteration. */
 export const IterationSummarySchema = z.object({
@@ -42,7 +42,9 @@ export const ManifestSchema = z.object({
   }),
   iterations: z.array(IterationSummarySchema),
   /** LLM use outside pair jobs: profile construction (contradiction checks) while planning pairs. */
-  planning: z.object({ usage: UsageByRoleSchema, cost_usd: z.number().min(0) }),
+  planning: z
+    .object({ usage: UsageByRoleSchema, cost_usd: z.number().min(0) })
+    .default({ usage: emptyUsageByRole(), cost_usd: 0 }),
   totals: z.object({
     pairs: z.number().int(),
     accepted: z.number().int(),

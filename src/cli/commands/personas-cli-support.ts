@@ -35,7 +35,10 @@ export async function loadPersonasCliConfig(
       },
     },
   });
-  const fromConfig = ((config as { personas?: PersonasConfigInput }).personas ?? {}) as PersonasConfigInput;
+  // The run's `personas.mode` (simple / synthesize / seed-pairs) is about runs; these commands
+  // always build profiles, and the contradiction check follows `profiles.contradiction_check`.
+  const { mode: _runMode, pool_from_source: _poolFromSource, ...runPersonas } = config.personas;
+  const fromConfig: PersonasConfigInput = { ...runPersonas, consistency_check: config.profiles.contradiction_check };
   const defined = <T extends object>(value: T) =>
     Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined));
   const merged = {
