@@ -87,7 +87,9 @@ export async function openBullMqCoordinator(options: BullMqCoordinatorOptions): 
       }),
     responseCache: new RedisResponseCache(redis, { prefix, ttlSeconds: options.cacheTtlSeconds }),
     limitBackend(backend, config) {
-      const usesEndpoint = config.llm.provider === 'openai' || (config.llm.provider === 'auto' && config.llm.base_url !== undefined && config.llm.model_path === undefined);
+      const usesEndpoint =
+        config.llm.provider === 'openai' ||
+        (config.llm.provider === 'auto' && config.llm.base_url !== undefined && config.llm.model_path === undefined);
       // A local model is this machine's alone: nothing to share.
       if (!usesEndpoint) return backend;
       const limiter = new RedisRateLimiter(redis, {

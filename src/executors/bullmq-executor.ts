@@ -8,7 +8,13 @@ import type { RunContext } from '../schemas/run-context.ts';
 import { emptyUsageByRole } from '../schemas/usage.ts';
 import { EndpointUnreachableError } from '../llm/errors.ts';
 import { bullMqJobId } from './bullmq-job-id.ts';
-import { DEFAULT_KEY_PREFIX, ENDPOINT_UNREACHABLE_REASON, PAIR_JOBS_QUEUE, runKeys, type RunKeys } from './bullmq-keys.ts';
+import {
+  DEFAULT_KEY_PREFIX,
+  ENDPOINT_UNREACHABLE_REASON,
+  PAIR_JOBS_QUEUE,
+  runKeys,
+  type RunKeys,
+} from './bullmq-keys.ts';
 import { decodeOutcome } from './bullmq-outcome-codec.ts';
 import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis-connection.ts';
 import { saveRunContext } from './run-context-store.ts';
@@ -71,7 +77,8 @@ export class BullMqExecutor implements Executor {
       runKeyTtlSeconds: options.runKeyTtlSeconds ?? 7 * 24 * 3600,
       idleWarningMs: options.idleWarningMs ?? 15_000,
     };
-    const onError = (error: Error) => this.emit('redis error', { redis: redactRedisUrl(options.redisUrl), error: error.message });
+    const onError = (error: Error) =>
+      this.emit('redis error', { redis: redactRedisUrl(options.redisUrl), error: error.message });
     this.queue = new Queue(PAIR_JOBS_QUEUE, {
       connection: parseRedisUrl(options.redisUrl) as ConnectionOptions,
       prefix: this.prefix,
@@ -89,7 +96,11 @@ export class BullMqExecutor implements Executor {
     this.reader = createRedisClient(options.redisUrl, { connectionName: 'persona-forge:coordinator-reader', onError });
   }
 
-  async run(jobs: readonly PairJob[], onOutcome: (outcome: PairOutcome) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  async run(
+    jobs: readonly PairJob[],
+    onOutcome: (outcome: PairOutcome) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (jobs.length === 0) return;
     const runId = jobs[0].run_id;
     const keys = runKeys(this.prefix, runId);
@@ -118,16 +129,24 @@ export class BullMqExecutor implements Executor {
 
     /** Reads outcome entries after `lastEntryId`; delivers the pending ones, deletes them all. */
     const readOutcomes = async (blockMs: number | undefined) => {
-      const args: Array<string | number> = ['COUNT', 100, ...(blockMs === undefined ? [] : ['BLOCK', blockMs]), 'STREAMS', keys.outcomes, lastEntryId];
-      const reply = (await (this.reader.xreadBuffer as (...a: Array<string | number>) => Promise<unknown>)(...args)) as
-        | Array<[Buffer, Array<[Buffer, Buffer[]]>]>
-        | null;
+      const args: Array<string | number> = [
+        'COUNT',
+        100,
+        ...(blockMs === undefined ? [] : ['BLOCK', blockMs]),
+        'STREAMS',
+        keys.outcomes,
+        lastEntryId,
+      ];
+      const reply = (await (this.reader.xreadBuffer as (...a: Array<string | number>) => Promise<unknown>)(
+        ...args,
+      )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
       const entries = reply?.[0]?.[1] ?? [];
       const handled: string[] = [];
       for (const [rawId, fields] of entries) {
         const entryId = rawId.toString();
         lastEntryId = entryId;
-        const field = (name: string) => fields[fields.findIndex((item, index) => index % 2 === 0 && item.toString() === name) + 1];
+        const field = (name: string) =>
+          fields[fields.findIndex((item, index) => index % 2 === 0 && item.toString() === name) + 1];
         const jobId = field('job')?.toString();
         if (jobId !== undefined && pending.has(jobId)) {
           const outcome = decodeOutcome(field('o'));
@@ -146,7 +165,10 @@ export class BullMqExecutor implements Executor {
 
     const addJobs = async (ids: string[]) => {
       if (ids.length === 0) return;
-      await this.storeExamples(keys, ids.map((id) => byId.get(id)!));
+      await this.storeExamples(
+        keys,
+        ids.map((id) => byId.get(id)!),
+      );
       // A job that failed for good in an earlier session stays in the failed set under its id,
       // and adding the id again would be a no-op: remove it first so the pair is tried again.
       const failedCheck = this.redis.pipeline();
@@ -154,7 +176,9 @@ export class BullMqExecutor implements Executor {
       for (const [index, [, score]] of ((await failedCheck.exec()) ?? []).entries()) {
         if (score !== null) await this.queue.remove(ids[index]);
       }
-      await this.queue.addBulk(ids.map((id) => ({ name: 'pair', data: toQueuedJob(byId.get(id)!), opts: { jobId: id } })));
+      await this.queue.addBulk(
+        ids.map((id) => ({ name: 'pair', data: toQueuedJob(byId.get(id)!), opts: { jobId: id } })),
+      );
       for (const id of ids) {
         added.add(id);
         if (pending.has(id)) inQueue.add(id);
@@ -191,7 +215,9 @@ export class BullMqExecutor implements Executor {
       const lost: string[] = [];
       for (const [index, id] of ids.entries()) {
         if (!pending.has(id)) continue;
-        const [exists, failedScore, failedReason] = results.slice(2 + index * 3, 5 + index * 3).map(([, value]) => value);
+        const [exists, failedScore, failedReason] = results
+          .slice(2 + index * 3, 5 + index * 3)
+          .map(([, value]) => value);
         if (exists === 0) lost.push(id);
         else if (failedScore !== null) {
           const reason = String(failedReason ?? 'failed in the queue');
@@ -203,7 +229,9 @@ export class BullMqExecutor implements Executor {
           await deliver(failedOutcome(byId.get(id)!, reason));
         }
       }
-      if (lost.length && !stopped) {
+      if (lost.length && stopped) {
+        for (const id of lost) settle(id); // not started, and no more are being added
+      } else if (lost.length) {
         this.emit('jobs re-enqueued', { run_id: runId, count: lost.length, reason: 'missing from Redis' });
         await addJobs(lost);
       }
@@ -221,15 +249,20 @@ export class BullMqExecutor implements Executor {
     };
 
     /** On abort: add nothing more and take back the jobs no worker has started. */
-    const stop = async () => {
+    const stop = async (drain = true) => {
       stopped = true;
-      while ((await readOutcomes(undefined)) > 0);
+      // Outcomes already back are delivered first (removing a finished job would report success).
+      while (drain && (await readOutcomes(undefined)) > 0);
       for (const id of [...pending]) {
         if (!added.has(id) || (await this.queue.remove(id)) === 1) settle(id);
       }
     };
 
     try {
+      if (signal?.aborted) return;
+      // Outcomes that came back while no coordinator listened (it died, this is a resume): take
+      // them first, so their jobs are not added (and run) again.
+      while ((await readOutcomes(undefined)) > 0);
       await topUp();
       let nextReconcileAt = Date.now() + this.settings.reconcileIntervalMs;
       while (pending.size > 0) {
@@ -246,7 +279,7 @@ export class BullMqExecutor implements Executor {
       }
     } catch (error) {
       // Stop the rest: jobs not started yet leave the queue (resume adds them again).
-      if (!stopped) await stop().catch(() => {});
+      if (!stopped) await stop(false).catch(() => {});
       throw error;
     }
   }
@@ -273,10 +306,19 @@ export class BullMqExecutor implements Executor {
   }
 
   private async storeExamples(keys: RunKeys, jobs: PairJob[]): Promise<void> {
-    const records = new Map(jobs.flatMap((job) => job.few_shot).filter((record) => !this.storedExamples.has(record.id)).map((record) => [record.id, record]));
+    const records = new Map(
+      jobs
+        .flatMap((job) => job.few_shot)
+        .filter((record) => !this.storedExamples.has(record.id))
+        .map((record) => [record.id, record]),
+    );
     if (records.size === 0) return;
     const fields = [...records.values()].flatMap((record) => [record.id, JSON.stringify(record)]);
-    await this.redis.multi().hset(keys.examples, ...fields).expire(keys.examples, this.settings.runKeyTtlSeconds).exec();
+    await this.redis
+      .multi()
+      .hset(keys.examples, ...fields)
+      .expire(keys.examples, this.settings.runKeyTtlSeconds)
+      .exec();
     for (const id of records.keys()) this.storedExamples.add(id);
   }
 }

@@ -18,7 +18,12 @@ export interface RunKeys {
 
 export function runKeys(prefix: string, runId: string): RunKeys {
   const base = `${prefix}:run:${runId}`;
-  return { context: `${base}:context`, examples: `${base}:examples`, outcomes: `${base}:outcomes`, usage: `${base}:usage` };
+  return {
+    context: `${base}:context`,
+    examples: `${base}:examples`,
+    outcomes: `${base}:outcomes`,
+    usage: `${base}:usage`,
+  };
 }
 
 /**

@@ -11,7 +11,13 @@ import type { RunConfig } from '../schemas/run-config.ts';
 import { PoolRecordSchema, type PoolRecord } from '../schemas/conversation.ts';
 import { QueuedPairJobSchema } from '../schemas/queued-pair-job.ts';
 import { runPairJob, type PairJobDeps } from '../pipeline/run-pair-job.ts';
-import { DEFAULT_KEY_PREFIX, ENDPOINT_UNREACHABLE_REASON, PAIR_JOBS_QUEUE, runKeys, type RunKeys } from './bullmq-keys.ts';
+import {
+  DEFAULT_KEY_PREFIX,
+  ENDPOINT_UNREACHABLE_REASON,
+  PAIR_JOBS_QUEUE,
+  runKeys,
+  type RunKeys,
+} from './bullmq-keys.ts';
 import { encodeOutcome } from './bullmq-outcome-codec.ts';
 import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis-connection.ts';
 import { loadRunContext } from './run-context-store.ts';
@@ -83,7 +89,8 @@ const MAX_CACHED_RUNS = 4;
 export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<PairWorker> {
   const prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
   const emit = options.onEvent ?? (() => {});
-  const onError = (error: Error) => emit('redis error', { redis: redactRedisUrl(options.redisUrl), error: error.message });
+  const onError = (error: Error) =>
+    emit('redis error', { redis: redactRedisUrl(options.redisUrl), error: error.message });
   const redis = createRedisClient(options.redisUrl, { connectionName: 'persona-forge:worker', onError });
   const cache = new RedisResponseCache(redis, { prefix, ttlSeconds: options.cacheTtlSeconds });
   const runs = new Map<string, Promise<RunState>>();
@@ -104,7 +111,10 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
     const keys = runKeys(prefix, runId);
     const context = await loadRunContext(redis, keys.context);
     if (!context) {
-      throw new UnrecoverableError(`no context for run ${runId} in Redis (${keys.context}): the coordinator stores it when the run starts; was Redis flushed?`);
+      // Retryable: a coordinator that finds its context gone (Redis lost it) stores it again.
+      throw new Error(
+        `no context for run ${runId} in Redis (${keys.context}): the coordinator stores it when the run starts; was Redis flushed?`,
+      );
     }
     const created = await options.createBackend(context.config);
     const limiter = new RedisRateLimiter(redis, {
@@ -116,7 +126,10 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
       tokensPerMinute: options.limits?.tokensPerMinute,
     });
     // Cache outermost: a cached reply takes no rate-limit slot and is not counted as paid.
-    let backend = countUsageInRedis(rateLimitBackend(created.backend, limiter), redis, { key: keys.usage, prices: context.config.prices });
+    let backend = countUsageInRedis(rateLimitBackend(created.backend, limiter), redis, {
+      key: keys.usage,
+      prices: context.config.prices,
+    });
     if (context.config.cache.enabled) backend = cacheResponses(backend, cache);
     return {
       keys,
@@ -197,7 +210,9 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
   worker.on('failed', (job, error) =>
     emit('job failed', { job_id: job?.id, attempts_made: job?.attemptsMade, error: error.message }),
   );
-  worker.on('stalled', (jobId) => emit('job stalled', { job_id: jobId, note: 'its worker died or blocked; it runs again' }));
+  worker.on('stalled', (jobId) =>
+    emit('job stalled', { job_id: jobId, note: 'its worker died or blocked; it runs again' }),
+  );
 
   let closing: Promise<void> | undefined;
   const release = () => {

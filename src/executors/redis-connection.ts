@@ -13,7 +13,9 @@ export function parseRedisUrl(url: string): RedisOptions {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`invalid Redis URL ${redactRedisUrl(url)}: expected redis://host:port or rediss://:password@host:port`);
+    throw new ConfigError(
+      `invalid Redis URL ${redactRedisUrl(url)}: expected redis://host:port or rediss://:password@host:port`,
+    );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new ConfigError(`invalid Redis URL ${redactRedisUrl(url)}: the scheme must be redis:// or rediss:// (TLS)`);
@@ -57,13 +59,19 @@ export interface RedisClientOptions {
 
 /** A client for `url` that never emits an unhandled `error` event. The caller quits it. */
 export function createRedisClient(url: string, options: RedisClientOptions = {}): Redis {
-  const client = new Redis({ ...parseRedisUrl(url), ...(options.connectionName ? { connectionName: options.connectionName } : {}) });
+  const client = new Redis({
+    ...parseRedisUrl(url),
+    ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+  });
   client.on('error', throttleErrors(options.onError));
   return client;
 }
 
 /** Wraps an error listener so a Redis outage logs one line per distinct message per 10 s, not one per retry. */
-export function throttleErrors(onError: ((error: Error) => void) | undefined, intervalMs = 10_000): (error: Error) => void {
+export function throttleErrors(
+  onError: ((error: Error) => void) | undefined,
+  intervalMs = 10_000,
+): (error: Error) => void {
   const lastSeen = new Map<string, number>();
   return (error: Error) => {
     const now = Date.now();

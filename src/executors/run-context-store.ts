@@ -2,8 +2,14 @@ import type { Redis } from 'ioredis';
 import { RunContextSchema, type RunContext } from '../schemas/run-context.ts';
 
 /** Stores a run's context for workers (JSON, refreshed TTL). The config must hold no secrets. */
-export async function saveRunContext(redis: Redis, key: string, context: RunContext, ttlSeconds: number): Promise<void> {
-  if (context.config.llm.api_key !== undefined) throw new Error('refusing to store a run context that holds an API key');
+export async function saveRunContext(
+  redis: Redis,
+  key: string,
+  context: RunContext,
+  ttlSeconds: number,
+): Promise<void> {
+  if (context.config.llm.api_key !== undefined)
+    throw new Error('refusing to store a run context that holds an API key');
   await redis.set(key, JSON.stringify(context), 'EX', ttlSeconds);
 }
 

@@ -38,7 +38,10 @@ export function countUsageInRedis(backend: LlmBackend, redis: Redis, options: Re
           .hincrby(options.key, `${request.role}_calls`, calls);
         if (cost > 0) write.hincrbyfloat(options.key, 'cost_usd', cost);
         // Accounting must never fail a paid call: an unreachable Redis shows up elsewhere.
-        await write.expire(options.key, ttlSeconds).exec().catch(() => {});
+        await write
+          .expire(options.key, ttlSeconds)
+          .exec()
+          .catch(() => {});
       }
       return result;
     },

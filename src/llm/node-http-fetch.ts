@@ -77,7 +77,11 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): NodeHtt
             }
             const status = incoming.statusCode ?? 0;
             const nullBody = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
-            resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: incoming.statusMessage, headers: responseHeaders }));
+            const responseInit = { status, statusText: incoming.statusMessage, headers: responseHeaders };
+            const bytes = Buffer.concat(chunks);
+            // Successful replies skip WHATWG streams (the SDK reads them with json()); errors keep a
+            // standard body, which the SDK and `clampRetryAfter` pass on.
+            resolve(nullBody ? new Response(null, responseInit) : status >= 200 && status < 300 ? bufferedResponse(bytes, responseInit) : new Response(bytes, responseInit));
           });
         },
       );
@@ -102,6 +106,38 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): NodeHtt
     agents['https:'].destroy();
   };
   return nodeFetch;
+}
+
+/**
+ * A `Response` whose body is already in memory: `json()`, `text()` and `arrayBuffer()` read the
+ * buffer directly instead of through a WHATWG stream (several times cheaper per reply). Its
+ * `body` stream is null; read it with those methods.
+ */
+function bufferedResponse(bytes: Buffer, init: ResponseInit): Response {
+  const response = new Response(null, init);
+  let used = false;
+  const take = () => {
+    if (used) throw new TypeError('Body is unusable: Body has already been read');
+    used = true;
+    return bytes;
+  };
+  return Object.defineProperties(response, {
+    bodyUsed: { get: () => used },
+    text: { value: async () => take().toString('utf8') },
+    json: { value: async () => JSON.parse(take().toString('utf8')) },
+    arrayBuffer: {
+      value: async () => {
+        const taken = take();
+        return taken.buffer.slice(taken.byteOffset, taken.byteOffset + taken.byteLength);
+      },
+    },
+    clone: {
+      value: () => {
+        if (used) throw new TypeError('Response.clone: Body has already been consumed.');
+        return bufferedResponse(bytes, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
+      },
+    },
+  });
 }
 
 /** undefined: no body; null: a body this transport does not send (use the fallback). */

@@ -104,12 +104,20 @@ type LimiterCommands = {
  * Rate limits of one LLM endpoint shared by every worker through Redis: a distributed semaphore
  * for requests in flight (a sorted set of leases that expire, so a killed worker's slots come
  * back) and token buckets for requests and tokens per minute, all taken atomically in one Lua
- * script. Waiters poll with jittered backoff.
+ * script. The requests waiting in one process queue here (FIFO) and only the first of them asks
+ * Redis, with jittered backoff; a release in this process wakes it at once. (When every waiting
+ * request polled on its own, a worker with a few hundred requests queued sent ~7 scripts per LLM
+ * call, and the polling cost more CPU than the calls.)
  */
 export class RedisRateLimiter {
   readonly limits: Required<Pick<RedisRateLimiterOptions, 'leaseMs' | 'maxPollMs'>> & RateLimits;
   private readonly keys: { inFlight: string; requests: string; tokens: string };
   private readonly redis: Redis & LimiterCommands;
+  private readonly waiters: Waiter[] = [];
+  private pumping = false;
+  private wakeUp: (() => void) | undefined;
+  /** Leases released in this process since the last acquire attempt: how many waiters to try next. */
+  private releasedSinceAttempt = 0;
 
   constructor(redis: Redis, options: RedisRateLimiterOptions) {
     for (const field of ['maxInFlight', 'requestsPerMinute', 'tokensPerMinute', 'leaseMs', 'maxPollMs'] as const) {
@@ -145,28 +153,115 @@ export class RedisRateLimiter {
   /** Waits until one request reserving `estimatedTokens` may start. Rejects when `signal` aborts. */
   async acquire(estimatedTokens: number, signal?: AbortSignal): Promise<RateLimitLease> {
     if (this.unlimited) return { release: () => {} };
-    const { maxInFlight, requestsPerMinute, tokensPerMinute, leaseMs, maxPollMs } = this.limits;
-    const leaseId = randomUUID();
-    const reserved = Math.max(1, Math.ceil(estimatedTokens));
-    for (let attempt = 0; ; attempt++) {
-      signal?.throwIfAborted();
-      const wait = await this.redis.pfLimitAcquire(
-        this.keys.inFlight, this.keys.requests, this.keys.tokens,
-        maxInFlight ?? 0, requestsPerMinute ?? 0, tokensPerMinute ?? 0, reserved, leaseMs, leaseId,
-      );
-      if (wait === 0) return this.lease(leaseId, reserved);
-      // A full semaphore frees up when some request ends: poll soon, backing off to spread waiters.
-      const base = wait < 0 ? Math.min(2 * 2 ** Math.min(attempt, 5), 50) : Math.min(wait, maxPollMs);
-      await sleep(base * (0.75 + Math.random() * 0.5), signal);
+    signal?.throwIfAborted();
+    return new Promise<RateLimitLease>((resolve, reject) => {
+      const waiter: Waiter = { reserved: Math.max(1, Math.ceil(estimatedTokens)), resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          if (this.settle(waiter)) reject(signal.reason);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+      void this.pump();
+    });
+  }
+
+  /**
+   * Grants the queued requests in order. While slots are free it asks for up to 16 waiters at
+   * once (one round trip); once Redis says the limit is reached, only the first waiter polls,
+   * with backoff, until a release in this process (or the poll) finds room.
+   */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      let batch = MAX_BATCH;
+      for (let attempt = 0; this.waiters.length > 0; ) {
+        this.releasedSinceAttempt = 0;
+        const asked = this.waiters.slice(0, Math.min(batch, this.waiters.length));
+        const answers = await Promise.all(asked.map((waiter) => this.tryAcquire(waiter)));
+        let wait = 0;
+        for (const [index, answer] of answers.entries()) {
+          const waiter = asked[index];
+          if (answer instanceof Error) {
+            if (this.settle(waiter)) waiter.reject(answer);
+          } else if (typeof answer === 'number') {
+            wait = wait === 0 ? answer : Math.max(wait, answer);
+          } else if (this.settle(waiter)) {
+            waiter.resolve(answer);
+          } else {
+            answer.release(); // aborted while Redis granted it: give the slot straight back
+          }
+        }
+        if (wait === 0) {
+          attempt = 0;
+          batch = MAX_BATCH;
+          continue;
+        }
+        // A full semaphore frees up when some request ends: poll soon, backing off.
+        const base = wait < 0 ? Math.min(2 * 2 ** Math.min(attempt, 5), 50) : Math.min(wait, this.limits.maxPollMs);
+        attempt += 1;
+        if (this.releasedSinceAttempt === 0) await this.sleepUnlessWoken(base * (0.75 + Math.random() * 0.5));
+        batch = Math.max(1, Math.min(MAX_BATCH, this.releasedSinceAttempt));
+      }
+    } finally {
+      this.pumping = false;
     }
+  }
+
+  /** One acquire script for `waiter`: its lease, or the wait Redis asked for (-1: no slot), or the error. */
+  private async tryAcquire(waiter: Waiter): Promise<RateLimitLease | number | Error> {
+    const { maxInFlight, requestsPerMinute, tokensPerMinute, leaseMs } = this.limits;
+    const leaseId = randomUUID();
+    try {
+      const wait = await this.redis.pfLimitAcquire(
+        this.keys.inFlight,
+        this.keys.requests,
+        this.keys.tokens,
+        maxInFlight ?? 0,
+        requestsPerMinute ?? 0,
+        tokensPerMinute ?? 0,
+        waiter.reserved,
+        leaseMs,
+        leaseId,
+      );
+      return wait === 0 ? this.lease(leaseId, waiter.reserved) : wait;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  /** Takes `waiter` off the queue; false when it already left (aborted or answered). */
+  private settle(waiter: Waiter): boolean {
+    const position = this.waiters.indexOf(waiter);
+    if (position === -1) return false;
+    this.waiters.splice(position, 1);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    return true;
+  }
+
+  private sleepUnlessWoken(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.wakeUp === done) this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
   }
 
   private lease(leaseId: string, reserved: number): RateLimitLease {
     const { maxInFlight, tokensPerMinute, leaseMs } = this.limits;
     const renewal = maxInFlight
-      ? setInterval(() => {
-          this.redis.pfLimitRenew(this.keys.inFlight, leaseId, leaseMs).catch(() => {});
-        }, Math.max(1, Math.floor(leaseMs / 3)))
+      ? setInterval(
+          () => {
+            this.redis.pfLimitRenew(this.keys.inFlight, leaseId, leaseMs).catch(() => {});
+          },
+          Math.max(1, Math.floor(leaseMs / 3)),
+        )
       : undefined;
     renewal?.unref();
     let released = false;
@@ -178,22 +273,25 @@ export class RedisRateLimiter {
         const delta = actualTokens !== undefined && actualTokens > 0 ? reserved - Math.ceil(actualTokens) : 0;
         // Not awaited: a slot freed a little later is only more conservative; errors mean Redis
         // is gone, and then the lease expires on its own.
-        this.redis.pfLimitRelease(this.keys.inFlight, this.keys.tokens, leaseId, tokensPerMinute ?? 0, delta).catch(() => {});
+        this.redis
+          .pfLimitRelease(this.keys.inFlight, this.keys.tokens, leaseId, tokensPerMinute ?? 0, delta)
+          .catch(() => {});
+        // The woken acquire goes out on the same connection after this release, so it sees the slot.
+        this.releasedSinceAttempt += 1;
+        this.wakeUp?.();
       },
     };
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waiters asked for in one round trip while slots are free. */
+const MAX_BATCH = 16;
+
+/** A request waiting for a grant in this process. */
+interface Waiter {
+  reserved: number;
+  resolve(lease: RateLimitLease): void;
+  reject(error: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }

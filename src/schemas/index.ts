@@ -18,3 +18,5 @@ export * from './contradiction-check.ts';
 export * from './personas-config.ts';
 export * from './persona-expansion.ts';
 export * from './combined-panel.ts';
+export * from './run-context.ts';
+export * from './queued-pair-job.ts';

@@ -4,7 +4,7 @@ import { PairSchema } from './pair.ts';
 /**
  * A pair job as it sits in the BullMQ queue: a `PairJob` whose few-shot examples are referenced by
  * id (stored once per run in `<prefix>:run:<run id>:examples`) instead of copied into every job,
- * which keeps a queued job near 1 KB instead of ~10 KB.
+ * which keeps a queued job's data near 0.3 KB instead of ~13 KB with 5 examples.
  */
 export const QueuedPairJobSchema = z.object({
   run_id: z.string().min(1),

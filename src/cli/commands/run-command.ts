@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runPipeline } from '../../pipeline/run-pipeline.ts';
 import { openBullMqCoordinator } from '../../executors/bullmq-coordinator.ts';
 import { rateLimitsFromEnv } from '../../llm/rate-limits.ts';
@@ -12,12 +12,21 @@ import { addRunOptions, resolveRunConfig, type RunFlags } from '../run-options.t
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('Generate a dataset with the Generator-Critic loop'))
     .option('--resume <run-dir>', 'continue a stopped run in this directory')
-    .option('--redis <url>', 'run pair jobs on `persona-forge worker` processes through this Redis (redis:// or rediss://)')
+    .addOption(
+      new Option(
+        '--redis <url>',
+        'run pair jobs on `persona-forge worker` processes through this Redis (redis:// or rediss://)',
+      ).env('PF_REDIS_URL'),
+    )
     .action(async (flags: RunFlags) => {
       const logger = createLogger(flags.logLevel);
       const config = await resolveRunConfig(flags);
       const scaleOut = flags.redis
-        ? await openBullMqCoordinator({ redisUrl: flags.redis, limits: rateLimitsFromEnv(process.env), onEvent: (event, fields) => logger.info(fields, event) })
+        ? await openBullMqCoordinator({
+            redisUrl: flags.redis,
+            limits: rateLimitsFromEnv(process.env),
+            onEvent: (event, fields) => logger.info(fields, event),
+          })
         : undefined;
       const created = await createBackend(config, process.env);
       logger.info({ backend: created.description }, 'backend ready');

@@ -1,0 +1,402 @@
+/**
+ * The scale-out adapters against a real redis-server on loopback: the Redis response cache, the
+ * shared rate limiter, and the BullMQ executor + worker pair run in this process against the HTTP
+ * fixture (lost jobs, duplicates, failures, abort, release on shutdown).
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BullMqExecutor } from '../../src/executors/bullmq-executor.ts';
+import { openBullMqCoordinator } from '../../src/executors/bullmq-coordinator.ts';
+import { startBullMqWorker, type PairWorker } from '../../src/executors/bullmq-worker.ts';
+import { bullMqJobId } from '../../src/executors/bullmq-job-id.ts';
+import { PAIR_JOBS_QUEUE, runKeys } from '../../src/executors/bullmq-keys.ts';
+import { encodeOutcome } from '../../src/executors/bullmq-outcome-codec.ts';
+import { createRedisClient, parseRedisUrl, redactRedisUrl } from '../../src/executors/redis-connection.ts';
+import { RedisResponseCache } from '../../src/llm/redis-response-cache.ts';
+import { RedisRateLimiter } from '../../src/llm/redis-rate-limiter.ts';
+import { cacheResponses } from '../../src/llm/cache-responses.ts';
+import { responseCacheKey } from '../../src/llm/response-cache-key.ts';
+import { readRunUsage } from '../../src/llm/count-usage-in-redis.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai-compatible-backend.ts';
+import { ConfigError, EndpointUnreachableError } from '../../src/llm/errors.ts';
+import type { CompletionRequest, LlmBackend } from '../../src/llm/llm-backend.ts';
+import { RunConfigSchema, type RunConfig } from '../../src/schemas/run-config.ts';
+import type { PairJob } from '../../src/schemas/pair-job.ts';
+import type { PairOutcome } from '../../src/schemas/pair-outcome.ts';
+import { loadCritics } from '../../src/critique/load-critics.ts';
+import { loadPromptTemplate } from '../../src/generation/load-prompt-template.ts';
+import { loadSeedConversations } from '../../src/personas/load-seed-conversations.ts';
+import { defaultSeedPaths } from '../../src/personas/load-seed-attributes.ts';
+import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
+import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
+
+let redis: RedisServer;
+let fixture: FixtureServer;
+const clients: Redis[] = [];
+const client = () => {
+  const created = createRedisClient(redis.url);
+  clients.push(created);
+  return created;
+};
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  fixture = await startFixtureServer();
+});
+
+afterAll(async () => {
+  for (const created of clients) created.disconnect();
+  await fixture?.close();
+  await redis?.stop();
+});
+
+describe('Redis URLs', () => {
+  it('parses rediss:// with a password into TLS options and never shows the password', () => {
+    const options = parseRedisUrl('rediss://worker:p%40ss@cache.example:6380/2');
+    expect(options).toMatchObject({
+      host: 'cache.example',
+      port: 6380,
+      username: 'worker',
+      password: 'p@ss',
+      db: 2,
+      tls: { servername: 'cache.example' },
+    });
+    expect(redactRedisUrl('rediss://worker:p%40ss@cache.example:6380/2')).toBe(
+      'rediss://worker:***@cache.example:6380/2',
+    );
+    expect(redactRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('rejects a bad URL with the password redacted', () => {
+    expect(() => parseRedisUrl('http://:hunter2@host:1')).toThrow(ConfigError);
+    expect(() => parseRedisUrl('http://:hunter2@host:1')).toThrow(/http:\/\/:\*\*\*@host:1/);
+    expect(() => parseRedisUrl('redis://:hunter2@host:1/x')).not.toThrow(/hunter2/);
+  });
+});
+
+describe('password-protected Redis', () => {
+  it('connects with the password and never prints it; a wrong one fails fast, redacted', async () => {
+    const secured = await startRedisServer({ password: 'pw-s3cret' });
+    try {
+      const events: string[] = [];
+      const coordinator = await openBullMqCoordinator({
+        redisUrl: `redis://:pw-s3cret@127.0.0.1:${secured.port}`,
+        onEvent: (event, fields) => events.push(`${event} ${JSON.stringify(fields)}`),
+      });
+      await coordinator.responseCache.set('k', 'v');
+      expect(await coordinator.responseCache.get('k')).toBe('v');
+      await coordinator.close();
+      expect(events.join('\n')).toContain(`redis://:***@127.0.0.1:${secured.port}`);
+      expect(events.join('\n')).not.toContain('pw-s3cret');
+
+      const failure = await openBullMqCoordinator({
+        redisUrl: `redis://:wrong-pw@127.0.0.1:${secured.port}`,
+        connectTimeoutMs: 2000,
+      }).catch((error) => error);
+      expect(failure).toBeInstanceOf(ConfigError);
+      expect(failure.message).toContain('redis://:***@127.0.0.1');
+      expect(failure.message).not.toContain('wrong-pw');
+    } finally {
+      await secured.stop();
+    }
+  });
+});
+
+describe('RedisResponseCache', () => {
+  it('serves a repeated request from Redis under the file store keys, free of charge', async () => {
+    const calls: CompletionRequest[] = [];
+    const backend: LlmBackend = {
+      kind: 'counting',
+      modelFor: () => 'model-a',
+      complete: async (request) => {
+        calls.push(request);
+        return {
+          texts: ['x'.repeat(2000), 'short'],
+          model: 'model-a',
+          usage: { promptTokens: 10, completionTokens: 20, calls: 1 },
+        };
+      },
+      dispose: async () => {},
+    };
+    const cached = cacheResponses(backend, new RedisResponseCache(client(), { prefix: 'cache-test' }));
+    const request: CompletionRequest = {
+      role: 'generator',
+      messages: [{ role: 'user', content: 'hello' }],
+      samples: 2,
+      seed: 1,
+    };
+    const first = await cached.complete(request);
+    const second = await cached.complete(request);
+    expect(calls).toHaveLength(1);
+    expect(second.texts).toEqual(first.texts);
+    expect(second.usage.calls).toBe(0);
+    // Same key as the file store; the long sample is stored deflated, with a TTL.
+    const key = `cache-test:cache:${responseCacheKey('model-a', request, 0)}`;
+    expect(await redis.command('EXISTS', key)).toContain(':1');
+    expect(Number((await redis.command('STRLEN', key)).slice(1))).toBeLessThan(500);
+    expect(Number((await redis.command('TTL', key)).slice(1))).toBeGreaterThan(0);
+  });
+});
+
+describe('RedisRateLimiter', () => {
+  it('keeps requests in flight at or under the limit across processes', async () => {
+    // Two clients stand for two worker processes sharing one endpoint.
+    const limiters = [client(), client()].map(
+      (connection) => new RedisRateLimiter(connection, { endpoint: 'http://shared/v1', prefix: 'sem', maxInFlight: 3 }),
+    );
+    let inFlight = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 24 }, async (_, index) => {
+        const lease = await limiters[index % 2].acquire(10);
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        inFlight -= 1;
+        lease.release();
+      }),
+    );
+    expect(peak).toBe(3);
+  });
+
+  it("gives a killed holder's slot back after the lease expires", async () => {
+    const doomed = client();
+    const holder = new RedisRateLimiter(doomed, {
+      endpoint: 'http://lease/v1',
+      prefix: 'lease',
+      maxInFlight: 1,
+      leaseMs: 400,
+    });
+    await holder.acquire(1);
+    doomed.disconnect(); // the process dies: no renewal, no release
+    const started = Date.now();
+    const survivor = new RedisRateLimiter(client(), {
+      endpoint: 'http://lease/v1',
+      prefix: 'lease',
+      maxInFlight: 1,
+      leaseMs: 400,
+    });
+    (await survivor.acquire(1)).release();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('renews the lease of a request that runs longer than it', async () => {
+    const options = { endpoint: 'http://renew/v1', prefix: 'renew', maxInFlight: 1, leaseMs: 150 };
+    const holder = new RedisRateLimiter(client(), options);
+    const lease = await holder.acquire(1);
+    const other = new RedisRateLimiter(client(), options);
+    const waiting = other.acquire(1).then((second) => second.release());
+    let finished = false;
+    void waiting.then(() => (finished = true));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(finished).toBe(false);
+    lease.release();
+    await waiting;
+  });
+
+  it('spaces requests by requests per minute once the burst is used', async () => {
+    const limiter = new RedisRateLimiter(client(), {
+      endpoint: 'http://rpm/v1',
+      prefix: 'rpm',
+      requestsPerMinute: 120,
+    });
+    for (let index = 0; index < 120; index++) (await limiter.acquire(1)).release();
+    const started = Date.now();
+    (await limiter.acquire(1)).release();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300); // 0.5 s per request at 120/min
+  });
+
+  it('charges tokens per minute with the real usage after the call', async () => {
+    const limiter = new RedisRateLimiter(client(), { endpoint: 'http://tpm/v1', prefix: 'tpm', tokensPerMinute: 1000 });
+    const lease = await limiter.acquire(1000); // reserves the whole minute
+    lease.release(100); // the call used only 100: 900 come back
+    const started = Date.now();
+    (await limiter.acquire(800)).release(800);
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+});
+
+describe('BullMqExecutor with in-process workers', () => {
+  let config: RunConfig;
+  let context: ConstructorParameters<typeof BullMqExecutor>[0]['context'];
+  let jobsFor: (runId: string, count: number) => PairJob[];
+  const workers: PairWorker[] = [];
+  const executors: BullMqExecutor[] = [];
+
+  beforeAll(async () => {
+    config = RunConfigSchema.parse({
+      candidates: 2,
+      llm: { base_url: fixture.baseUrl, provider: 'openai', max_retries: 0 },
+    });
+    const critics = (await loadCritics()).filter((critic) => ['toxicity', 'coherency'].includes(critic.name));
+    context = { config, critics, template: await loadPromptTemplate() };
+    const seeds = await loadSeedConversations(defaultSeedPaths().conversations);
+    jobsFor = (runId, count) =>
+      Array.from({ length: count }, (_, index) => ({
+        run_id: runId,
+        iteration: 1,
+        pool_version: 0,
+        few_shot: seeds.slice(index % 3, (index % 3) + 2),
+        pair: {
+          id: `pair-${String(index).padStart(3, '0')}`,
+          user1: { id: `a${index}`, attributes: ['I love dogs.', `I have ${index} cats.`] },
+          user2: { id: `b${index}`, attributes: ['I am a chef.', 'I live by the sea.'] },
+        },
+      }));
+  });
+
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await worker.close(0);
+    for (const executor of executors.splice(0)) await executor.close();
+    fixture.setOptions({ latencyMs: 0 });
+  });
+
+  const startWorker = async (
+    baseUrl = fixture.baseUrl,
+    extra: Partial<Parameters<typeof startBullMqWorker>[0]> = {},
+  ) => {
+    const worker = await startBullMqWorker({
+      redisUrl: redis.url,
+      concurrency: 3,
+      createBackend: async (runConfig) => {
+        const backend = new OpenAiCompatibleBackend({
+          baseUrl,
+          generatorModel: runConfig.llm.model,
+          criticModel: runConfig.llm.model,
+          maxRetries: 0,
+          timeoutMs: 5_000,
+        });
+        return { backend, dispose: () => backend.dispose(), endpoint: baseUrl };
+      },
+      ...extra,
+    });
+    workers.push(worker);
+    await worker.ready();
+    return worker;
+  };
+  const executor = (events: string[] = [], extra: Partial<ConstructorParameters<typeof BullMqExecutor>[0]> = {}) => {
+    const created = new BullMqExecutor({
+      redisUrl: redis.url,
+      context,
+      reconcileIntervalMs: 200,
+      onEvent: (event) => events.push(event),
+      ...extra,
+    });
+    executors.push(created);
+    return created;
+  };
+  const collect = () => {
+    const outcomes: PairOutcome[] = [];
+    return { outcomes, onOutcome: async (outcome: PairOutcome) => void outcomes.push(outcome) };
+  };
+
+  it('hands back every outcome once, dropping duplicate entries, and counts the run usage', async () => {
+    const jobs = jobsFor('dupes', 6);
+    const { outcomes, onOutcome } = collect();
+    const running = executor().run(jobs, onOutcome);
+    const queue = new Queue(PAIR_JOBS_QUEUE, { connection: parseRedisUrl(redis.url) as never, prefix: 'pf' });
+    await expect.poll(() => queue.getWaitingCount()).toBe(6);
+    await queue.close();
+    // A worker wrote pair 1's outcome and died before completing the job, which therefore runs
+    // again and writes a second entry; an entry of some unknown job is ignored.
+    const stale: PairOutcome = {
+      pair_id: jobs[1].pair.id,
+      iteration: 1,
+      status: 'rejected',
+      row: null,
+      candidates: [],
+      reasons: {},
+      error: null,
+      usage: {
+        generator: { prompt_tokens: 0, completion_tokens: 0, calls: 0 },
+        critic: { prompt_tokens: 0, completion_tokens: 0, calls: 0 },
+      },
+      duration_ms: 1,
+    };
+    await client().xadd(runKeys('pf', 'dupes').outcomes, '*', 'job', bullMqJobId(jobs[1]), 'o', encodeOutcome(stale));
+    await client().xadd(runKeys('pf', 'dupes').outcomes, '*', 'job', 'not-a-pending-job', 'o', encodeOutcome(stale));
+    await startWorker();
+    await running;
+    expect(outcomes.map((outcome) => outcome.pair_id).sort()).toEqual(jobs.map((job) => job.pair.id));
+    // The first entry for a job wins; the re-run's is dropped.
+    expect(outcomes.find((outcome) => outcome.pair_id === jobs[1].pair.id)?.status).toBe('rejected');
+    expect(outcomes.filter((outcome) => outcome.status === 'accepted')).toHaveLength(5);
+    expect(await redis.command('XLEN', runKeys('pf', 'dupes').outcomes)).toBe(':0\r\n');
+    // The run's counters hold what was paid across workers: all 6 jobs ran.
+    const { usage } = await readRunUsage(client(), runKeys('pf', 'dupes').usage);
+    expect(usage.generator.calls).toBe(6);
+    const deliveredCriticCalls = outcomes.reduce((sum, outcome) => sum + outcome.usage.critic.calls, 0);
+    expect(usage.critic.calls).toBe((deliveredCriticCalls / 5) * 6);
+  });
+
+  it('adds back a job that vanished from Redis', async () => {
+    const jobs = jobsFor('lost', 4);
+    const events: string[] = [];
+    const { outcomes, onOutcome } = collect();
+    const running = executor(events).run(jobs, onOutcome);
+    const queue = new Queue(PAIR_JOBS_QUEUE, { connection: parseRedisUrl(redis.url) as never, prefix: 'pf' });
+    await expect.poll(() => queue.getWaitingCount()).toBe(4);
+    // What a Redis crash between fsyncs can do: the job is simply gone.
+    const lostId = bullMqJobId(jobs[2]);
+    await client().multi().del(queue.toKey(lostId)).lrem(queue.keys.wait, 0, lostId).exec();
+    await queue.close();
+    await startWorker();
+    await running;
+    expect(outcomes.map((outcome) => outcome.pair_id).sort()).toEqual(jobs.map((job) => job.pair.id));
+    expect(events).toContain('jobs re-enqueued');
+  });
+
+  it('turns a job that failed for good into a failed outcome, and stops on an unreachable endpoint', async () => {
+    await startWorker(fixture.baseUrl, {
+      createBackend: async () => {
+        throw new Error('this worker has no backend for the run');
+      },
+    });
+    const events: string[] = [];
+    const { outcomes, onOutcome } = collect();
+    await executor(events, { attempts: 2, backoffMs: 10 }).run(jobsFor('failing', 2), onOutcome);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['failed', 'failed']);
+    expect(outcomes[0].error).toMatch(/this worker has no backend for the run/);
+    expect(events).toContain('job failed in queue');
+
+    for (const worker of workers.splice(0)) await worker.close(0);
+    await startWorker('http://127.0.0.1:9/v1');
+    const unreachable = collect();
+    await expect(
+      executor([], { attempts: 1 }).run(jobsFor('unreachable', 2), unreachable.onOutcome),
+    ).rejects.toBeInstanceOf(EndpointUnreachableError);
+    expect(unreachable.outcomes).toHaveLength(0);
+  });
+
+  it('on abort, takes back the jobs no worker has started', async () => {
+    const controller = new AbortController();
+    const { outcomes, onOutcome } = collect();
+    const running = executor().run(jobsFor('aborted', 5), onOutcome, controller.signal);
+    const queue = new Queue(PAIR_JOBS_QUEUE, { connection: parseRedisUrl(redis.url) as never, prefix: 'pf' });
+    await expect.poll(() => queue.getWaitingCount()).toBe(5);
+    controller.abort();
+    await running;
+    expect(outcomes).toHaveLength(0);
+    expect(await queue.getWaitingCount()).toBe(0);
+    await queue.close();
+  });
+
+  it('a closing worker hands its running jobs back to the queue after the grace period', async () => {
+    fixture.setOptions({ latencyMs: 400 });
+    const first = await startWorker();
+    const jobs = jobsFor('released', 2);
+    const { outcomes, onOutcome } = collect();
+    const running = executor().run(jobs, onOutcome);
+    const queue = new Queue(PAIR_JOBS_QUEUE, { connection: parseRedisUrl(redis.url) as never, prefix: 'pf' });
+    await expect.poll(() => queue.getActiveCount()).toBe(2);
+    await first.close(100);
+    expect(await queue.getWaitingCount()).toBe(2);
+    await queue.close();
+    fixture.setOptions({ latencyMs: 0 });
+    await startWorker();
+    await running;
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['accepted', 'accepted']);
+  });
+});
