@@ -26,3 +26,24 @@ export { loadSeedAttributes, defaultSeedPaths } from './personas/load-seed-attri
 export { loadSeedConversations } from './personas/load-seed-conversations.ts';
 export { writeDatasetParquet, DATASET_PARQUET_SCHEMA } from './output/write-dataset-parquet.ts';
 export { createRandom, deriveRandom } from './util/create-random.ts';
+export { estimateRun, type RunEstimate } from './pipeline/estimate-run.ts';
+// Local model
+export { createLocalBackend, defaultCacheDir } from './llm/create-local-backend.ts';
+export { createLlamaCppBackend, LlamaCppBackend } from './llm/llama-cpp-backend.ts';
+// Scale-out
+export { BullMqExecutor, type BullMqExecutorOptions } from './executors/bullmq-executor.ts';
+export { startBullMqWorker, type BullMqWorkerOptions } from './executors/bullmq-worker.ts';
+// Users and pairs
+export { importDataset } from './personas/importers/import-dataset.ts';
+export { preparePairs } from './personas/prepare-pairs.ts';
+export { expandPersonas } from './personas/expansion/expand-personas.ts';
+export { buildConsistentProfiles } from './personas/build-consistent-profiles.ts';
+export { pairByClusters } from './personas/pair-by-clusters.ts';
+export { createEmbedder } from './llm/create-embedder.ts';
+export type { Embedder } from './llm/embedder.ts';
+// Evaluation and exports
+export { evaluateDataset } from './evaluation/evaluate-dataset.ts';
+export { computeDatasetStatistics } from './evaluation/compute-dataset-statistics.ts';
+export { writeRunReport } from './evaluation/write-run-report.ts';
+export { writeDatasetCard } from './output/write-dataset-card.ts';
+export { exportDataset, EXPORT_FORMATS } from './output/export-dataset.ts';
