@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { ResponseCache } from '../llm/response-cache.ts';
@@ -11,10 +10,8 @@ import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import { PoolRecordSchema, type PoolRecord } from '../schemas/conversation.ts';
 import type { DatasetRow } from '../schemas/dataset-row.ts';
-import { PlannedPairSchema, type OutcomeLine, type PlannedPair } from '../schemas/outcome-line.ts';
-import { ManifestSchema, type Manifest } from '../schemas/manifest.ts';
-import { emptyUsage, emptyUsageByRole } from '../schemas/usage.ts';
-import { recordUsage } from '../llm/record-usage.ts';
+import type { OutcomeLine, PlannedPair } from '../schemas/outcome-line.ts';
+import type { Manifest } from '../schemas/manifest.ts';
 import type { Executor } from '../executors/executor.ts';
 import { InProcessExecutor } from '../executors/in-process-executor.ts';
 import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
@@ -24,7 +21,6 @@ import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combi
 import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
 import { defaultSeedPaths } from '../personas/load-seed-attributes.ts';
 import { importDataset } from '../personas/importers/import-dataset.ts';
-import { openJsonlSink } from '../output/jsonl-sink.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
 import { writeJsonlAtomic } from '../output/write-jsonl-atomic.ts';
@@ -32,15 +28,14 @@ import { writeDatasetParquet } from '../output/write-dataset-parquet.ts';
 import { buildManifest } from '../output/build-manifest.ts';
 import { deriveRandom } from '../util/create-random.ts';
 import { runPairJob, type PairJobDeps } from './run-pair-job.ts';
-import { planPairs } from './plan-pairs.ts';
+import { PairPlanner } from './pair-planner.ts';
+import { trackProgress } from './track-progress.ts';
+import type { RunProgress } from './run-progress.ts';
 import { updatePool } from './update-pool.ts';
 import { openRunDirectory, RUN_FILES } from './run-directory.ts';
 import { RunState } from './run-state.ts';
-import { addUsage, totalTokens } from './iteration-tally.ts';
-import type { RunProgress } from './run-progress.ts';
 import { BudgetGuard } from './budget-guard.ts';
 import { finishRun } from './finish-run.ts';
-import { retryTransient } from './retry-transient.ts';
 import { targetQuotas, pairsForQuota } from './target-quotas.ts';
 
 export interface PipelineDeps {
@@ -104,43 +99,19 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   const cache = deps.responseCache ?? ownCache;
   const backend = cache ? cacheResponses(deps.backend, cache) : deps.backend;
 
-  const plan: PlannedPair[] = existsSync(file(RUN_FILES.plan)) ? await readJsonl(file(RUN_FILES.plan), PlannedPairSchema) : [];
-  const planSink = await openJsonlSink(file(RUN_FILES.plan));
-  // Planning's LLM use (contradiction checks) is accounted apart from pair jobs, across resumes.
-  const planning = await previousPlanning(file(RUN_FILES.manifest));
-  const planningBackend = recordUsage(backend);
-  const recordPlanning = () => {
-    addUsage(planning.usage, planningBackend.usage);
-    planningBackend.usage.generator = emptyUsage();
-    planningBackend.usage.critic = emptyUsage();
-    planning.cost_usd = computeRoleCost(config.prices, models, planning.usage);
-  };
-  const addToPlan = async (iteration: number, count: number, label: string, idPrefix: string) => {
-    const batch = await retryTransient(() =>
-      planPairs(config, { count, label, idPrefix, offset: plan.length }, { backend: planningBackend, signal: deps.signal }),
-    );
-    recordPlanning();
-    const planned = batch.pairs.map((pair) => ({ iteration, pair }));
-    plan.push(...planned);
-    await planSink.append(planned);
-    emit('pairs planned', { iteration, pairs: planned.length, profile_rejections: batch.rejections });
-  };
-  if (plan.length === 0 && config.target === undefined) {
-    const batch = await retryTransient(() =>
-      planPairs(config, { count: config.pairs * config.iterations, label: 'run', idPrefix: '' }, { backend: planningBackend, signal: deps.signal }),
-    );
-    recordPlanning();
-    const planned = batch.pairs.map((pair, index) => ({ iteration: Math.floor(index / config.pairs) + 1, pair }));
-    plan.push(...planned);
-    await planSink.append(planned);
-    emit('pairs planned', { pairs: planned.length, profile_rejections: batch.rejections });
-  }
+  const planner = await PairPlanner.open({ plan: file(RUN_FILES.plan), manifest: file(RUN_FILES.manifest) }, config, {
+    backend,
+    models,
+    emit,
+    signal: deps.signal,
+  });
+  const { planning } = planner;
 
   const state = await RunState.open(runDir, config.iterations);
   const { summaries } = state;
-  const plannedIn = (iteration: number) => plan.filter((item) => item.iteration === iteration);
+  const plannedIn = (iteration: number) => planner.pairsOf(iteration);
   const quotas = config.target === undefined ? undefined : targetQuotas(config.target, config.iterations);
-  if (runDir.resumed) emit('resuming', { run_dir: runDir.path, pairs_done: state.finishedPairs, pairs_planned: plan.length });
+  if (runDir.resumed) emit('resuming', { run_dir: runDir.path, pairs_done: state.finishedPairs, pairs_planned: planner.size });
 
   for (const summary of summaries) {
     summary.pairs = quotas ? summary.done : plannedIn(summary.iteration).length;
@@ -172,29 +143,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
       buildManifest({ ...manifestInput, status, stopReason, finishedAt: status === 'running' ? null : now().toISOString() }),
     );
 
-  const sessionStart = Date.now();
-  let sessionDone = 0;
-  const sum = (pick: (summary: (typeof summaries)[number]) => number) => summaries.reduce((total, summary) => total + pick(summary), 0);
-  const progress = (iteration: number): RunProgress => {
-    const total = quotas ? Math.max(sum((summary) => summary.done), config.target!) : plan.length;
-    const done = sum((summary) => summary.done);
-    const accepted = sum((summary) => summary.accepted);
-    const elapsedMs = Date.now() - sessionStart;
-    const remaining = quotas ? Math.max(0, config.target! - accepted) / Math.max(0.05, accepted / Math.max(1, done)) : total - done;
-    return {
-      iteration,
-      iterations: config.iterations,
-      done,
-      total,
-      accepted,
-      rejected: sum((summary) => summary.rejected),
-      failed: sum((summary) => summary.failed),
-      tokens: sum((summary) => totalTokens(summary.usage)),
-      costUsd: sum((summary) => summary.cost_usd),
-      elapsedMs,
-      etaMs: sessionDone > 0 ? (elapsedMs / sessionDone) * remaining : null,
-    };
-  };
+  const progress = trackProgress({ summaries, iterations: config.iterations, plannedPairs: () => planner.size, target: config.target });
 
   let pool: PoolRecord[] = await loadPoolVersion(file(RUN_FILES.pool(0)), seedPool);
   let status: Manifest['status'] = 'completed';
@@ -217,8 +166,9 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
             stopReason = `--target: iteration ${iteration} accepted ${summary.accepted} of ${quota} after ${MAX_TARGET_WAVES} waves of pairs; check the critics' rejection reasons`;
             break;
           }
-          const acceptance = sum((item) => item.done) > 0 ? sum((item) => item.accepted) / sum((item) => item.done) : 1;
-          await addToPlan(iteration, pairsForQuota(quota - summary.accepted, acceptance), `it${iteration}-wave${wave}`, `i${iteration}w${wave}-`);
+          const { done, accepted } = progress.snapshot(iteration);
+          const acceptance = done > 0 ? accepted / done : 1;
+          await planner.addWave(iteration, pairsForQuota(quota - summary.accepted, acceptance), wave);
           jobs = plannedIn(iteration).filter((item) => !state.isDone(iteration, item.pair.id));
         }
         if (jobs.length === 0) break;
@@ -232,8 +182,8 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
             const line = await state.commit(outcome, toOutcomeLine(outcome, config, models), { surplus });
             budget.add([], line);
             if (quota !== undefined && summary.accepted >= quota) waveController.abort();
-            sessionDone += 1;
-            deps.onProgress?.(progress(iteration));
+            progress.pairFinished();
+            deps.onProgress?.(progress.snapshot(iteration));
           },
           AbortSignal.any([budget.signal, waveController.signal]),
         );
@@ -257,11 +207,11 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
       emit('iteration finished', { iteration, accepted: summary.accepted, rejected: summary.rejected, failed: summary.failed, pool_size: pool.length });
     }
   } catch (error) {
-    await closeAll([state, planSink, executor, ...(ownCache ? [ownCache] : [])]);
+    await closeAll([state, planner, executor, ...(ownCache ? [ownCache] : [])]);
     await writeManifest('failed', error instanceof Error ? error.message : String(error));
     throw error;
   }
-  await closeAll([planSink, executor, ...(ownCache ? [ownCache] : [])]);
+  await closeAll([planner, executor, ...(ownCache ? [ownCache] : [])]);
   await writeDatasetParquet(state.rows(), file(RUN_FILES.parquet));
   await state.close();
 
@@ -285,13 +235,6 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
       ),
     };
   }
-}
-
-async function previousPlanning(manifestPath: string): Promise<Manifest['planning']> {
-  const empty = { usage: emptyUsageByRole(), cost_usd: 0 };
-  if (!existsSync(manifestPath)) return empty;
-  const parsed = ManifestSchema.safeParse(JSON.parse(await readFile(manifestPath, 'utf8')));
-  return parsed.success ? parsed.data.planning : empty;
 }
 
 async function loadPoolVersion(path: string, seedPool: PoolRecord[]): Promise<PoolRecord[]> {

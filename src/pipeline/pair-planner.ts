@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { LlmBackend } from '../llm/llm-backend.ts';
+import { recordUsage } from '../llm/record-usage.ts';
+import { computeRoleCost } from '../llm/compute-cost.ts';
+import type { RunConfig } from '../schemas/run-config.ts';
+import { PlannedPairSchema, type PlannedPair } from '../schemas/outcome-line.ts';
+import { ManifestSchema, type Manifest } from '../schemas/manifest.ts';
+import { emptyUsageByRole } from '../schemas/usage.ts';
+import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
+import { readJsonl } from '../output/read-jsonl.ts';
+import { planPairs } from './plan-pairs.ts';
+import { retryTransient } from './retry-transient.ts';
+import { addUsage } from './iteration-tally.ts';
+
+/**
+ * Owns `plan.jsonl`: the pairs of the run, planned up front (or in waves for `--target`) and read
+ * back on resume, plus the LLM use of planning (contradiction checks), kept across resumes.
+ */
+export class PairPlanner {
+  /** Usage and cost of planning, for the manifest. */
+  readonly planning: Manifest['planning'];
+
+  private constructor(
+    private readonly plan: PlannedPair[],
+    private readonly sink: JsonlSink,
+    private readonly config: RunConfig,
+    private readonly backend: LlmBackend,
+    private readonly models: { generator: string; critic: string },
+    private readonly emit: (event: string, fields: Record<string, unknown>) => void,
+    private readonly signal: AbortSignal | undefined,
+    planning: Manifest['planning'],
+  ) {
+    this.planning = planning;
+  }
+
+  static async open(
+    paths: { plan: string; manifest: string },
+    config: RunConfig,
+    deps: {
+      backend: LlmBackend;
+      models: { generator: string; critic: string };
+      emit: (event: string, fields: Record<string, unknown>) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<PairPlanner> {
+    const plan = existsSync(paths.plan) ? await readJsonl(paths.plan, PlannedPairSchema) : [];
+    const planner = new PairPlanner(
+      plan,
+      await openJsonlSink(paths.plan),
+      config,
+      deps.backend,
+      deps.models,
+      deps.emit,
+      deps.signal,
+      previousPlanning(paths.manifest),
+    );
+    // Without --target every pair is planned at once: `pairs` per iteration.
+    if (plan.length === 0 && config.target === undefined) {
+      await planner.add(config.pairs * config.iterations, 'run', '', (index) => Math.floor(index / config.pairs) + 1);
+    }
+    return planner;
+  }
+
+  get size(): number {
+    return this.plan.length;
+  }
+
+  pairsOf(iteration: number): PlannedPair[] {
+    return this.plan.filter((item) => item.iteration === iteration);
+  }
+
+  /** Plans `count` more pairs for one iteration (a `--target` wave). */
+  addWave(iteration: number, count: number, wave: number): Promise<void> {
+    return this.add(count, `it${iteration}-wave${wave}`, `i${iteration}w${wave}-`, () => iteration);
+  }
+
+  close(): Promise<void> {
+    return this.sink.close();
+  }
+
+  private async add(count: number, label: string, idPrefix: string, iterationOf: (index: number) => number): Promise<void> {
+    const backend = recordUsage(this.backend);
+    const batch = await retryTransient(() =>
+      planPairs(this.config, { count, label, idPrefix, offset: this.plan.length }, { backend, signal: this.signal }),
+    );
+    addUsage(this.planning.usage, backend.usage);
+    this.planning.cost_usd = computeRoleCost(this.config.prices, this.models, this.planning.usage);
+    const planned = batch.pairs.map((pair, index) => ({ iteration: iterationOf(index), pair }));
+    this.plan.push(...planned);
+    await this.sink.append(planned);
+    this.emit('pairs planned', { pairs: planned.length, label, profile_rejections: batch.rejections });
+  }
+}
+
+function previousPlanning(manifestPath: string): Manifest['planning'] {
+  const empty = { usage: emptyUsageByRole(), cost_usd: 0 };
+  if (!existsSync(manifestPath)) return empty;
+  const parsed = ManifestSchema.safeParse(JSON.parse(readFileSync(manifestPath, 'utf8')));
+  return parsed.success ? parsed.data.planning : empty;
+}
