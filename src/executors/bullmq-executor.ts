@@ -3,9 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Executor } from './executor.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
-import type { QueuedPairJob } from '../schemas/queued-pair-job.ts';
 import type { RunContext } from '../schemas/run-context.ts';
-import { emptyUsageByRole } from '../schemas/usage.ts';
 import { EndpointUnreachableError } from '../llm/errors.ts';
 import { bullMqJobId } from './bullmq-job-id.ts';
 import {
@@ -16,8 +14,12 @@ import {
   type RunKeys,
 } from './bullmq-keys.ts';
 import { decodeOutcome } from './bullmq-outcome-codec.ts';
+import { createQueueFailureOutcome } from './create-queue-failure-outcome.ts';
+import { inspectQueuedPairJobs } from './inspect-queued-pair-jobs.ts';
+import { readOutcomeStreamEntries } from './read-outcome-stream-entries.ts';
 import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis-connection.ts';
 import { saveRunContext } from './run-context-store.ts';
+import { toQueuedPairJob } from './to-queued-pair-job.ts';
 
 export interface BullMqExecutorOptions {
   /** `redis://` or `rediss://` URL; only ever shown redacted. */
@@ -129,27 +131,12 @@ export class BullMqExecutor implements Executor {
 
     /** Reads outcome entries after `lastEntryId`; delivers the pending ones, deletes them all. */
     const readOutcomes = async (blockMs: number | undefined) => {
-      const args: Array<string | number> = [
-        'COUNT',
-        100,
-        ...(blockMs === undefined ? [] : ['BLOCK', blockMs]),
-        'STREAMS',
-        keys.outcomes,
-        lastEntryId,
-      ];
-      const reply = (await (this.reader.xreadBuffer as (...a: Array<string | number>) => Promise<unknown>)(
-        ...args,
-      )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = await readOutcomeStreamEntries(this.reader, keys.outcomes, lastEntryId, blockMs);
       const handled: string[] = [];
-      for (const [rawId, fields] of entries) {
-        const entryId = rawId.toString();
+      for (const { entryId, jobId, encodedOutcome } of entries) {
         lastEntryId = entryId;
-        const field = (name: string) =>
-          fields[fields.findIndex((item, index) => index % 2 === 0 && item.toString() === name) + 1];
-        const jobId = field('job')?.toString();
         if (jobId !== undefined && pending.has(jobId)) {
-          const outcome = decodeOutcome(field('o'));
+          const outcome = decodeOutcome(encodedOutcome);
           const job = byId.get(jobId)!;
           if (outcome.pair_id !== job.pair.id || outcome.iteration !== job.iteration) {
             throw new Error(`outcome for job ${jobId} names pair ${outcome.pair_id} iteration ${outcome.iteration}`);
@@ -177,7 +164,7 @@ export class BullMqExecutor implements Executor {
         if (score !== null) await this.queue.remove(ids[index]);
       }
       await this.queue.addBulk(
-        ids.map((id) => ({ name: 'pair', data: toQueuedJob(byId.get(id)!), opts: { jobId: id } })),
+        ids.map((id) => ({ name: 'pair', data: toQueuedPairJob(byId.get(id)!), opts: { jobId: id } })),
       );
       for (const id of ids) {
         added.add(id);
@@ -196,28 +183,17 @@ export class BullMqExecutor implements Executor {
 
     const reconcile = async () => {
       const ids = [...pending].filter((id) => added.has(id));
-      const pipeline = this.redis.pipeline();
-      pipeline.exists(keys.context);
-      pipeline.exists(keys.examples);
-      for (const id of ids) {
-        pipeline.exists(this.queue.toKey(id));
-        pipeline.zscore(this.queue.keys.failed, id);
-        pipeline.hget(this.queue.toKey(id), 'failedReason');
-      }
-      const results = (await pipeline.exec()) ?? [];
+      const inspection = await inspectQueuedPairJobs(this.redis, this.queue, keys, ids);
       // Workers add the outcome before the job leaves Redis, so anything missing above that
       // finished is in the stream now.
       while ((await readOutcomes(undefined)) > 0);
-      if (results[0]?.[1] === 0 || results[1]?.[1] === 0) {
+      if (inspection.contextMissing || inspection.examplesMissing) {
         this.storedExamples.clear();
         await this.storeContext(runId, keys);
       }
       const lost: string[] = [];
-      for (const [index, id] of ids.entries()) {
+      for (const { id, exists, failedScore, failedReason } of inspection.jobs) {
         if (!pending.has(id)) continue;
-        const [exists, failedScore, failedReason] = results
-          .slice(2 + index * 3, 5 + index * 3)
-          .map(([, value]) => value);
         if (exists === 0) lost.push(id);
         else if (failedScore !== null) {
           const reason = String(failedReason ?? 'failed in the queue');
@@ -226,7 +202,7 @@ export class BullMqExecutor implements Executor {
           }
           this.emit('job failed in queue', { job_id: id, reason });
           settle(id);
-          await deliver(failedOutcome(byId.get(id)!, reason));
+          await deliver(createQueueFailureOutcome(byId.get(id)!, reason));
         }
       }
       if (lost.length && stopped) {
@@ -321,29 +297,4 @@ export class BullMqExecutor implements Executor {
       .exec();
     for (const id of records.keys()) this.storedExamples.add(id);
   }
-}
-
-function toQueuedJob(job: PairJob): QueuedPairJob {
-  return {
-    run_id: job.run_id,
-    iteration: job.iteration,
-    pair: job.pair,
-    pool_version: job.pool_version,
-    few_shot_ids: job.few_shot.map((record) => record.id),
-  };
-}
-
-/** The outcome of a job BullMQ gave up on (attempts used up, stalled too often). */
-function failedOutcome(job: PairJob, reason: string): PairOutcome {
-  return {
-    pair_id: job.pair.id,
-    iteration: job.iteration,
-    status: 'failed',
-    row: null,
-    candidates: [],
-    reasons: {},
-    error: `job failed in the queue: ${reason}`,
-    usage: emptyUsageByRole(),
-    duration_ms: 0,
-  };
 }

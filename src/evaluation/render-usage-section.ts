@@ -1,0 +1,46 @@
+import type { ReportIterationRow } from './collect-report-iteration-rows.ts';
+import { formatReportDuration, formatReportNumber, formatReportUsd } from './format-report-values.ts';
+import { renderHtmlTable } from './render-html-table.ts';
+import type { TokenUsageView } from './run-manifest-view-schema.ts';
+import type { RunReportView } from './run-report-view.ts';
+
+/** Tokens, calls, cost and duration per iteration (plus a total row from the manifest), and the judge's usage. */
+export function renderUsageSection(view: RunReportView, iterations: ReportIterationRow[]): string {
+  const cells = (usage: TokenUsageView | undefined) => [
+    formatReportNumber(usage?.prompt_tokens),
+    formatReportNumber(usage?.completion_tokens),
+    formatReportNumber(usage?.calls),
+  ];
+  const rows = iterations.map((row) => [
+    String(row.iteration),
+    ...cells(row.generator),
+    ...cells(row.critic),
+    formatReportUsd(row.cost_usd),
+    formatReportDuration(row.duration_ms),
+  ]);
+  const totals = view.data.manifest?.totals;
+  if (totals)
+    rows.push([
+      'total',
+      ...cells(totals.usage?.generator),
+      ...cells(totals.usage?.critic),
+      formatReportUsd(totals.cost_usd),
+      formatReportDuration(totals.duration_ms),
+    ]);
+  const header = [
+    'iteration',
+    'generator prompt',
+    'generator completion',
+    'generator calls',
+    'critic prompt',
+    'critic completion',
+    'critic calls',
+    'cost',
+    'duration',
+  ];
+  const judge = view.data.evaluation?.judge;
+  const judgeLine = judge
+    ? `<p class="muted">LLM judge (evaluation): ${formatReportNumber(judge.usage.calls)} calls, ${formatReportNumber(judge.usage.prompt_tokens)} prompt + ${formatReportNumber(judge.usage.completion_tokens)} completion tokens.</p>`
+    : '';
+  return `${renderHtmlTable(header, rows, ' id="usage-table"')}${judgeLine}`;
+}
