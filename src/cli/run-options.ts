@@ -46,7 +46,12 @@ export function addRunOptions(command: Command): Command {
     .option('--seed <n>', 'seed for every random choice (default 1)', nonNegativeInteger)
     .option('--config <file>', 'YAML or JSON config file (flags > env > file > defaults)')
     .option('--critics <dir>', 'directory of critic files that add to or replace the built-in critics/')
-    .addOption(new Option('--panel <mode>', 'pairwise rankers: one call per expert (paper) or one combined call (default per-expert)').choices(['per-expert', 'combined']))
+    .addOption(
+      new Option(
+        '--panel <mode>',
+        'pairwise rankers: one call per expert (paper) or one combined call (default per-expert)',
+      ).choices(['per-expert', 'combined']),
+    )
     .option('--max-cost <usd>', 'stop admitting work once the run has cost this much', positiveNumber)
     .option('--max-tokens <n>', 'stop admitting work once the run has used this many tokens', positiveInteger)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'));

@@ -12,7 +12,14 @@ import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
  * - `reply_format`: the JSON reply shape, one line per dimension;
  * - `user1_persona`, `user2_persona`, `conversation_a`, `conversation_b`: as for pairwise critics.
  */
-export const COMBINED_PANEL_PLACEHOLDERS = ['dimensions', 'reply_format', 'user1_persona', 'user2_persona', 'conversation_a', 'conversation_b'] as const;
+export const COMBINED_PANEL_PLACEHOLDERS = [
+  'dimensions',
+  'reply_format',
+  'user1_persona',
+  'user2_persona',
+  'conversation_a',
+  'conversation_b',
+] as const;
 /** A panel prompt that never shows the dimensions or both conversations cannot judge them. */
 export const REQUIRED_COMBINED_PANEL_PLACEHOLDERS = ['dimensions', 'conversation_a', 'conversation_b'] as const;
 
@@ -31,7 +38,10 @@ export function defaultCombinedPanelPath(): string {
 export function parseCombinedPanelFile(text: string, displayPath: string): CombinedPanel {
   const source = text.replace(/^\uFEFF/, '');
   if (!/^---\r?\n/.test(source)) {
-    throw new InputError('missing frontmatter: start the file with a "---" block giving name and description, then "---" and the prompt', displayPath);
+    throw new InputError(
+      'missing frontmatter: start the file with a "---" block giving name and description, then "---" and the prompt',
+      displayPath,
+    );
   }
   let parsed: matter.GrayMatterFile<string>;
   try {
@@ -43,8 +53,13 @@ export function parseCombinedPanelFile(text: string, displayPath: string): Combi
   }
   const frontmatter = CombinedPanelFrontmatterSchema.safeParse(parsed.data);
   if (!frontmatter.success) {
-    const problems = frontmatter.error.issues.map((issue) => `frontmatter field "${issue.path.map(String).join('.') || '(root)'}": ${issue.message}`);
-    throw new InputError(`${problems.join('; ')} (expected e.g. name: combined, description: One call judges every quality.)`, displayPath);
+    const problems = frontmatter.error.issues.map(
+      (issue) => `frontmatter field "${issue.path.map(String).join('.') || '(root)'}": ${issue.message}`,
+    );
+    throw new InputError(
+      `${problems.join('; ')} (expected e.g. name: combined, description: One call judges every quality.)`,
+      displayPath,
+    );
   }
   const prompt = parsed.content.trim();
   if (!prompt) throw new InputError('prompt body is empty: write the prompt below the closing "---"', displayPath);
@@ -65,7 +80,10 @@ export function parseCombinedPanelFile(text: string, displayPath: string): Combi
   }
   const missing = REQUIRED_COMBINED_PANEL_PLACEHOLDERS.filter((name) => !used.has(name));
   if (missing.length) {
-    throw new InputError(`the prompt never uses ${missing.map((name) => `{{${name}}}`).join(' and ')}: the panel must show the qualities and both conversations`, displayPath);
+    throw new InputError(
+      `the prompt never uses ${missing.map((name) => `{{${name}}}`).join(' and ')}: the panel must show the qualities and both conversations`,
+      displayPath,
+    );
   }
   return { ...frontmatter.data, prompt, promptHash: hashText(text), sourcePath: displayPath };
 }

@@ -38,7 +38,9 @@ export function renderPanelReplyFormat(dimensions: readonly PanelDimension[]): s
 
 /** The system message: the panel's role and the exact JSON reply it must produce. */
 export function combinedPanelSystemMessage(dimensions: readonly PanelDimension[]): string {
-  const shape = dimensions.map((dimension) => `"${dimension.name}": {"rationale": string, "winner": "A" or "B"}`).join(', ');
+  const shape = dimensions
+    .map((dimension) => `"${dimension.name}": {"rationale": string, "winner": "A" or "B"}`)
+    .join(', ');
   return [
     `You are a panel of expert judges comparing two persona-based conversations on ${dimensions.length} separate qualities: ${dimensions.map((dimension) => dimension.name).join(', ')}.`,
     `Answer with JSON only: {${shape}}.`,

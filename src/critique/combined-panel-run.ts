@@ -4,7 +4,12 @@ import { completeStructured } from '../llm/complete-structured.ts';
 import { StructuredOutputError } from '../llm/errors.ts';
 import type { CriticDeps } from './build-critic-request.ts';
 import { buildCombinedPanelRequest, combinedPanelSchemaName } from './combined-panel-prompt.ts';
-import { combinePanelOrders, readPanelReply, unusablePanelReply, type PanelOrderAnswer } from './combined-panel-verdicts.ts';
+import {
+  combinePanelOrders,
+  readPanelReply,
+  unusablePanelReply,
+  type PanelOrderAnswer,
+} from './combined-panel-verdicts.ts';
 import type { ComparedCandidate } from './run-pairwise-critic.ts';
 
 export interface RunCombinedPanelInput {
@@ -30,7 +35,10 @@ export async function runCombinedPanel(input: RunCombinedPanelInput, deps: Criti
   const stray = input.dimensions.find((dimension) => dimension.kind !== 'pairwise');
   if (stray) throw new Error(`critic "${stray.name}" is not a pairwise critic`);
   if (names.length === 0) return [];
-  const [first, second] = await Promise.all([askOrder(input, input.a, input.b, deps), askOrder(input, input.b, input.a, deps)]);
+  const [first, second] = await Promise.all([
+    askOrder(input, input.a, input.b, deps),
+    askOrder(input, input.b, input.a, deps),
+  ]);
   return combinePanelOrders(names, input.a.index, input.b.index, first, second);
 }
 
@@ -44,11 +52,21 @@ async function askOrder(
   const request = buildCombinedPanelRequest(
     input.panel,
     input.dimensions,
-    { user1Persona: input.user1Persona, user2Persona: input.user2Persona, turnsA: shownAsA.turns, turnsB: shownAsB.turns },
+    {
+      user1Persona: input.user1Persona,
+      user2Persona: input.user2Persona,
+      turnsA: shownAsA.turns,
+      turnsB: shownAsB.turns,
+    },
     { ...deps.options, maxOutputTokens: deps.options.maxOutputTokens * names.length },
   );
   try {
-    const { value } = await completeStructured(deps.backend, request, combinedPanelReplySchema(names), combinedPanelSchemaName(input.panel));
+    const { value } = await completeStructured(
+      deps.backend,
+      request,
+      combinedPanelReplySchema(names),
+      combinedPanelSchemaName(input.panel),
+    );
     return readPanelReply(value, names, shownAsA.index, shownAsB.index);
   } catch (error) {
     if (error instanceof StructuredOutputError) return unusablePanelReply(names, error.message);

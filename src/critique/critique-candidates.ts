@@ -134,11 +134,15 @@ export async function critiqueCandidates(
     ? (
         await Promise.all(
           survivors.flatMap((a, position) =>
-            survivors.slice(position + 1).map((b) => runCombinedPanel({ panel, dimensions: rankers, ...personas, a, b }, criticDeps)),
+            survivors
+              .slice(position + 1)
+              .map((b) => runCombinedPanel({ panel, dimensions: rankers, ...personas, a, b }, criticDeps)),
           ),
         )
       ).flat()
-    : await Promise.all(comparisons.map(({ critic, a, b }) => runPairwiseCritic({ critic, ...personas, a, b }, criticDeps)));
+    : await Promise.all(
+        comparisons.map(({ critic, a, b }) => runPairwiseCritic({ critic, ...personas, a, b }, criticDeps)),
+      );
 
   const filterConfidence: Record<number, number> = {};
   for (const record of records) {

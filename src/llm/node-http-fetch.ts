@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 /** A `fetch` over node:http(s) with a keep-alive agent, plus `close()` to release its sockets. */
@@ -19,9 +19,10 @@ export interface NodeHttpFetchOptions {
 
 /**
  * A lean `fetch` for the openai SDK: one node:http(s) request per call on a keep-alive agent, the
- * reply body read into one buffer and handed back as a standard `Response`. Node's global fetch
- * (undici, WHATWG streams, request cloning) spent about twice the CPU per LLM call in the
- * benchmarks (bench/RESULTS.md); this is what keeps persona-forge's own overhead per call small.
+ * reply body read into one buffer and handed back as a `Response` (a 2xx one reads that buffer
+ * directly in `json()`/`text()`). Node's global fetch (undici: WHATWG streams, request cloning)
+ * cost 2–3 times the CPU per request, about a quarter of persona-forge's own CPU per LLM call
+ * in `bench/` (see bench/RESULTS.md).
  *
  * Semantics the SDK relies on are kept: `signal` aborts (an `AbortError`), connection failures
  * reject with the socket error (its `code`, e.g. `ECONNREFUSED`, is what `mapOpenAiError` reads),
@@ -56,14 +57,19 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): NodeHtt
           method: init.method ?? 'GET',
           headers,
           agent: agents[url.protocol as 'http:' | 'https:'],
-          ...(url.username || url.password ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
+          ...(url.username || url.password
+            ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` }
+            : {}),
         },
         (incoming) => {
           const decoded = decode(incoming);
           const chunks: Buffer[] = [];
           decoded.on('data', (chunk: Buffer) => chunks.push(chunk));
           decoded.once('error', fail);
-          incoming.once('aborted', () => fail(Object.assign(new Error('response body was cut off'), { code: 'ECONNRESET' })));
+          if (decoded !== incoming) incoming.once('error', fail);
+          incoming.once('aborted', () =>
+            fail(Object.assign(new Error('response body was cut off'), { code: 'ECONNRESET' })),
+          );
           decoded.once('end', () => {
             signal?.removeEventListener('abort', onAbort);
             if (settled) return;
@@ -81,7 +87,13 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): NodeHtt
             const bytes = Buffer.concat(chunks);
             // Successful replies skip WHATWG streams (the SDK reads them with json()); errors keep a
             // standard body, which the SDK and `clampRetryAfter` pass on.
-            resolve(nullBody ? new Response(null, responseInit) : status >= 200 && status < 300 ? bufferedResponse(bytes, responseInit) : new Response(bytes, responseInit));
+            resolve(
+              nullBody
+                ? new Response(null, responseInit)
+                : status >= 200 && status < 300
+                  ? bufferedResponse(bytes, responseInit)
+                  : new Response(bytes, responseInit),
+            );
           });
         },
       );
@@ -134,7 +146,11 @@ function bufferedResponse(bytes: Buffer, init: ResponseInit): Response {
     clone: {
       value: () => {
         if (used) throw new TypeError('Response.clone: Body has already been consumed.');
-        return bufferedResponse(bytes, { status: response.status, statusText: response.statusText, headers: new Headers(response.headers) });
+        return bufferedResponse(bytes, {
+          status: response.status,
+          statusText: response.statusText,
+          headers: new Headers(response.headers),
+        });
       },
     },
   });

@@ -30,19 +30,21 @@ export const PanelDimensionReplySchema = z.object({
 });
 export type PanelDimensionReply = z.infer<typeof PanelDimensionReplySchema>;
 
+type PanelReplySchema = z.ZodObject<Record<string, typeof PanelDimensionReplySchema>>;
+// One schema object per dimension list, reused: zod compiles a schema on its first parse.
+const panelReplySchemas = new Map<string, PanelReplySchema>();
+
 /**
  * What the combined panel replies for one order: one `{rationale, winner}` per dimension, keyed
  * by the pairwise critic's name; every dimension is required.
  */
-export const combinedPanelReplySchema = (dimensions: readonly string[]) => {
+export function combinedPanelReplySchema(dimensions: readonly string[]): PanelReplySchema {
   const key = JSON.stringify(dimensions);
   let schema = panelReplySchemas.get(key);
   if (!schema) {
-    schema = z.object(Object.fromEntries(dimensions.map((name) => [name, PanelDimensionReplySchema])) as Record<string, typeof PanelDimensionReplySchema>);
+    schema = z.object(Object.fromEntries(dimensions.map((name) => [name, PanelDimensionReplySchema])));
     panelReplySchemas.set(key, schema);
   }
   return schema;
-};
-// One schema object per dimension list, reused: zod compiles a schema on its first parse.
-const panelReplySchemas = new Map<string, z.ZodObject<Record<string, typeof PanelDimensionReplySchema>>>();
+}
 export type CombinedPanelReply = Record<string, PanelDimensionReply>;
