@@ -200,7 +200,8 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
         }
         break;
       }
-      pool = existsSync(poolPath) ? await readJsonl(poolPath, PoolRecordSchema) : updatePool(pool, (await state.rowsOf(iteration)).map(poolRecordFromRow), config.pool.cap);
+      pool = existsSync(poolPath) ? await readJsonl(poolPath, PoolRecordSchema) : // Only the best `cap` winners can enter a pool capped at `cap` (they are its newest records).
+        updatePool(pool, (await state.topRowsOf(iteration, config.pool.cap)).map(poolRecordFromRow), config.pool.cap);
       summary.pool_size_after = pool.length;
       await writeJsonlAtomic(poolPath, pool);
       await writeManifest('running');

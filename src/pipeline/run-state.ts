@@ -64,11 +64,21 @@ export class RunState {
     return this.rowIds.size;
   }
 
-  /** Accepted rows of one iteration, read back from `conversations.jsonl`. */
-  async rowsOf(iteration: number): Promise<DatasetRow[]> {
-    const rows: DatasetRow[] = [];
-    for await (const row of this.rows()) if (row.iteration === iteration) rows.push(row);
-    return rows;
+  /**
+   * The best `limit` accepted rows of one iteration by Copeland score (ties by id), streamed from
+   * `conversations.jsonl` so memory stays bounded by `limit`, not by the iteration's size.
+   */
+  async topRowsOf(iteration: number, limit: number): Promise<DatasetRow[]> {
+    const score = (row: DatasetRow) => row.scores.copeland ?? 0;
+    const better = (a: DatasetRow, b: DatasetRow) => score(b) - score(a) || a.id.localeCompare(b.id);
+    const top: DatasetRow[] = [];
+    for await (const row of this.rows()) {
+      if (row.iteration !== iteration) continue;
+      if (top.length === limit && better(row, top[top.length - 1]) >= 0) continue;
+      top.splice(top.findIndex((held) => better(row, held) < 0) >>> 0, 0, row);
+      if (top.length > limit) top.pop();
+    }
+    return top;
   }
 
   /** Streams every accepted row from `conversations.jsonl`, in the order they were accepted. */

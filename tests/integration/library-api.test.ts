@@ -3,7 +3,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
-import { loadRunConfig, OpenAiCompatibleBackend, runPipeline, DatasetRowSchema, type RunProgress } from '../../src/index.ts';
+import { loadRunConfig, OpenAiCompatibleBackend, runPipeline, updatePool, DatasetRowSchema, PoolRecordSchema, type RunProgress } from '../../src/index.ts';
 
 describe('library API: runPipeline(config, deps)', () => {
   let fixture: FixtureServer;
@@ -25,6 +25,20 @@ describe('library API: runPipeline(config, deps)', () => {
     const rows = (await readFile(join(out, 'lib', 'conversations.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => DatasetRowSchema.parse(JSON.parse(line)));
     expect(rows.length).toBe(result.manifest.totals.accepted);
     expect(rows.every((row) => row.lineage.generator_model === 'gen-model' && row.lineage.critic_model === 'critic-model')).toBe(true);
+  });
+
+  it('caps the pool from the best winners only, exactly as updatePool over every winner would', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'pf-pool-cap-'));
+    const config = await loadRunConfig({ flags: { out, run_id: 'cap', iterations: 1, pairs: 6, candidates: 3, pool: { cap: 4 }, llm: { base_url: fixture.baseUrl } } });
+    const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c' });
+    await runPipeline(config, { backend });
+    const lines = async (name: string) => (await readFile(join(out, 'cap', name), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const rows = (await lines('conversations.jsonl')).map((row) => DatasetRowSchema.parse(row));
+    expect(rows.length).toBeGreaterThan(4);
+    const winners = rows.map((row) => PoolRecordSchema.parse({ id: row.id, user1_persona: row.user1_persona, user2_persona: row.user2_persona, turns: row.turns, source: 'generated', iteration: 1, score: row.scores.copeland ?? 0 }));
+    const seeds = (await lines('pool-v0.jsonl')).map((record) => PoolRecordSchema.parse(record));
+    const pool1 = (await lines('pool-v1.jsonl')).map((record) => PoolRecordSchema.parse(record));
+    expect(pool1.map((record) => record.id)).toEqual(updatePool(seeds, winners, 4).map((record) => record.id));
   });
 
   it('applies precedence flags > env > file > defaults', async () => {
