@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { ResponseCache } from '../llm/response-cache.ts';
 import { cacheResponses } from '../llm/cache-responses.ts';
@@ -19,7 +20,7 @@ import { sampleFewShot } from '../generation/sample-few-shot.ts';
 import { loadCritics } from '../critique/load-critics.ts';
 import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combined-panel-file.ts';
 import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
-import { defaultSeedPaths } from '../personas/load-seed-attributes.ts';
+import { defaultSeedPaths, loadSeedAttributes } from '../personas/load-seed-attributes.ts';
 import { importDataset } from '../personas/importers/import-dataset.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
@@ -63,10 +64,13 @@ export interface RunResult {
   manifest: Manifest;
 }
 
-/** Run id from the start time and seed, e.g. `20261122-023100-s1`. */
+/**
+ * Run id from the start time and seed plus a random suffix, e.g. `20261122-023100-s1-4f2a`, so two
+ * runs started in the same second never share (and silently resume) one directory.
+ */
 export function defaultRunId(now: Date, seed: number): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-s${seed}`;
+  return `${stamp}-s${seed}-${randomBytes(2).toString('hex')}`;
 }
 
 /** Waves of extra pairs an iteration may plan in `--target` mode before giving up. */
@@ -82,8 +86,6 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   const emit = deps.onEvent ?? (() => {});
   const startedAt = now();
   const runId = config.run_id ?? defaultRunId(startedAt, config.seed);
-  const runDir = await openRunDirectory(resolve(config.out, runId), config);
-  const file = runDir.file;
 
   // Everything that can be wrong with the input is checked before the first LLM call.
   const template = await loadPromptTemplate(config.generation.template);
@@ -93,7 +95,11 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
     config.personas.source && config.personas.pool_from_source
       ? (await importDataset(config.personas.source)).conversations
       : await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
+  if (config.personas.mode !== 'seed-pairs') await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
   const models = { generator: deps.backend.modelFor('generator'), critic: deps.backend.modelFor('critic') };
+  // The run directory is created only once every input is known to be good.
+  const runDir = await openRunDirectory(resolve(config.out, runId), config);
+  const file = runDir.file;
 
   const ownCache = deps.responseCache ? undefined : config.cache.enabled ? await openFileResponseCache(file('cache/responses.jsonl')) : undefined;
   const cache = deps.responseCache ?? ownCache;
