@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import matter from 'gray-matter';
+import { readFrontmatterFile } from './read-frontmatter-file.ts';
 import { CombinedPanelFrontmatterSchema, type CombinedPanel } from '../schemas/combined-panel.ts';
 import { InputError } from '../llm/errors.ts';
 import { hashText } from '../util/hash-text.ts';
@@ -37,20 +37,7 @@ export function defaultCombinedPanelPath(): string {
  */
 export function parseCombinedPanelFile(text: string, displayPath: string): CombinedPanel {
   const source = text.replace(/^\uFEFF/, '');
-  if (!/^---\r?\n/.test(source)) {
-    throw new InputError(
-      'missing frontmatter: start the file with a "---" block giving name and description, then "---" and the prompt',
-      displayPath,
-    );
-  }
-  let parsed: matter.GrayMatterFile<string>;
-  try {
-    // Options object given on purpose: gray-matter caches (and shares) results when called without one.
-    parsed = matter(source, {});
-  } catch (error) {
-    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    throw new InputError(`frontmatter is not valid YAML: ${reason}`, displayPath);
-  }
+  const parsed = readFrontmatterFile(source, displayPath, 'name and description');
   const frontmatter = CombinedPanelFrontmatterSchema.safeParse(parsed.data);
   if (!frontmatter.success) {
     const problems = frontmatter.error.issues.map(

@@ -1,4 +1,4 @@
-import matter from 'gray-matter';
+import { readFrontmatterFile } from './read-frontmatter-file.ts';
 import type { z } from 'zod';
 import { CriticFrontmatterSchema, type CriticDefinition } from '../schemas/critic.ts';
 import { InputError } from '../llm/errors.ts';
@@ -37,20 +37,7 @@ const FORMAT_HINTS: Record<string, string> = {
  */
 export function parseCriticFile(text: string, displayPath: string): CriticDefinition | DisabledCritic {
   const source = text.replace(/^\uFEFF/, '');
-  if (!/^---\r?\n/.test(source)) {
-    throw new InputError(
-      'missing frontmatter: start the file with a "---" block giving name, kind, description and verdict, then "---" and the prompt',
-      displayPath,
-    );
-  }
-  let parsed: matter.GrayMatterFile<string>;
-  try {
-    // Options object given on purpose: gray-matter caches (and shares) results when called without one.
-    parsed = matter(source, {});
-  } catch (error) {
-    const reason = (error as { reason?: string }).reason ?? (error as Error).message;
-    throw new InputError(`frontmatter is not valid YAML: ${reason}`, displayPath);
-  }
+  const parsed = readFrontmatterFile(source, displayPath, 'name, kind, description and verdict');
   const data: unknown = parsed.data;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new InputError('frontmatter must be a YAML mapping of fields (name, kind, description, verdict)', displayPath);
