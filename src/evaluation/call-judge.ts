@@ -55,7 +55,7 @@ export async function callJudge<T>(
 /**
  * Errors after which every further judge call would fail the same way: an unreachable endpoint,
  * or a 400/401/403/404 (bad key, unknown model, malformed request). Other errors (a reply that did
- * not validate, 429/5xx after the SDK's retries) fail only their trial.
+ * not validate, 429/5xx after the HTTP retries) fail only their trial.
  */
 export function isFatalJudgeError(error: unknown): boolean {
   if (error instanceof EndpointUnreachableError) return true;

@@ -1,6 +1,6 @@
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
 import type { ResponseCache } from './response-cache.ts';
-import { responseCacheKey } from './response-cache-key.ts';
+import { responseCacheKeys } from './response-cache-key.ts';
 
 interface CachedSample {
   text: string;
@@ -21,7 +21,7 @@ export function cacheResponses(backend: LlmBackend, cache: ResponseCache): LlmBa
     async complete(request: CompletionRequest): Promise<CompletionResult> {
       const samples = request.samples ?? 1;
       const model = backend.modelFor(request.role);
-      const keys = Array.from({ length: samples }, (_, index) => responseCacheKey(model, request, index));
+      const keys = responseCacheKeys(model, request, samples);
       const stored = await Promise.all(keys.map((key) => cache.get(key)));
       if (stored.every((value) => value !== undefined)) {
         const hits = stored.map((value) => JSON.parse(value!) as CachedSample);

@@ -1,13 +1,10 @@
-import OpenAI, { APIError } from 'openai';
-import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { LlmRole } from '../schemas/usage.ts';
-import type { CompletionRequest, CompletionResult, CompletionUsage, LlmBackend } from './llm-backend.ts';
+import { chatCompletionReplySchema, type ChatCompletionReply } from '../schemas/openai-wire.ts';
+import type { ChatMessage, CompletionRequest, CompletionResult, CompletionUsage, LlmBackend } from './llm-backend.ts';
 import { ConfigError, LlmError } from './errors.ts';
-import { mapOpenAiError, type OpenAiErrorContext } from './map-openai-error.ts';
-import { buildResponseFormat, type StructuredWireMode } from './build-response-format.ts';
-import { clampRetryAfter } from './clamp-retry-after.ts';
+import { buildResponseFormat, type ResponseFormatBody, type StructuredWireMode } from './build-response-format.ts';
 import { estimateTokens } from './estimate-tokens.ts';
-import { createNodeHttpFetch, type NodeHttpFetch } from './node-http-fetch.ts';
+import { OpenAiHttpClient } from './openai-http-client.ts';
 
 /** Placeholder key sent when none is given: local servers (vLLM, llama.cpp, Ollama) ignore it. */
 export const PLACEHOLDER_API_KEY = 'not-needed';
@@ -18,18 +15,19 @@ export interface OpenAiCompatibleBackendOptions {
   baseUrl: string;
   /**
    * API key, sent as `Authorization: Bearer`. Never appears in errors or logs.
-   * @defaultValue `'not-needed'` (a placeholder: local servers need no key, but the SDK requires one)
+   * @defaultValue `'not-needed'` (a placeholder: local servers need no key; some proxies want the header present)
    */
   apiKey?: string;
   /** Model for `role: 'generator'` requests. */
   generatorModel: string;
   /** Model for `role: 'critic'` requests. */
   criticModel: string;
-  /** Per-HTTP-request timeout in milliseconds (each SDK retry gets a fresh one). @defaultValue 120000 */
+  /** Per-HTTP-request timeout in milliseconds (each retry gets a fresh one). @defaultValue 120000 */
   timeoutMs?: number;
   /**
-   * HTTP retries done by the openai SDK for 408/409/429/5xx, timeouts and connection errors
-   * (backoff 0.5 s · 2ⁿ capped at 8 s, or the server's Retry-After). 0 disables. @defaultValue 2
+   * HTTP retries for connection errors, timeouts, 408/409/429/5xx and 2xx replies cut off or not
+   * JSON (the openai SDK's policy: backoff 0.5 s · 2ⁿ capped at 8 s, or the server's Retry-After).
+   * 0 disables. @defaultValue 2
    */
   maxRetries?: number;
   /**
@@ -50,12 +48,6 @@ export interface OpenAiCompatibleBackendOptions {
   sendTopK?: boolean;
   /** Longest Retry-After honoured, in milliseconds; longer waits are cut to this. @defaultValue 60000 */
   maxRetryAfterMs?: number;
-  /**
-   * `fetch` implementation (tests, proxies). @defaultValue a lean node:http(s) transport with a
-   * keep-alive agent (`createNodeHttpFetch`), released by `dispose()`; it costs about half the CPU
-   * per call of the global (undici) fetch
-   */
-  fetch?: typeof fetch;
 }
 
 interface SentCompletion {
@@ -66,17 +58,31 @@ interface SentCompletion {
 
 const WIRE_MODES: StructuredWireMode[] = ['json_schema', 'json_object', 'prompt'];
 
-/** `LlmBackend` for any OpenAI-compatible chat completions endpoint, through the openai SDK. */
+/** The `/chat/completions` request body persona-forge sends. */
+interface ChatCompletionBody {
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  top_p?: number;
+  /** Not in the OpenAI API: vLLM and llama.cpp accept it (only with `sendTopK`). */
+  top_k?: number;
+  max_tokens?: number;
+  seed?: number;
+  n?: number;
+  response_format?: ResponseFormatBody;
+}
+
+/**
+ * `LlmBackend` for any OpenAI-compatible chat completions endpoint (OpenAI, vLLM, llama.cpp
+ * server, Ollama, proxies), over `OpenAiHttpClient`.
+ */
 export class OpenAiCompatibleBackend implements LlmBackend {
   readonly kind = 'openai-compatible';
-  private readonly client: OpenAI;
-  private readonly errorContext: OpenAiErrorContext;
+  private readonly client: OpenAiHttpClient;
   /** Learned in auto mode: false once the endpoint showed it cannot serve `n`. */
   private supportsN = true;
   /** Learned in auto mode: the best structured mode the endpoint accepted so far. */
   private structuredWireMode: StructuredWireMode;
-  /** The transport this instance created (none when `options.fetch` was given). */
-  private readonly ownFetch: NodeHttpFetch | undefined;
 
   constructor(private readonly options: OpenAiCompatibleBackendOptions) {
     const problems: string[] = [];
@@ -85,22 +91,13 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     if (!options.criticModel) problems.push('criticModel: expected a model name');
     if (problems.length) throw new ConfigError('Invalid OpenAI-compatible backend options', problems);
 
-    const timeoutMs = options.timeoutMs ?? 120_000;
-    const apiKey = options.apiKey || PLACEHOLDER_API_KEY;
-    this.errorContext = { baseUrl: options.baseUrl, apiKey, timeoutMs };
     this.structuredWireMode = options.structuredMode === undefined || options.structuredMode === 'auto' ? 'json_schema' : options.structuredMode;
-    this.ownFetch = options.fetch ? undefined : createNodeHttpFetch();
-    this.client = new OpenAI({
-      baseURL: options.baseUrl,
-      apiKey,
-      timeout: timeoutMs,
-      maxRetries: options.maxRetries ?? 2,
-      fetch: clampRetryAfter(options.maxRetryAfterMs ?? 60_000, options.fetch ?? this.ownFetch),
-      // Explicit nulls/levels stop the SDK from reading OPENAI_ORG_ID, OPENAI_PROJECT_ID, OPENAI_LOG.
-      organization: null,
-      project: null,
-      webhookSecret: null,
-      logLevel: 'off',
+    this.client = new OpenAiHttpClient({
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey || PLACEHOLDER_API_KEY,
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+      maxRetryAfterMs: options.maxRetryAfterMs,
     });
   }
 
@@ -145,8 +142,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
   }
 
   async dispose(): Promise<void> {
-    // The SDK holds no resources of its own; the keep-alive sockets are the transport's.
-    this.ownFetch?.close();
+    this.client.close();
   }
 
   /** One chat completion request (plus structured-mode fallbacks); adds to `usage`. */
@@ -156,28 +152,21 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     seed: number | undefined,
     usage: CompletionUsage,
   ): Promise<SentCompletion> {
-    for (let brokenBodies = 0; ; ) {
+    for (;;) {
       const wireMode = this.structuredWireMode;
       const body = this.buildBody(request, n, seed, wireMode);
-      let completion: ChatCompletion;
+      let reply: { body: unknown; requestId: string | undefined };
       try {
         usage.calls += 1;
-        completion = await this.client.chat.completions.create(body, { signal: request.signal });
+        reply = await this.client.postJson('/chat/completions', body, request.signal);
       } catch (error) {
         if (request.jsonSchema && this.canStepDown(wireMode) && isResponseFormatRejection(error)) {
           this.stepDownFrom(wireMode);
           continue;
         }
-        // The SDK does not retry a 200 whose body is cut off or not JSON; this is the same HTTP
-        // retry, with the same budget and backoff.
-        if (isBrokenBody(error) && brokenBodies < (this.options.maxRetries ?? 2)) {
-          await sleep(Math.min(8_000, 500 * 2 ** brokenBodies));
-          brokenBodies += 1;
-          continue;
-        }
-        throw mapOpenAiError(error, this.errorContext);
+        throw error;
       }
-      return this.readCompletion(completion, body, usage);
+      return this.readCompletion(reply.body, reply.requestId, body, usage);
     }
   }
 
@@ -186,9 +175,9 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     n: number,
     seed: number | undefined,
     wireMode: StructuredWireMode,
-  ): ChatCompletionCreateParamsNonStreaming {
+  ): ChatCompletionBody {
     const structured = request.jsonSchema ? buildResponseFormat(request.messages, request.jsonSchema, wireMode) : undefined;
-    const body: ChatCompletionCreateParamsNonStreaming & { top_k?: number } = {
+    const body: ChatCompletionBody = {
       model: this.modelFor(request.role),
       messages: structured?.messages ?? request.messages,
       ...(request.temperature !== undefined && { temperature: request.temperature }),
@@ -197,19 +186,32 @@ export class OpenAiCompatibleBackend implements LlmBackend {
       ...(seed !== undefined && { seed }),
       ...(n > 1 && { n }),
       ...(structured?.responseFormat && { response_format: structured.responseFormat }),
-      // Not in the OpenAI API: the SDK passes unknown body fields through unchanged.
       ...(this.options.sendTopK && request.topK !== undefined && { top_k: request.topK }),
     };
     return body;
   }
 
-  private readCompletion(completion: ChatCompletion, body: ChatCompletionCreateParamsNonStreaming, usage: CompletionUsage): SentCompletion {
-    const choices = [...(completion.choices ?? [])].sort((left, right) => left.index - right.index);
+  private readCompletion(
+    replyBody: unknown,
+    requestId: string | undefined,
+    body: ChatCompletionBody,
+    usage: CompletionUsage,
+  ): SentCompletion {
+    const parsed = chatCompletionReplySchema.safeParse(replyBody);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new LlmError(
+        `LLM endpoint ${this.client.baseUrl} sent a reply that is not a chat completion (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
+        { retryable: true, requestId },
+      );
+    }
+    const completion: ChatCompletionReply = parsed.data;
+    const choices = [...completion.choices].sort((left, right) => (left.index ?? 0) - (right.index ?? 0));
     const texts = choices.map((choice) => choice.message?.content ?? '');
     if (texts.length === 0 || texts.some((text) => text.trim() === '')) {
-      throw new LlmError(`LLM endpoint ${this.options.baseUrl} returned an empty reply (model ${body.model}).`, {
+      throw new LlmError(`LLM endpoint ${this.client.baseUrl} returned an empty reply (model ${body.model}).`, {
         retryable: true,
-        requestId: (completion as { _request_id?: string | null })._request_id ?? undefined,
+        requestId,
       });
     }
     if (completion.usage) {
@@ -217,7 +219,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
       usage.completionTokens += completion.usage.completion_tokens ?? 0;
     } else {
       // No usage reported (some local servers): estimate at ~4 characters per token.
-      usage.promptTokens += estimateTokens(body.messages.map((message) => String(message.content ?? '')).join('\n'));
+      usage.promptTokens += estimateTokens(body.messages.map((message) => message.content).join('\n'));
       usage.completionTokens += texts.reduce((sum, text) => sum + estimateTokens(text), 0);
     }
     return { texts, model: completion.model || body.model, usage };
@@ -241,18 +243,8 @@ function isBadRequest(error: unknown): boolean {
 /** A 400/422 whose message blames the response format (vLLM, llama.cpp, OpenAI and proxies word it differently). */
 function isResponseFormatRejection(error: unknown): boolean {
   return (
-    error instanceof APIError &&
+    error instanceof LlmError &&
     (error.status === 400 || error.status === 422) &&
     /response_format|json_schema|json_object|structured output/i.test(error.message)
   );
 }
-
-/** A response whose body was truncated (socket closed mid-body) or is not valid JSON. */
-function isBrokenBody(error: unknown): boolean {
-  if (error instanceof SyntaxError) return true;
-  const message = error instanceof Error ? error.message : '';
-  const code = (error as { code?: unknown; cause?: { code?: unknown } })?.cause?.code ?? (error as { code?: unknown })?.code;
-  return message === 'terminated' || (typeof code === 'string' && /^UND_ERR_(SOCKET|RES_CONTENT_LENGTH_MISMATCH)/.test(code));
-}
-
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));

@@ -1,7 +1,7 @@
-import OpenAI from 'openai';
+import { embeddingsReplySchema } from '../schemas/openai-wire.ts';
 import type { Embedder } from './embedder.ts';
 import { LlmError } from './errors.ts';
-import { mapOpenAiError, type OpenAiErrorContext } from './map-openai-error.ts';
+import { OpenAiHttpClient } from './openai-http-client.ts';
 
 export interface OpenAiEmbedderOptions {
   /** Base URL of an OpenAI-compatible API, e.g. `http://127.0.0.1:8000/v1`. */
@@ -14,37 +14,26 @@ export interface OpenAiEmbedderOptions {
   batchSize?: number;
   /** Request timeout in milliseconds. @defaultValue 120000 */
   timeoutMs?: number;
-  /** HTTP retries (408/409/429/5xx, connection errors; the SDK's backoff). @defaultValue 2 */
+  /** HTTP retries (connection errors, timeouts, 408/409/429/5xx; see `OpenAiHttpClient`). @defaultValue 2 */
   maxRetries?: number;
-  /** Custom fetch (tests). */
-  fetch?: typeof globalThis.fetch;
 }
 
-/** `Embedder` for an OpenAI-compatible `/embeddings` endpoint, through the openai SDK. */
+/** `Embedder` for an OpenAI-compatible `/embeddings` endpoint. */
 export class OpenAiEmbedder implements Embedder {
   readonly kind: string;
-  private readonly client: OpenAI;
+  private readonly client: OpenAiHttpClient;
   private readonly model: string;
   private readonly batchSize: number;
-  private readonly errorContext: OpenAiErrorContext;
 
   constructor(options: OpenAiEmbedderOptions) {
     this.model = options.model ?? 'text-embedding-3-small';
     this.batchSize = options.batchSize ?? 64;
     this.kind = `openai:${this.model}`;
-    const apiKey = options.apiKey || 'not-needed';
-    const timeoutMs = options.timeoutMs ?? 120_000;
-    this.errorContext = { baseUrl: options.baseUrl, apiKey, timeoutMs };
-    this.client = new OpenAI({
-      baseURL: options.baseUrl,
-      apiKey,
-      timeout: timeoutMs,
-      maxRetries: options.maxRetries ?? 2,
-      fetch: options.fetch,
-      organization: null,
-      project: null,
-      webhookSecret: null,
-      logLevel: 'off',
+    this.client = new OpenAiHttpClient({
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey || 'not-needed',
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
     });
   }
 
@@ -52,13 +41,16 @@ export class OpenAiEmbedder implements Embedder {
     const vectors: number[][] = [];
     for (let start = 0; start < texts.length; start += this.batchSize) {
       const batch = texts.slice(start, start + this.batchSize);
-      let response: OpenAI.Embeddings.CreateEmbeddingResponse;
-      try {
-        response = await this.client.embeddings.create({ model: this.model, input: batch, encoding_format: 'float' });
-      } catch (error) {
-        throw mapOpenAiError(error, this.errorContext);
+      const reply = await this.client.postJson('/embeddings', { model: this.model, input: batch, encoding_format: 'float' });
+      const parsed = embeddingsReplySchema.safeParse(reply.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new LlmError(
+          `The /embeddings endpoint at ${this.client.baseUrl} sent a malformed reply (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
+          { retryable: true, requestId: reply.requestId },
+        );
       }
-      const byIndex = [...response.data].sort((left, right) => left.index - right.index);
+      const byIndex = [...parsed.data.data].sort((left, right) => left.index - right.index);
       if (byIndex.length !== batch.length) {
         throw new LlmError(
           `The /embeddings endpoint returned ${byIndex.length} vectors for ${batch.length} texts (model ${this.model}).`,
@@ -70,5 +62,7 @@ export class OpenAiEmbedder implements Embedder {
     return vectors;
   }
 
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<void> {
+    this.client.close();
+  }
 }

@@ -6,7 +6,16 @@ import type { CompletionRequest } from './llm-backend.ts';
  * parameter, the response schema and the sample index, so N samples stay N distinct entries.
  */
 export function responseCacheKey(model: string, request: CompletionRequest, sampleIndex: number): string {
-  const material = JSON.stringify([
+  return responseCacheKeys(model, request, sampleIndex + 1)[sampleIndex];
+}
+
+/**
+ * The keys of samples 0..samples-1 of one request (`responseCacheKey` of each), serialising the
+ * request once: the key material is `JSON.stringify([model, messages, temperature, topP, topK,
+ * maxOutputTokens, seed, jsonSchema, sampleIndex])`, built from one shared prefix.
+ */
+export function responseCacheKeys(model: string, request: CompletionRequest, samples: number): string[] {
+  const withoutIndex = JSON.stringify([
     model,
     request.messages,
     request.temperature ?? null,
@@ -15,7 +24,11 @@ export function responseCacheKey(model: string, request: CompletionRequest, samp
     request.maxOutputTokens ?? null,
     request.seed ?? null,
     request.jsonSchema ?? null,
-    sampleIndex,
   ]);
-  return createHash('sha256').update(material).digest('hex');
+  const prefix = `${withoutIndex.slice(0, -1)},`;
+  const keys: string[] = [];
+  for (let index = 0; index < samples; index++) {
+    keys.push(createHash('sha256').update(prefix).update(`${index}]`).digest('hex'));
+  }
+  return keys;
 }

@@ -10,28 +10,64 @@ export interface JsonlSink {
   close(): Promise<void>;
 }
 
+interface Waiter {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Opens (creating directories) a JSONL file for appending. Group commit: appends made while a
+ * write + fsync is running are written together by the next one, in call order, so concurrent
+ * pairs share one fsync instead of queueing one each; every append still resolves only once its
+ * lines are on disk, and lines of different appends never interleave.
+ */
 export async function openJsonlSink(path: string): Promise<JsonlSink> {
   await mkdir(dirname(path), { recursive: true });
   const handle: FileHandle = await open(path, 'a');
-  // Appends are chained so concurrent callers can never interleave partial lines.
-  let tail: Promise<void> = Promise.resolve();
-  return {
-    path,
-    append(records) {
-      if (records.length === 0) return tail;
-      const text = records.map((record) => JSON.stringify(record)).join('\n') + '\n';
-      tail = tail.then(async () => {
+  let pending: string[] = [];
+  let waiters: Waiter[] = [];
+  let running: Promise<void> | undefined;
+  let failure: unknown;
+
+  async function drain(): Promise<void> {
+    while (pending.length > 0) {
+      const text = pending.join('');
+      const batch = waiters;
+      pending = [];
+      waiters = [];
+      try {
+        if (failure !== undefined) throw failure;
         await handle.write(text);
         await handle.sync();
-      });
-      return tail;
+        for (const waiter of batch) waiter.resolve();
+      } catch (error) {
+        // A failed write poisons the sink: later appends fail too instead of leaving a gap.
+        failure ??= error;
+        for (const waiter of batch) waiter.reject(error);
+      }
+    }
+    running = undefined;
+  }
+
+  const sink: JsonlSink = {
+    path,
+    append(records) {
+      if (records.length === 0) return sink.flush();
+      let text = '';
+      for (const record of records) text += `${JSON.stringify(record)}\n`;
+      pending.push(text);
+      const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      running ??= drain();
+      return done;
     },
-    flush() {
-      return tail;
+    async flush() {
+      while (running) await running;
+      if (failure !== undefined) throw failure;
     },
     async close() {
-      await tail;
+      while (running) await running;
       await handle.close();
     },
   };
+  return sink;
 }

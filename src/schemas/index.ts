@@ -20,3 +20,4 @@ export * from './persona-expansion.ts';
 export * from './combined-panel.ts';
 export * from './run-context.ts';
 export * from './queued-pair-job.ts';
+export * from './openai-wire.ts';

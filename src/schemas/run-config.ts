@@ -31,7 +31,7 @@ export const LlmConfigSchema = z.object({
   critic_max_output_tokens: positiveInt.default(400),
   /** Request timeout in milliseconds. */
   timeout_ms: positiveInt.default(120_000),
-  /** HTTP retries for 408/409/429/5xx and connection errors (the SDK's backoff). */
+  /** HTTP retries for 408/409/429/5xx, timeouts, connection errors and broken bodies (0.5 s · 2ⁿ backoff, Retry-After honoured). */
   max_retries: z.number().int().min(0).default(2),
   /** `n` samples in one call: `auto` tries it and falls back to separate calls. */
   samples_mode: z.enum(['auto', 'n', 'separate']).default('auto'),

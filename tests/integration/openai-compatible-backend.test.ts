@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai-compatible-backend.ts';
@@ -148,7 +149,7 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
     expect(errorTexts(error)).not.toContain(API_KEY);
   });
 
-  it('lets the SDK retry a 429 that says Retry-After: 0', async () => {
+  it('retries a 429 that says Retry-After: 0', async () => {
     const { fixture, backend } = await setup({ faults: { rate: 0, kinds: ['429'], requestIndices: [0] } }, { maxRetries: 2 });
     const result = await backend.complete(generatorRequest());
     expect(result.texts).toHaveLength(1);
@@ -222,16 +223,24 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
   });
 
   it('treats an empty reply as a retryable LlmError', async () => {
-    const emptyReply = async () =>
-      new Response(
+    const server = createHttpServer((_request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(
         JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'g', choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'stop' }] }),
-        { status: 200, headers: { 'content-type': 'application/json' } },
       );
-    const backend = new OpenAiCompatibleBackend({ baseUrl: 'http://127.0.0.1:9/v1', generatorModel: 'g', criticModel: 'c', fetch: emptyReply });
-    const error = await backend.complete(generatorRequest()).catch((caught) => caught);
-    expect(error).toBeInstanceOf(LlmError);
-    expect(error.retryable).toBe(true);
-    expect(error.message).toContain('empty reply');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = server.address() as { port: number };
+    const backend = new OpenAiCompatibleBackend({ baseUrl: `http://127.0.0.1:${port}/v1`, generatorModel: 'g', criticModel: 'c' });
+    try {
+      const error = await backend.complete(generatorRequest()).catch((caught) => caught);
+      expect(error).toBeInstanceOf(LlmError);
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain('empty reply');
+    } finally {
+      await backend.dispose();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('rejects an unusable base URL up front', () => {
