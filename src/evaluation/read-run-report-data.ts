@@ -9,6 +9,15 @@ import { EvaluationResultSchema, type EvaluationResult } from './evaluation-resu
 import { readJsonlLines } from './read-jsonl-lines.ts';
 import { RunManifestViewSchema, type RunManifestView } from './run-manifest-view-schema.ts';
 
+/** What the tally pass needs of a candidate record (validating whole records twice was most of the report's cost). */
+const CandidateTallySchema = CandidateRecordSchema.pick({
+  iteration: true,
+  pair_id: true,
+  filtered_by: true,
+  copeland: true,
+  status: true,
+});
+
 /** Per-iteration counts derived from `candidates.jsonl` (used when the manifest lacks them). */
 export interface CandidateTally {
   iteration: number;
@@ -97,7 +106,7 @@ export async function readRunReportData(
   const copelandScores: number[] = [];
   let badCandidates = 0;
   await readLenient(file('candidates.jsonl'), warnings, (value) => {
-    const parsed = CandidateRecordSchema.safeParse(value);
+    const parsed = CandidateTallySchema.safeParse(value);
     if (!parsed.success) {
       badCandidates++;
       return;
@@ -136,9 +145,13 @@ export async function readRunReportData(
   );
   if (chosen.length > 0) {
     await readLenient(file('candidates.jsonl'), [], (value) => {
+      // Only the sampled pairs' candidates are validated in full.
+      const raw = value as { iteration?: unknown; pair_id?: unknown } | null;
+      if (typeof raw?.iteration !== 'number' || typeof raw.pair_id !== 'string') return;
+      const sampled = candidatesByKey.get(pairKey(raw.iteration, raw.pair_id));
+      if (!sampled) return;
       const parsed = CandidateRecordSchema.safeParse(value);
-      if (!parsed.success) return;
-      candidatesByKey.get(pairKey(parsed.data.iteration, parsed.data.pair_id))?.push(parsed.data);
+      if (parsed.success) sampled.push(parsed.data);
     });
   }
   const rowsByKey = new Map(rows.map((row) => [pairKey(row.iteration, row.pair_id), row]));

@@ -44,6 +44,9 @@ export const METHOD_BIBTEX = `@inproceedings{jandaghi-etal-2024-faithful,
   primaryClass = {cs.CL}
 }`;
 
+/** What the card counts of a row. */
+const RowCountSchema = DatasetRowSchema.pick({ run_id: true, iteration: true });
+
 /** Hugging Face `size_categories` bucket of a row count. */
 export function sizeCategory(rows: number): string {
   const buckets: [number, string][] = [
@@ -227,7 +230,7 @@ export async function writeDatasetCard(runDir: string, options: DatasetCardOptio
   const rowsByIteration: Record<string, number> = {};
   if (existsSync(file('conversations.jsonl'))) {
     await readJsonlLines(file('conversations.jsonl'), (value) => {
-      const row = DatasetRowSchema.safeParse(value);
+      const row = RowCountSchema.safeParse(value);
       if (!row.success) return;
       rows++;
       runId ??= row.data.run_id;
