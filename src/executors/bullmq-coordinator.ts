@@ -13,6 +13,7 @@ import type { Executor } from './executor.ts';
 import { BullMqExecutor, type BullMqExecutorOptions } from './bullmq-executor.ts';
 import { DEFAULT_KEY_PREFIX, PAIR_JOBS_QUEUE } from './bullmq-keys.ts';
 import { createRedisClient, redactRedisUrl } from './redis-connection.ts';
+import { RedisCommandBatch } from '../llm/redis-command-batch.ts';
 
 export interface BullMqCoordinatorOptions {
   /** `redis://` or `rediss://` URL; only ever shown redacted. */
@@ -102,6 +103,10 @@ export async function openBullMqCoordinator(options: BullMqCoordinatorOptions): 
       return rateLimitBackend(backend, limiter);
     },
     close: async () => {
+      // The response cache writes behind.
+      await RedisCommandBatch.for(redis)
+        .flushWith()
+        .catch(() => {});
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -6,6 +6,7 @@ import { RedisResponseCache } from '../llm/redis-response-cache.ts';
 import { RedisRateLimiter } from '../llm/redis-rate-limiter.ts';
 import { rateLimitBackend } from '../llm/rate-limit-backend.ts';
 import { countUsageInRedis } from '../llm/count-usage-in-redis.ts';
+import { RedisCommandBatch } from '../llm/redis-command-batch.ts';
 import type { RateLimits } from '../llm/rate-limits.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import { PoolRecordSchema, type PoolRecord } from '../schemas/conversation.ts';
@@ -179,12 +180,15 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
         await job.moveToWait(token).catch(() => {});
         throw new WaitingError();
       }
-      const written = await redis
-        .multi()
-        .xadd(run.keys.outcomes, '*', 'job', job.id!, 'o', encodeOutcome(outcome))
-        .expire(run.keys.outcomes, keyTtlSeconds)
-        .exec();
-      const failure = written?.find(([error]) => error)?.[0];
+      // One round trip: the cache entries and usage of this job's calls (written behind), then
+      // the outcome. The job completes only after both are stored.
+      const outcomeEntry = encodeOutcome(outcome);
+      const written = await RedisCommandBatch.for(redis).flushWith((pipeline) =>
+        pipeline
+          .xadd(run.keys.outcomes, '*', 'job', job.id!, 'o', outcomeEntry)
+          .expire(run.keys.outcomes, keyTtlSeconds),
+      );
+      const failure = written.find(([error]) => error)?.[0];
       if (failure) throw failure;
       emit('job done', { job_id: job.id, status: outcome.status, duration_ms: outcome.duration_ms });
       // Tiny on purpose: the return value is copied into the queue's events stream.
@@ -229,6 +233,10 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
         clearTimeout(timer);
         for (const state of runs.values()) await (await state.catch(() => undefined))?.dispose().catch(() => {});
         runs.clear();
+        // Writes behind of jobs handed back to the queue: their calls stay cached.
+        await RedisCommandBatch.for(redis)
+          .flushWith()
+          .catch(() => {});
         await redis.quit().catch(() => {});
       })();
       return closing;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
 import { computeCost } from './compute-cost.ts';
+import { RedisCommandBatch } from './redis-command-batch.ts';
 import type { PriceTable } from '../schemas/price-table.ts';
 import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
 
@@ -14,11 +15,15 @@ export interface RedisUsageCounterOptions {
 
 /**
  * A backend decorator that adds every paid call (calls > 0, so cache hits count nothing) to the
- * run's usage hash with HINCRBY, so the run's tokens and cost are one number across all workers:
- * fields `<role>_prompt_tokens`, `<role>_completion_tokens`, `<role>_calls`, and `cost_usd`.
+ * run's usage hash, so the run's tokens and cost are one number across all workers: fields
+ * `<role>_prompt_tokens`, `<role>_completion_tokens`, `<role>_calls`, and `cost_usd`.
+ * The increments are written behind in the connection's `RedisCommandBatch` (with the replies'
+ * cache entries): a paid call's result is returned at once and accounting never fails it; they are
+ * stored once `RedisCommandBatch.for(redis).flushWith()` resolves, or within 50 ms.
  */
 export function countUsageInRedis(backend: LlmBackend, redis: Redis, options: RedisUsageCounterOptions): LlmBackend {
   const ttlSeconds = options.ttlSeconds ?? 7 * 24 * 3600;
+  const batch = RedisCommandBatch.for(redis);
   return {
     kind: backend.kind,
     modelFor: (role) => backend.modelFor(role),
@@ -31,17 +36,16 @@ export function countUsageInRedis(backend: LlmBackend, redis: Redis, options: Re
           completion_tokens: completionTokens,
           calls,
         });
-        const write = redis
-          .multi()
-          .hincrby(options.key, `${request.role}_prompt_tokens`, promptTokens)
-          .hincrby(options.key, `${request.role}_completion_tokens`, completionTokens)
-          .hincrby(options.key, `${request.role}_calls`, calls);
-        if (cost > 0) write.hincrbyfloat(options.key, 'cost_usd', cost);
-        // Accounting must never fail a paid call: an unreachable Redis shows up elsewhere.
-        await write
-          .expire(options.key, ttlSeconds)
-          .exec()
-          .catch(() => {});
+        batch.increment(
+          options.key,
+          {
+            [`${request.role}_prompt_tokens`]: promptTokens,
+            [`${request.role}_completion_tokens`]: completionTokens,
+            [`${request.role}_calls`]: calls,
+          },
+          cost > 0 ? { cost_usd: cost } : {},
+          ttlSeconds,
+        );
       }
       return result;
     },

@@ -13,7 +13,8 @@ export function rateLimitBackend(backend: LlmBackend, limiter: RedisRateLimiter)
     kind: backend.kind,
     modelFor: (role) => backend.modelFor(role),
     async complete(request: CompletionRequest): Promise<CompletionResult> {
-      const lease = await limiter.acquire(estimateRequestTokens(request), request.signal);
+      // The estimate joins every message: only worth it when a tokens-per-minute limit reads it.
+      const lease = await limiter.acquire(limiter.countsTokens ? estimateRequestTokens(request) : 1, request.signal);
       try {
         const result = await backend.complete(request);
         const used = result.usage.promptTokens + result.usage.completionTokens;

@@ -1,6 +1,7 @@
-import { randomUUID, createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimits } from './rate-limits.ts';
+import { RedisCommandBatch } from './redis-command-batch.ts';
 
 export interface RedisRateLimiterOptions extends RateLimits {
   /**
@@ -26,98 +27,141 @@ export interface RateLimitLease {
 }
 
 // Clock: Redis' own TIME, so workers on machines with skewed clocks agree.
-// Returns 0 when granted, -1 when every in-flight slot is taken, else the ms to wait for tokens.
-const ACQUIRE = `
+// One round of a process: first frees the leases it is done with (and moves the token bucket by
+// reserved - actual, never above a full minute), then grants the asked leases in order until one
+// cannot start. ARGV: maxInFlight, rpm, tpm, leaseMs, releaseCount, (leaseId, tokenDelta) x
+// releaseCount, then (leaseId, tokens to reserve) per asked lease.
+// Returns {granted, wait}: wait 0 when every asked lease was granted, -1 when every in-flight
+// slot is taken, else the ms to wait for the request or token bucket.
+const ROUND = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local maxInFlight, rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local cost, leaseMs = tonumber(ARGV[4]), tonumber(ARGV[5])
-if maxInFlight > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  if redis.call('ZCARD', KEYS[1]) >= maxInFlight then return -1 end
-end
+local maxInFlight, rpm, tpm, leaseMs = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local function level(key, rate)
   local state = redis.call('HMGET', key, 'level', 'at')
   local stored, at = tonumber(state[1]), tonumber(state[2])
-  if stored == nil then return rate end
-  return math.min(rate, stored + (now - at) * rate / 60000)
+  if stored == nil then return rate, false end
+  return math.min(rate, stored + (now - at) * rate / 60000), true
 end
-local wait, requests, tokens = 0, 0, 0
-if rpm > 0 then
-  requests = level(KEYS[2], rpm)
-  if requests < 1 then wait = math.max(wait, math.ceil((1 - requests) * 60000 / rpm)) end
+local tokens, tokensKept, tokensChanged = 0, false, false
+if tpm > 0 then tokens, tokensKept = level(KEYS[3], tpm) end
+local releases = tonumber(ARGV[5])
+local index = 6
+for _ = 1, releases do
+  if maxInFlight > 0 then redis.call('ZREM', KEYS[1], ARGV[index]) end
+  local delta = tonumber(ARGV[index + 1])
+  if tpm > 0 and delta ~= 0 and tokensKept then
+    tokens = math.min(tpm, tokens + delta)
+    tokensChanged = true
+  end
+  index = index + 2
 end
-if tpm > 0 then
-  tokens = level(KEYS[3], tpm)
-  local need = math.min(cost, tpm)
-  if tokens < need then wait = math.max(wait, math.ceil((need - tokens) * 60000 / tpm)) end
+local granted, wait = 0, 0
+if index <= #ARGV then
+  local inFlight, requests = 0, 0
+  if maxInFlight > 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+    inFlight = redis.call('ZCARD', KEYS[1])
+  end
+  if rpm > 0 then requests = level(KEYS[2], rpm) end
+  while index <= #ARGV do
+    if maxInFlight > 0 and inFlight >= maxInFlight then wait = -1 break end
+    local cost = tonumber(ARGV[index + 1])
+    if rpm > 0 and requests < 1 then wait = math.ceil((1 - requests) * 60000 / rpm) end
+    if tpm > 0 then
+      local need = math.min(cost, tpm)
+      if tokens < need then wait = math.max(wait, math.ceil((need - tokens) * 60000 / tpm)) end
+    end
+    if wait > 0 then break end
+    if rpm > 0 then requests = requests - 1 end
+    if tpm > 0 then
+      tokens = tokens - cost
+      tokensChanged = true
+    end
+    if maxInFlight > 0 then
+      redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[index])
+      inFlight = inFlight + 1
+    end
+    granted = granted + 1
+    index = index + 2
+  end
+  if granted > 0 then
+    if rpm > 0 then
+      redis.call('HSET', KEYS[2], 'level', requests, 'at', now)
+      redis.call('PEXPIRE', KEYS[2], 120000)
+    end
+    if maxInFlight > 0 then redis.call('PEXPIRE', KEYS[1], leaseMs * 2) end
+  end
 end
-if wait > 0 then return wait end
-if rpm > 0 then
-  redis.call('HSET', KEYS[2], 'level', requests - 1, 'at', now)
-  redis.call('PEXPIRE', KEYS[2], 120000)
-end
-if tpm > 0 then
-  redis.call('HSET', KEYS[3], 'level', tokens - cost, 'at', now)
+if tokensChanged then
+  redis.call('HSET', KEYS[3], 'level', tokens, 'at', now)
   redis.call('PEXPIRE', KEYS[3], 120000)
 end
-if maxInFlight > 0 then
-  redis.call('ZADD', KEYS[1], now + leaseMs, ARGV[6])
-  redis.call('PEXPIRE', KEYS[1], leaseMs * 2)
-end
-return 0
+return {granted, wait}
 `;
 
-// Frees the slot and moves the token bucket by (reserved - actual), never above a full minute.
-const RELEASE = `
-redis.call('ZREM', KEYS[1], ARGV[1])
-local tpm, delta = tonumber(ARGV[2]), tonumber(ARGV[3])
-if tpm > 0 and delta ~= 0 and redis.call('EXISTS', KEYS[2]) == 1 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local state = redis.call('HMGET', KEYS[2], 'level', 'at')
-  local current = math.min(tpm, tonumber(state[1]) + (now - tonumber(state[2])) * tpm / 60000)
-  redis.call('HSET', KEYS[2], 'level', math.min(tpm, current + delta), 'at', now)
-end
-return 1
-`;
-
-// Extends a live lease; a lease that already expired is not brought back.
+// Extends the live leases ARGV[2..]; returns the ids that are gone (expired and removed: such a
+// lease is not brought back, and its slot is not reused).
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
-  return 1
+local leaseMs = tonumber(ARGV[1])
+local lost = {}
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], 'XX', now + leaseMs, ARGV[i])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
 end
-return 0
+redis.call('PEXPIRE', KEYS[1], leaseMs * 2)
+return lost
 `;
 
-type LimiterCommands = {
-  pfLimitAcquire(inFlight: string, requests: string, tokens: string, ...args: Array<string | number>): Promise<number>;
-  pfLimitRelease(inFlight: string, tokens: string, ...args: Array<string | number>): Promise<number>;
-  pfLimitRenew(inFlight: string, ...args: Array<string | number>): Promise<number>;
-};
+declare module 'ioredis' {
+  interface ChainableCommander {
+    pfLimitRound(
+      inFlight: string,
+      requests: string,
+      tokens: string,
+      ...args: Array<string | number>
+    ): ChainableCommander;
+    pfLimitRenew(inFlight: string, ...args: Array<string | number>): ChainableCommander;
+  }
+}
 
 /**
  * Rate limits of one LLM endpoint shared by every worker through Redis: a distributed semaphore
  * for requests in flight (a sorted set of leases that expire, so a killed worker's slots come
  * back) and token buckets for requests and tokens per minute, all taken atomically in one Lua
- * script. The requests waiting in one process queue here (FIFO) and only the first of them asks
- * Redis, with jittered backoff; a release in this process wakes it at once. (When every waiting
- * request polled on its own, the workers in `bench/` sent ~8.7 scripts per LLM call instead of
- * ~3, and 25–35 % more CPU per call.)
+ * script. The requests waiting in one process queue here (FIFO). One round at a time frees the
+ * leases this process is done with and asks for the first waiting requests, in one script that
+ * rides in the connection's next pipeline (`RedisCommandBatch`); while the limit is reached, the
+ * next round waits with backoff, or goes out sooner with any other command on the connection.
+ *
+ * When only `maxInFlight` is set, a request that ends hands its slot straight to the next request
+ * waiting in this process, without asking Redis: the slot stays leased and counted, so the shared
+ * limit holds, and it is the slot this process would have taken back first anyway (its acquire
+ * followed its release on the same connection). The leases a process holds are renewed together,
+ * one script every third of the lease. A process grants in the order requests asked: one waiting
+ * for tokens holds back smaller ones behind it.
+ * (In `bench/`, workers made ~9.6 limiter round trips per LLM call when every acquire attempt and
+ * every release was its own; now ~0.36 scripts per call, nearly all in pipelines sent anyway.)
  */
 export class RedisRateLimiter {
   readonly limits: Required<Pick<RedisRateLimiterOptions, 'leaseMs' | 'maxPollMs'>> & RateLimits;
   private readonly keys: { inFlight: string; requests: string; tokens: string };
-  private readonly redis: Redis & LimiterCommands;
   private readonly waiters: Waiter[] = [];
+  /** Leases done with, to free in the next round: lease id, tokens to give back. */
+  private readonly toRelease: Array<string | number> = [];
+  /** Leases this process holds in Redis' in-flight set: lease id -> lost (Redis no longer has it). */
+  private readonly held = new Map<string, boolean>();
+  private readonly handOff: boolean;
+  private readonly leasePrefix = `${randomBytes(6).toString('base64url')}:`;
+  private nextLease = 0;
+  private renewal: NodeJS.Timeout | undefined;
   private pumping = false;
-  private wakeUp: (() => void) | undefined;
-  /** Leases released in this process since the last acquire attempt: how many waiters to try next. */
-  private releasedSinceAttempt = 0;
+  private readonly batch: RedisCommandBatch;
 
   constructor(redis: Redis, options: RedisRateLimiterOptions) {
     for (const field of ['maxInFlight', 'requestsPerMinute', 'tokensPerMinute', 'leaseMs', 'maxPollMs'] as const) {
@@ -133,21 +177,26 @@ export class RedisRateLimiter {
       leaseMs: options.leaseMs ?? 30_000,
       maxPollMs: options.maxPollMs ?? 1_000,
     };
+    // Only a pure in-flight limit can hand slots over: every request must pass the buckets.
+    this.handOff = Boolean(this.limits.maxInFlight && !this.limits.requestsPerMinute && !this.limits.tokensPerMinute);
     const endpointId = createHash('sha256').update(options.endpoint).digest('hex').slice(0, 16);
     const base = `${options.prefix ?? 'pf'}:limits:${endpointId}`;
     this.keys = { inFlight: `${base}:in-flight`, requests: `${base}:rpm`, tokens: `${base}:tpm` };
-    const commands = redis as Redis & Partial<LimiterCommands>;
-    if (!commands.pfLimitAcquire) {
-      redis.defineCommand('pfLimitAcquire', { numberOfKeys: 3, lua: ACQUIRE });
-      redis.defineCommand('pfLimitRelease', { numberOfKeys: 2, lua: RELEASE });
+    if (!('pfLimitRound' in redis)) {
+      redis.defineCommand('pfLimitRound', { numberOfKeys: 3, lua: ROUND });
       redis.defineCommand('pfLimitRenew', { numberOfKeys: 1, lua: RENEW });
     }
-    this.redis = redis as Redis & LimiterCommands;
+    this.batch = RedisCommandBatch.for(redis);
   }
 
   /** True when no limit is set (the limiter then grants everything without asking Redis). */
   get unlimited(): boolean {
     return !this.limits.maxInFlight && !this.limits.requestsPerMinute && !this.limits.tokensPerMinute;
+  }
+
+  /** True when requests reserve tokens (`estimatedTokens` of `acquire` matters). */
+  get countsTokens(): boolean {
+    return Boolean(this.limits.tokensPerMinute);
   }
 
   /** Waits until one request reserving `estimatedTokens` may start. Rejects when `signal` aborts. */
@@ -163,73 +212,91 @@ export class RedisRateLimiter {
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.waiters.push(waiter);
-      void this.pump();
+      if (!this.pumping) void this.pump();
     });
   }
 
   /**
-   * Grants the queued requests in order. While slots are free it asks for up to 16 waiters at
-   * once (one round trip); once Redis says the limit is reached, only the first waiter polls,
-   * with backoff, until a release in this process (or the poll) finds room.
+   * Runs rounds while there are leases to free or requests waiting: each round frees the former
+   * and asks for up to 16 of the latter in one script, in the connection's next pipeline. While
+   * the limit is reached, it asks again with backoff, or sooner whenever that pipeline goes out
+   * for something else (a read, an outcome), or when this process frees a lease.
    */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      let batch = MAX_BATCH;
-      for (let attempt = 0; this.waiters.length > 0;) {
-        this.releasedSinceAttempt = 0;
-        const asked = this.waiters.slice(0, Math.min(batch, this.waiters.length));
-        const answers = await Promise.all(asked.map((waiter) => this.tryAcquire(waiter)));
-        let wait = 0;
-        for (const [index, answer] of answers.entries()) {
-          const waiter = asked[index];
-          if (answer instanceof Error) {
-            if (this.settle(waiter)) waiter.reject(answer);
-          } else if (typeof answer === 'number') {
-            wait = wait === 0 ? answer : Math.max(wait, answer);
-          } else if (this.settle(waiter)) {
-            waiter.resolve(answer);
-          } else {
-            answer.release(); // aborted while Redis granted it: give the slot straight back
+      let delayMs = 0;
+      for (let attempt = 0; this.toRelease.length > 0 || this.waiters.length > 0;) {
+        const round = await this.round(delayMs);
+        if (round.error) {
+          // Redis refused the script: the asked requests fail (their jobs retry); freed leases expire.
+          const error = round.error instanceof Error ? round.error : new Error(String(round.error));
+          for (const waiter of this.waiters.slice(0, round.asked.length)) {
+            if (this.settle(waiter)) waiter.reject(error);
           }
-        }
-        if (wait === 0) {
-          attempt = 0;
-          batch = MAX_BATCH;
+          delayMs = 0;
           continue;
         }
-        // A full semaphore frees up when some request ends: poll soon, backing off.
-        const base = wait < 0 ? Math.min(2 * 2 ** Math.min(attempt, 5), 50) : Math.min(wait, this.limits.maxPollMs);
+        const { granted, wait, leaseIds, asked } = round;
+        // Grants go to the first requests still waiting (some may have left meanwhile).
+        for (let index = 0; index < granted; index++) {
+          const waiter = this.waiters[0];
+          if (waiter && this.settle(waiter)) {
+            waiter.resolve(this.lease(leaseIds[index], asked[index]));
+          } else {
+            this.toRelease.push(leaseIds[index], 0);
+          }
+        }
+        if (granted > 0) attempt = 0;
+        if (wait === 0 || this.toRelease.length > 0 || this.waiters.length === 0) {
+          delayMs = 0;
+          continue;
+        }
+        // A full semaphore frees up when some request ends: ask again soon, backing off. A process
+        // that holds slots gets them back from its own requests (hand-over), so it asks less often.
+        const [firstMs, capMs] = this.handOff && this.held.size > 0 ? HOLDER_POLL_MS : POLL_MS;
+        const base =
+          wait < 0 ? Math.min(firstMs * 2 ** Math.min(attempt, 7), capMs) : Math.min(wait, this.limits.maxPollMs);
         attempt += 1;
-        if (this.releasedSinceAttempt === 0) await this.sleepUnlessWoken(base * (0.75 + Math.random() * 0.5));
-        batch = Math.max(1, Math.min(MAX_BATCH, this.releasedSinceAttempt));
+        delayMs = base * (0.75 + Math.random() * 0.5);
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  /** One acquire script for `waiter`: its lease, or the wait Redis asked for (-1: no slot), or the error. */
-  private async tryAcquire(waiter: Waiter): Promise<RateLimitLease | number | Error> {
-    const { maxInFlight, requestsPerMinute, tokensPerMinute, leaseMs } = this.limits;
-    const leaseId = randomUUID();
-    try {
-      const wait = await this.redis.pfLimitAcquire(
-        this.keys.inFlight,
-        this.keys.requests,
-        this.keys.tokens,
-        maxInFlight ?? 0,
-        requestsPerMinute ?? 0,
-        tokensPerMinute ?? 0,
-        waiter.reserved,
-        leaseMs,
-        leaseId,
+  /** One round, in a pipeline that leaves within `delayMs`, built from the state at that moment. */
+  private round(delayMs: number): Promise<Round> {
+    const round: Round = { granted: 0, wait: 0, leaseIds: [], asked: [] };
+    return this.batch
+      .send((pipeline) => {
+        const { maxInFlight, requestsPerMinute, tokensPerMinute, leaseMs } = this.limits;
+        const releases = this.toRelease.splice(0);
+        round.asked = this.waiters.slice(0, MAX_BATCH).map((waiter) => waiter.reserved);
+        if (releases.length === 0 && round.asked.length === 0) return false;
+        round.leaseIds = round.asked.map(() => this.leasePrefix + (this.nextLease++).toString(36));
+        const args: Array<string | number> = [
+          maxInFlight ?? 0,
+          requestsPerMinute ?? 0,
+          tokensPerMinute ?? 0,
+          leaseMs,
+          releases.length / 2,
+          ...releases,
+        ];
+        for (const [index, reserved] of round.asked.entries()) args.push(round.leaseIds[index], reserved);
+        pipeline.pfLimitRound(this.keys.inFlight, this.keys.requests, this.keys.tokens, ...args);
+      }, delayMs)
+      .then(
+        (results) => {
+          if (results.length === 0) return round;
+          const [error, reply] = results[0];
+          if (error) round.error = error;
+          else [round.granted, round.wait] = reply as [number, number];
+          return round;
+        },
+        (error: unknown) => Object.assign(round, { error }),
       );
-      return wait === 0 ? this.lease(leaseId, waiter.reserved) : wait;
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
   }
 
   /** Takes `waiter` off the queue; false when it already left (aborted or answered). */
@@ -241,51 +308,73 @@ export class RedisRateLimiter {
     return true;
   }
 
-  private sleepUnlessWoken(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        if (this.wakeUp === done) this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
-  }
-
   private lease(leaseId: string, reserved: number): RateLimitLease {
-    const { maxInFlight, tokensPerMinute, leaseMs } = this.limits;
-    const renewal = maxInFlight
-      ? setInterval(
-          () => {
-            this.redis.pfLimitRenew(this.keys.inFlight, leaseId, leaseMs).catch(() => {});
-          },
-          Math.max(1, Math.floor(leaseMs / 3)),
-        )
-      : undefined;
-    renewal?.unref();
+    if (this.limits.maxInFlight && !this.held.has(leaseId)) {
+      this.held.set(leaseId, false);
+      this.renewal ??= setInterval(() => this.renew(), Math.max(1, Math.floor(this.limits.leaseMs / 3)));
+      this.renewal.unref();
+    }
     let released = false;
     return {
       release: (actualTokens?: number) => {
         if (released) return;
         released = true;
-        clearInterval(renewal);
+        if (this.handOff && this.held.get(leaseId) === false) {
+          const next = this.waiters[0];
+          if (next && this.settle(next)) {
+            next.resolve(this.lease(leaseId, reserved));
+            return;
+          }
+        }
+        this.held.delete(leaseId);
+        if (this.held.size === 0) this.stopRenewal();
         const delta = actualTokens !== undefined && actualTokens > 0 ? reserved - Math.ceil(actualTokens) : 0;
-        // Not awaited: a slot freed a little later is only more conservative; errors mean Redis
-        // is gone, and then the lease expires on its own.
-        this.redis
-          .pfLimitRelease(this.keys.inFlight, this.keys.tokens, leaseId, tokensPerMinute ?? 0, delta)
-          .catch(() => {});
-        // The woken acquire goes out on the same connection after this release, so it sees the slot.
-        this.releasedSinceAttempt += 1;
-        this.wakeUp?.();
+        if (!this.limits.maxInFlight && (!this.limits.tokensPerMinute || delta === 0)) return;
+        // Sent with the next round, which leaves at the end of this turn; errors there mean Redis
+        // is gone, and the lease then expires.
+        this.toRelease.push(leaseId, delta);
+        if (this.pumping) this.batch.expedite();
+        else void this.pump();
       },
     };
+  }
+
+  /** Extends every lease this process holds; a lease Redis lost is not handed on when it ends. */
+  private renew(): void {
+    this.batch
+      .send((pipeline) => {
+        const ids = [...this.held].filter(([, lost]) => !lost).map(([id]) => id);
+        if (ids.length === 0) return false;
+        pipeline.pfLimitRenew(this.keys.inFlight, this.limits.leaseMs, ...ids);
+      }, this.limits.leaseMs / 6)
+      .then(
+        ([result]) => {
+          for (const id of (result?.[1] as string[] | undefined) ?? []) if (this.held.has(id)) this.held.set(id, true);
+        },
+        () => {},
+      );
+  }
+
+  private stopRenewal(): void {
+    clearInterval(this.renewal);
+    this.renewal = undefined;
   }
 }
 
 /** Waiters asked for in one round trip while slots are free. */
 const MAX_BATCH = 16;
+/** First and longest wait between polls of a full semaphore, in ms: while this process holds no slot, and while it holds some. */
+const POLL_MS = [2, 50] as const;
+const HOLDER_POLL_MS = [10, 100] as const;
+
+/** What one round asked for and got: the first `granted` of `leaseIds`; `wait` as the script returns it. */
+interface Round {
+  granted: number;
+  wait: number;
+  leaseIds: string[];
+  asked: number[];
+  error?: unknown;
+}
 
 /** A request waiting for a grant in this process. */
 interface Waiter {

@@ -13,6 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetRowSchema } from '../../src/schemas/dataset-row.ts';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
+import { createRedisClient } from '../../src/executors/redis-connection.ts';
+import { runKeys } from '../../src/executors/bullmq-keys.ts';
+import { readRunUsage } from '../../src/llm/count-usage-in-redis.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'bin/persona-forge.js');
@@ -299,6 +302,35 @@ describe('persona-forge run --redis with worker processes', () => {
     expect(llmCalls() - before).toBe(30 * 7);
   });
 
+  it('stops at --max-tokens with exit 3 while workers run the pairs; the Redis usage counts every paid call', async () => {
+    fixture.setOptions({ latencyMs: 15 });
+    const run = await startRun(
+      ['--pairs', '30', '--iterations', '1', '--max-tokens', '20000', '--redis', redis.url],
+      'budget-capped',
+    ).done;
+    fixture.setOptions({ latencyMs: 0 });
+    expect(run.code, run.output).toBe(3);
+    const manifest = JSON.parse(await readFile(join(run.runDir, 'manifest.json'), 'utf8'));
+    expect(manifest.status).toBe('budget_exhausted');
+    expect(manifest.stop_reason).toMatch(/--max-tokens 20000/);
+    expect(manifest.iterations[0].done).toBeLessThan(30);
+    const outcomes = await jsonl(join(run.runDir, 'outcomes.jsonl'));
+    expect(new Set(outcomes.map((outcome) => outcome.pair_id)).size).toBe(outcomes.length);
+    // Workers count what they paid, written behind but stored before each outcome: at least what
+    // the coordinator accounted (more only for pairs that ran and were not written).
+    const connection = createRedisClient(redis.url);
+    try {
+      const { usage } = await readRunUsage(connection, runKeys('pf', 'budget-capped').usage);
+      const { usage: accounted } = manifest.totals;
+      for (const role of ['generator', 'critic'] as const) {
+        expect(usage[role].calls).toBeGreaterThanOrEqual(accounted[role].calls);
+        expect(usage[role].prompt_tokens).toBeGreaterThanOrEqual(accounted[role].prompt_tokens);
+      }
+    } finally {
+      connection.disconnect();
+    }
+  });
+
   it('stops a worker on SIGTERM with exit code 0', async () => {
     const worker = workers.pop()!;
     worker.child.kill('SIGTERM');
@@ -314,7 +346,7 @@ describe('Redis memory', () => {
    * Bound: 8 MB peak for 1,000 pairs. What lives in Redis: up to 1,000 queued jobs (~0.3 KB of data each:
    * few-shot examples are referenced by id), the outcome stream backlog (deflated, deleted once
    * written), the events stream (maxLen 100) and the shared LLM cache (4 replies per pair here,
-   * deflated, 7-day TTL) — the one part that grows with the run.
+   * deflated from 1 KB, 7-day TTL) — the one part that grows with the run.
    */
   const PEAK_BOUND_BYTES = 8 * 1024 * 1024;
 

@@ -3,6 +3,7 @@
  * shared rate limiter, and the BullMQ executor + worker pair run in this process against the HTTP
  * fixture (lost jobs, duplicates, failures, abort, release on shutdown).
  */
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { encodeOutcome } from '../../src/executors/bullmq-outcome-codec.ts';
 import { createRedisClient, parseRedisUrl, redactRedisUrl } from '../../src/executors/redis-connection.ts';
 import { RedisResponseCache } from '../../src/llm/redis-response-cache.ts';
 import { RedisRateLimiter } from '../../src/llm/redis-rate-limiter.ts';
+import { RedisCommandBatch } from '../../src/llm/redis-command-batch.ts';
 import { cacheResponses } from '../../src/llm/cache-responses.ts';
 import { responseCacheKey } from '../../src/llm/response-cache-key.ts';
 import { readRunUsage } from '../../src/llm/count-usage-in-redis.ts';
@@ -136,6 +138,58 @@ describe('RedisResponseCache', () => {
     expect(await redis.command('EXISTS', key)).toContain(':1');
     expect(Number((await redis.command('STRLEN', key)).slice(1))).toBeLessThan(500);
     expect(Number((await redis.command('TTL', key)).slice(1))).toBeGreaterThan(0);
+    // Short replies are stored as they are: deflating them cost more CPU than the bytes it saved.
+    const short = `cache-test:cache:${responseCacheKey('model-a', request, 1)}`;
+    expect(await redis.command('GET', short)).toContain('short');
+  });
+
+  it('writes behind: an entry is stored without waiting, at the latest when the cache is closed', async () => {
+    const connection = client();
+    const cache = new RedisResponseCache(connection, { prefix: 'behind' });
+    await cache.set('k1', 'v1');
+    await cache.close();
+    expect(await redis.command('EXISTS', 'behind:cache:k1')).toBe(':1\r\n');
+    // On its own, within about 50 ms.
+    await cache.set('k2', 'v2');
+    await expect.poll(() => redis.command('EXISTS', 'behind:cache:k2'), { timeout: 2000 }).toBe(':1\r\n');
+    // A read on the same connection sees every write made before it.
+    await cache.set('k3', 'v3');
+    expect(await cache.get('k3')).toBe('v3');
+  });
+});
+
+describe('RedisCommandBatch', () => {
+  const commandCalls = async (name: string) =>
+    Number(/calls=(\d+)/.exec((await redis.info('commandstats'))[`cmdstat_${name}`] ?? 'calls=0')![1]);
+
+  it('sends the reads of one turn as one MGET, after the writes queued before them', async () => {
+    const connection = client();
+    await connection.ping();
+    const batch = RedisCommandBatch.for(connection);
+    expect(RedisCommandBatch.for(connection)).toBe(batch);
+    batch.setIfAbsent('batch:a', Buffer.from('first'), 60);
+    batch.setIfAbsent('batch:a', Buffer.from('second'), 60); // NX: the first value wins
+    const [gets, mgets] = [await commandCalls('get'), await commandCalls('mget')];
+    const values = await Promise.all(['batch:a', 'batch:b', 'batch:a'].map((key) => batch.getBuffer(key)));
+    expect(values.map((value) => value?.toString() ?? null)).toEqual(['first', null, 'first']);
+    expect(await commandCalls('mget')).toBe(mgets + 1);
+    expect(await commandCalls('get')).toBe(gets);
+  });
+
+  it('sums the increments of a batch and reports a failed write on the next flushWith', async () => {
+    const connection = client();
+    const batch = RedisCommandBatch.for(connection);
+    batch.increment('batch:usage', { calls: 1, tokens: 10 }, { cost_usd: 0.25 }, 60);
+    batch.increment('batch:usage', { calls: 1, tokens: 5 }, { cost_usd: 0.5 }, 60);
+    const [results] = await Promise.all([batch.flushWith((pipeline) => pipeline.hgetall('batch:usage'))]);
+    expect(results[0][1]).toEqual({ calls: '2', tokens: '15', cost_usd: '0.75' });
+    expect(Number((await redis.command('TTL', 'batch:usage')).slice(1))).toBeGreaterThan(0);
+
+    await connection.set('batch:not-a-hash', 'x');
+    batch.increment('batch:not-a-hash', { calls: 1 }, {}, 60);
+    await new Promise((resolve) => setTimeout(resolve, 120)); // sent on its own, failed unseen
+    await expect(batch.flushWith()).rejects.toThrow(/WRONGTYPE/);
+    await expect(batch.flushWith()).resolves.toEqual([]);
   });
 });
 
@@ -194,6 +248,53 @@ describe('RedisRateLimiter', () => {
     expect(finished).toBe(false);
     lease.release();
     await waiting;
+  });
+
+  it("hands a finished request's slot to the next one in the same process, without a round trip each", async () => {
+    const connection = client();
+    const limiter = new RedisRateLimiter(connection, { endpoint: 'http://hand/v1', prefix: 'hand', maxInFlight: 2 });
+    const scripts = async () =>
+      Number(/calls=(\d+)/.exec((await redis.info('commandstats')).cmdstat_evalsha ?? 'calls=0')![1]);
+    await connection.ping();
+    const before = await scripts();
+    let inFlight = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const lease = await limiter.acquire(10);
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight -= 1;
+        lease.release();
+      }),
+    );
+    expect(peak).toBe(2);
+    // A script per acquire and per release would be 80; here: one grant for the first two, a few
+    // polls while they run (the slots go from request to request), the releases at the end.
+    expect((await scripts()) - before).toBeLessThan(40);
+  });
+
+  it('does not hand on a slot Redis lost: the limit holds for the other processes', async () => {
+    const options = { endpoint: 'http://lost/v1', prefix: 'lost', maxInFlight: 1, leaseMs: 300 };
+    const holder = new RedisRateLimiter(client(), options);
+    const first = await holder.acquire(1);
+    // Redis loses the lease (e.g. restarted without persistence); another process takes the slot.
+    const inFlightKey = `lost:limits:${createHash('sha256').update('http://lost/v1').digest('hex').slice(0, 16)}:in-flight`;
+    expect(await redis.command('DEL', inFlightKey)).toBe(':1\r\n');
+    const other = await new RedisRateLimiter(client(), options).acquire(1);
+    await new Promise((resolve) => setTimeout(resolve, 700)); // the holder's renewals find its lease gone
+    let secondStarted = false;
+    const second = holder.acquire(1).then((lease) => {
+      secondStarted = true;
+      return lease;
+    });
+    first.release(); // must not pass the lost slot on to `second`
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(secondStarted).toBe(false);
+    other.release();
+    (await second).release();
+    expect(secondStarted).toBe(true);
   });
 
   it('spaces requests by requests per minute once the burst is used', async () => {
@@ -329,6 +430,29 @@ describe('BullMqExecutor with in-process workers', () => {
     expect(usage.generator.calls).toBe(6);
     const deliveredCriticCalls = outcomes.reduce((sum, outcome) => sum + outcome.usage.critic.calls, 0);
     expect(usage.critic.calls).toBe((deliveredCriticCalls / 5) * 6);
+  });
+
+  it("stores the cache entries and usage of a job's calls before its outcome reaches the coordinator", async () => {
+    const prefix = 'durable';
+    // Two jobs share one slot: a finished call hands it to the other job's call, so nothing else
+    // carries the finished job's writes to Redis before its outcome.
+    fixture.setOptions({ latencyMs: 40 });
+    await startWorker(fixture.baseUrl, { prefix, concurrency: 2, limits: { maxInFlight: 1 } });
+    const checked: Array<{ delivered: number; cached: number; counted: number }> = [];
+    let delivered = 0;
+    const admin = client();
+    await executor([], { prefix }).run(jobsFor('durable', 4), async (outcome) => {
+      delivered += outcome.usage.generator.calls + outcome.usage.critic.calls;
+      const { usage } = await readRunUsage(admin, runKeys(prefix, 'durable').usage);
+      const cached = (await admin.keys(`${prefix}:cache:*`)).length;
+      checked.push({ delivered, cached, counted: usage.generator.calls + usage.critic.calls });
+    });
+    expect(checked).toHaveLength(4);
+    // Every paid call of a reported job stored at least one reply and counted itself.
+    for (const { delivered: paid, cached, counted } of checked) {
+      expect(cached).toBeGreaterThanOrEqual(paid);
+      expect(counted).toBeGreaterThanOrEqual(paid);
+    }
   });
 
   it('adds back a job that vanished from Redis', async () => {
