@@ -1,5 +1,5 @@
 import type { LlmRole } from '../schemas/usage.ts';
-import { chatCompletionReplySchema, type ChatCompletionReply } from '../schemas/openai-wire.ts';
+import { chatCompletionReplySchema, isChatCompletionReply, type ChatCompletionReply } from '../schemas/openai-wire.ts';
 import type { ChatMessage, CompletionRequest, CompletionResult, CompletionUsage, LlmBackend } from './llm-backend.ts';
 import { ConfigError, LlmError } from './errors.ts';
 import { buildResponseFormat, type ResponseFormatBody, type StructuredWireMode } from './build-response-format.ts';
@@ -197,15 +197,19 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     body: ChatCompletionBody,
     usage: CompletionUsage,
   ): SentCompletion {
-    const parsed = chatCompletionReplySchema.safeParse(replyBody);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new LlmError(
-        `LLM endpoint ${this.client.baseUrl} sent a reply that is not a chat completion (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
-        { retryable: true, requestId },
-      );
+    let completion: ChatCompletionReply;
+    if (isChatCompletionReply(replyBody)) completion = replyBody;
+    else {
+      const parsed = chatCompletionReplySchema.safeParse(replyBody);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new LlmError(
+          `LLM endpoint ${this.client.baseUrl} sent a reply that is not a chat completion (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
+          { retryable: true, requestId },
+        );
+      }
+      completion = parsed.data;
     }
-    const completion: ChatCompletionReply = parsed.data;
     const choices = [...completion.choices].sort((left, right) => (left.index ?? 0) - (right.index ?? 0));
     const texts = choices.map((choice) => choice.message?.content ?? '');
     if (texts.length === 0 || texts.some((text) => text.trim() === '')) {
