@@ -95,6 +95,8 @@ export function runCoordinatorProcess(
     ...TSX,
     '--expose-gc',
     ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+    // Extra Node flags for experiments, e.g. PF_BENCH_COORDINATOR_NODE_ARGS=--trace-gc.
+    ...(process.env.PF_BENCH_COORDINATOR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
   ];
   const child = fork(fileURLToPath(new URL('./coordinator-process.ts', import.meta.url)), [], {
     cwd: REPO,

@@ -1,9 +1,8 @@
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { ConfigError, type LlmError } from './errors.ts';
+import type { HttpExchangeResult, HttpHeaders } from './http1-connection.ts';
+import { Http1ConnectionPool } from './http1-connection-pool.ts';
 import { isRetryableStatus, mapHttpFailure, type HttpErrorContext, type HttpFailure } from './http-failure.ts';
 import { retryDelayMs } from './retry-delay-ms.ts';
 
@@ -33,22 +32,24 @@ export interface OpenAiHttpReply {
 }
 
 type Attempt =
-  | { ok: true; status: number; headers: IncomingHttpHeaders; text: string }
-  | { ok: false; failure: HttpFailure; headers?: IncomingHttpHeaders };
+  | { ok: true; status: number; headers: HttpHeaders; text: string }
+  | { ok: false; failure: HttpFailure; headers?: HttpHeaders };
 
 /**
- * A small JSON-over-HTTP client for OpenAI-compatible endpoints: one node:http(s) request per
- * attempt on a keep-alive agent, the openai SDK's retry policy (status list, `x-should-retry`,
- * 0.5 s · 2ⁿ backoff capped at 8 s with jitter, `Retry-After` honoured up to a cap), and every
- * failure mapped to an `LlmError` by `mapHttpFailure`. persona-forge's hot path uses this instead
- * of the openai SDK: the SDK plus a `fetch` cost 0.6–0.7 ms of CPU per call against 0.26 ms for
- * this client at the same request rate (bench/README.md, "Why not the openai SDK").
+ * A small JSON-over-HTTP client for OpenAI-compatible endpoints: one HTTP/1.1 exchange per attempt
+ * on a pooled keep-alive connection (`Http1ConnectionPool`), the openai SDK's retry policy (status
+ * list, `x-should-retry`, 0.5 s · 2ⁿ backoff capped at 8 s with jitter, `Retry-After` honoured up
+ * to a cap), and every failure mapped to an `LlmError` by `mapHttpFailure`. persona-forge's hot
+ * path uses this instead of the openai SDK or node:http: at the same request rate the SDK plus a
+ * `fetch` cost 0.6–0.7 ms of CPU per call, node:http 0.22–0.29 ms, undici 0.21–0.27 ms, and these
+ * pooled sockets ~0.12 ms (bench/README.md, "Where the CPU per call goes").
  */
 export class OpenAiHttpClient {
   private readonly url: URL;
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof https;
-  private readonly headers: Record<string, string>;
+  private readonly pool: Http1ConnectionPool;
+  /** The header lines every request sends, CRLF-terminated (all but content-length). */
+  private readonly headerLines: string;
+  private readonly headPrefixes = new Map<string, string>();
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly maxRetryAfterMs: number;
@@ -63,14 +64,8 @@ export class OpenAiHttpClient {
     if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') {
       throw new ConfigError('Invalid OpenAI-compatible endpoint', [`baseUrl: expected http:// or https://, got "${this.url.protocol}"`]);
     }
-    this.transport = this.url.protocol === 'https:' ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, scheduling: 'lifo' });
-    this.headers = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      'user-agent': 'persona-forge',
-      ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
-    };
+    this.pool = new Http1ConnectionPool(this.url);
+    this.headerLines = headerLinesOf(this.url, options.apiKey);
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.maxRetries = options.maxRetries ?? 2;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
@@ -118,17 +113,18 @@ export class OpenAiHttpClient {
     }
   }
 
-  /** Destroys the keep-alive sockets. Idempotent; later requests open new ones. */
+  /** Destroys the keep-alive connections. Idempotent; later requests open new ones. */
   close(): void {
-    this.agent.destroy();
+    this.pool.close();
   }
 
   private error(failure: HttpFailure): LlmError {
     return mapHttpFailure(failure, this.errorContext);
   }
 
-  /** One HTTP request; never rejects. */
+  /** One HTTP request on a pooled connection; never rejects. */
   private attempt(path: string, payload: Buffer, signal: AbortSignal | undefined): Promise<Attempt> {
+    const connection = this.pool.acquire();
     return new Promise<Attempt>((resolve) => {
       let settled = false;
       const finish = (attempt: Attempt) => {
@@ -136,57 +132,73 @@ export class OpenAiHttpClient {
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        if (!attempt.ok) request.destroy();
+        // A timeout or abort leaves the exchange half done: that connection cannot carry another.
+        if (!attempt.ok) connection.destroy();
         resolve(attempt);
       };
       const onAbort = () => finish({ ok: false, failure: { kind: 'aborted' } });
-      const request = this.transport.request(
-        {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname.startsWith('[') ? this.url.hostname.slice(1, -1) : this.url.hostname,
-          port: this.url.port || undefined,
-          path: `${this.url.pathname}${path}${this.url.search}`,
-          method: 'POST',
-          headers: { ...this.headers, 'content-length': String(payload.length) },
-          agent: this.agent,
-          ...(this.url.username || this.url.password
-            ? { auth: `${decodeURIComponent(this.url.username)}:${decodeURIComponent(this.url.password)}` }
-            : {}),
-        },
-        (incoming) => {
-          const body = decode(incoming);
-          const chunks: Buffer[] = [];
-          const cutOff = (): Attempt => ({
-            ok: false,
-            failure: { kind: 'malformed', detail: 'the reply body was cut off', requestId: requestIdOf(incoming.headers) },
-            headers: incoming.headers,
-          });
-          body.on('data', (chunk: Buffer) => chunks.push(chunk));
-          body.once('error', () => finish(cutOff()));
-          if (body !== incoming) incoming.once('error', () => finish(cutOff()));
-          incoming.once('close', () => {
-            if (!incoming.complete) finish(cutOff());
-          });
-          body.once('end', () =>
-            finish({
-              ok: true,
-              status: incoming.statusCode ?? 0,
-              headers: incoming.headers,
-              text: chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-        },
-      );
-      request.once('error', (error) => finish({ ok: false, failure: { kind: 'connection', error } }));
       const timer = setTimeout(() => finish({ ok: false, failure: { kind: 'timeout' } }), this.timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      request.end(payload);
+      void connection.exchange(this.requestHead(path, payload.length), payload).then((result) => finish(attemptOf(result)));
     });
+  }
+
+  /** Request line and headers of a POST to `path` with a JSON body of `length` bytes. */
+  private requestHead(path: string, length: number): string {
+    let prefix = this.headPrefixes.get(path);
+    if (prefix === undefined) {
+      prefix = `POST ${this.url.pathname}${path}${this.url.search} HTTP/1.1\r\n${this.headerLines}`;
+      this.headPrefixes.set(path, prefix);
+    }
+    return `${prefix}content-length: ${length}\r\n\r\n`;
+  }
+}
+
+/**
+ * The fixed request headers: `host`, JSON in and out, our user agent, and the API key as a bearer
+ * token (else the URL's credentials as Basic auth). A key with a line break or control character
+ * would corrupt the request, so it is refused up front (without repeating it).
+ */
+function headerLinesOf(url: URL, apiKey: string | undefined): string {
+  let authorization: string | undefined;
+  if (apiKey) {
+    if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(apiKey)) {
+      throw new ConfigError('Invalid API key', [
+        'llm.api_key: contains a line break or control character; check OPENAI_API_KEY (or llm.api_key) for stray characters',
+      ]);
+    }
+    authorization = `Bearer ${apiKey}`;
+  } else if (url.username || url.password) {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  }
+  return (
+    `host: ${url.host}\r\n` +
+    'content-type: application/json\r\n' +
+    'accept: application/json\r\n' +
+    'user-agent: persona-forge\r\n' +
+    'connection: keep-alive\r\n' +
+    (authorization ? `authorization: ${authorization}\r\n` : '')
+  );
+}
+
+/** A finished exchange as a client attempt: the body decoded, or the failure named. */
+function attemptOf(result: HttpExchangeResult): Attempt {
+  if (result.kind === 'connection') return { ok: false, failure: { kind: 'connection', error: result.error } };
+  if (result.kind === 'broken') {
+    const requestId = result.headers ? requestIdOf(result.headers) : undefined;
+    return { ok: false, failure: { kind: 'malformed', detail: result.detail, requestId }, headers: result.headers };
+  }
+  try {
+    return { ok: true, status: result.status, headers: result.headers, text: decode(result.body, result.headers).toString('utf8') };
+  } catch (error) {
+    const detail = `the reply body could not be decompressed (${(error as Error).message})`;
+    return { ok: false, failure: { kind: 'malformed', detail, requestId: requestIdOf(result.headers) }, headers: result.headers };
   }
 }
 
 /** The SDK's rule: `x-should-retry` decides when present; else retry transport failures and 408/409/429/5xx. */
-function shouldRetry(failure: HttpFailure, headers: IncomingHttpHeaders | undefined): boolean {
+function shouldRetry(failure: HttpFailure, headers: HttpHeaders | undefined): boolean {
   if (failure.kind === 'aborted') return false;
   const forced = headers?.['x-should-retry'];
   if (forced === 'true') return true;
@@ -194,22 +206,22 @@ function shouldRetry(failure: HttpFailure, headers: IncomingHttpHeaders | undefi
   return failure.kind === 'status' ? isRetryableStatus(failure.status) : true;
 }
 
-function requestIdOf(headers: IncomingHttpHeaders): string | undefined {
+function requestIdOf(headers: HttpHeaders): string | undefined {
   const id = headers['x-request-id'];
   return typeof id === 'string' ? id : undefined;
 }
 
 /** The reply body, decoded when the server compressed it (we never ask it to). */
-function decode(incoming: http.IncomingMessage): Readable {
-  switch ((incoming.headers['content-encoding'] ?? '').toLowerCase()) {
+function decode(body: Buffer, headers: HttpHeaders): Buffer {
+  switch ((headers['content-encoding'] ?? '').toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return incoming.pipe(createGunzip());
+      return gunzipSync(body);
     case 'deflate':
-      return incoming.pipe(createInflate());
+      return inflateSync(body);
     case 'br':
-      return incoming.pipe(createBrotliDecompress());
+      return brotliDecompressSync(body);
     default:
-      return incoming;
+      return body;
   }
 }

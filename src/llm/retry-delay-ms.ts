@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { HttpHeaders } from './http1-connection.ts';
 
 /**
  * How long to wait before retry number `retriesDone + 1`, the openai SDK's policy with one change:
@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 export function retryDelayMs(
   retriesDone: number,
-  headers: IncomingHttpHeaders | undefined,
+  headers: HttpHeaders | undefined,
   maxRetryAfterMs: number,
   random: () => number,
 ): number {
@@ -19,7 +19,7 @@ export function retryDelayMs(
 }
 
 /** The wait a reply asks for, in ms (`retry-after-ms` first, then `retry-after` seconds or date). */
-function retryAfterMs(headers: IncomingHttpHeaders): number | undefined {
+function retryAfterMs(headers: HttpHeaders): number | undefined {
   const milliseconds = Number.parseFloat(String(headers['retry-after-ms'] ?? ''));
   if (Number.isFinite(milliseconds)) return milliseconds;
   const header = headers['retry-after'];
