@@ -93,15 +93,14 @@ export class RunState {
    * `surplus.jsonl` and counts the pair as rejected with reason `surplus_over_target`.
    */
   async commit(outcome: PairOutcome, line: OutcomeLine, options: { surplus?: boolean } = {}): Promise<OutcomeLine> {
-    let committed = line;
-    await this.sinks.candidates.append(outcome.candidates);
-    if (outcome.row && options.surplus) {
-      await this.sinks.surplus.append([outcome.row]);
-      committed = { ...line, status: 'rejected', row_id: null, reasons: { ...line.reasons, surplus_over_target: 1 } };
-    } else if (outcome.row) {
-      await this.sinks.conversations.append([outcome.row]);
-      this.rowIds.add(outcome.row.id);
-    }
+    const surplus = outcome.row !== null && options.surplus === true;
+    const committed: OutcomeLine = surplus
+      ? { ...line, status: 'rejected', row_id: null, reasons: { ...line.reasons, surplus_over_target: 1 } }
+      : line;
+    // Candidates and the row go to different files, written side by side; the outcome line follows both.
+    const rowSink = surplus ? this.sinks.surplus : this.sinks.conversations;
+    await Promise.all([this.sinks.candidates.append(outcome.candidates), outcome.row ? rowSink.append([outcome.row]) : undefined]);
+    if (outcome.row && !surplus) this.rowIds.add(outcome.row.id);
     await this.sinks.outcomes.append([committed]);
     this.done.add(keyOf(outcome.iteration, outcome.pair_id));
     tallyOutcome(this.summaries[outcome.iteration - 1], committed);
