@@ -63,8 +63,11 @@ export class Http1Connection {
     else this.socket.unref();
   }
 
-  /** Sends `head` (request line and headers, CRLF-terminated) and `body`; resolves with the reply. */
-  exchange(head: string, body: Buffer): Promise<HttpExchangeResult> {
+  /**
+   * Sends `request` (request line, headers, blank line and body, as one UTF-8 string: one write
+   * system call, no intermediate buffer) and resolves with the reply.
+   */
+  exchange(request: string): Promise<HttpExchangeResult> {
     if (!this.usable) return Promise.resolve({ kind: 'connection', error: new Error('connection is closed or busy') });
     this.status = 0;
     this.headers = undefined;
@@ -73,10 +76,7 @@ export class Http1Connection {
     this.keepAlive = false;
     this.reusable = false;
     const result = new Promise<HttpExchangeResult>((resolve) => (this.settle = resolve));
-    this.socket.cork();
-    this.socket.write(head, 'latin1');
-    this.socket.write(body);
-    this.socket.uncork();
+    this.socket.write(request);
     return result;
   }
 

@@ -87,7 +87,7 @@ export class OpenAiHttpClient {
    * retries, and returns the parsed reply. Rejects with an `LlmError` (never with the API key in it).
    */
   async postJson(path: string, body: unknown, signal?: AbortSignal): Promise<OpenAiHttpReply> {
-    const payload = Buffer.from(JSON.stringify(body));
+    const payload = JSON.stringify(body);
     for (let retries = 0; ; retries++) {
       if (signal?.aborted) throw this.error({ kind: 'aborted' });
       const attempt = await this.attempt(path, payload, signal);
@@ -123,7 +123,7 @@ export class OpenAiHttpClient {
   }
 
   /** One HTTP request on a pooled connection; never rejects. */
-  private attempt(path: string, payload: Buffer, signal: AbortSignal | undefined): Promise<Attempt> {
+  private attempt(path: string, payload: string, signal: AbortSignal | undefined): Promise<Attempt> {
     const connection = this.pool.acquire();
     return new Promise<Attempt>((resolve) => {
       let settled = false;
@@ -139,7 +139,7 @@ export class OpenAiHttpClient {
       const onAbort = () => finish({ ok: false, failure: { kind: 'aborted' } });
       const timer = setTimeout(() => finish({ ok: false, failure: { kind: 'timeout' } }), this.timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      void connection.exchange(this.requestHead(path, payload.length), payload).then((result) => finish(attemptOf(result)));
+      void connection.exchange(this.requestHead(path, Buffer.byteLength(payload)) + payload).then((result) => finish(attemptOf(result)));
     });
   }
 

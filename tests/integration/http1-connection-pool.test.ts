@@ -60,8 +60,7 @@ const head = (port: number, length: number) =>
   `POST /v1/x HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: ${length}\r\n\r\n`;
 
 async function exchange(pool: Http1ConnectionPool, port: number, body = '{}') {
-  const payload = Buffer.from(body);
-  return pool.acquire().exchange(head(port, payload.length), payload);
+  return pool.acquire().exchange(head(port, Buffer.byteLength(body)) + body);
 }
 
 function newPool(url: string, tlsOptions?: ConstructorParameters<typeof Http1ConnectionPool>[1]) {
@@ -190,18 +189,25 @@ describe('Http1ConnectionPool', () => {
 });
 
 describe('OpenAiHttpClient request headers', () => {
-  it('sends host, JSON and keep-alive headers, and Basic auth from the URL when there is no API key', async () => {
+  it('sends host, JSON and keep-alive headers, a UTF-8 body of the right length, and Basic auth from the URL when there is no API key', async () => {
     const seen: Array<Record<string, string | string[] | undefined>> = [];
+    const bodies: unknown[] = [];
     const { port } = await listen(
       createHttpServer((request, response) => {
         seen.push(request.headers);
-        request.resume();
-        request.on('end', () => response.end('{}'));
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          response.end('{}');
+        });
       }),
     );
     const client = new OpenAiHttpClient({ baseUrl: `http://user:p%40ss@127.0.0.1:${port}/v1` });
-    await client.postJson('/chat/completions', {});
+    // Multi-byte characters: content-length counts UTF-8 bytes, so the server reads the whole body.
+    await client.postJson('/chat/completions', { text: 'héllo wörld 😀 — 你好' });
     client.close();
+    expect(bodies).toEqual([{ text: 'héllo wörld 😀 — 你好' }]);
     expect(seen[0]).toMatchObject({
       host: `127.0.0.1:${port}`,
       'content-type': 'application/json',
