@@ -11,9 +11,16 @@ export interface Executor {
   /**
    * Runs the jobs; resolves when every admitted job has reported. Once `signal` aborts, no new
    * job is started; jobs already running finish and report.
-   * `onOutcome` calls are serialized (never two at once).
+   * `onOutcome` may be called again before an earlier call settles (the coordinator makes its
+   * decisions synchronously when a call starts); an executor may also wait for each call.
    */
   run(jobs: readonly PairJob[], onOutcome: (outcome: PairOutcome) => Promise<void>, signal?: AbortSignal): Promise<void>;
+  /**
+   * How long the coordinator may hold a finished pair so that pairs finishing close together share
+   * one durable write of the run files (0 or absent: each is written at once). Only useful when
+   * `onOutcome` is called without waiting for earlier calls.
+   */
+  readonly commitLingerMs?: number;
   /** Releases connections and workers. Idempotent. */
   close(): Promise<void>;
 }

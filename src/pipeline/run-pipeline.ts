@@ -127,6 +127,7 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
   const jobDeps: PairJobDeps = { backend, critics, template, config, now, panel };
   const runJob = (job: PairJob) => runPairJob(job, jobDeps);
   const executor = deps.createExecutor?.(runJob, jobDeps) ?? new InProcessExecutor(runJob, config.concurrency);
+  state.commitLingerMs = executor.commitLingerMs ?? 0;
 
   const manifestInput = {
     runId,
@@ -184,7 +185,8 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
         await executor.run(
           jobs.map((item) => jobFor(item, iteration, pool)),
           async (outcome) => {
-            const surplus = quota !== undefined && outcome.status === 'accepted' && summary.accepted >= quota;
+            // Decided before the first await: outcomes of pairs finishing together may be committed together.
+            const surplus = quota !== undefined && outcome.status === 'accepted' && state.acceptedIn(iteration) >= quota;
             const line = await state.commit(outcome, toOutcomeLine(outcome, config, models), { surplus });
             budget.add([], line);
             if (quota !== undefined && summary.accepted >= quota) waveController.abort();

@@ -11,6 +11,15 @@ import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
 
 const keyOf = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
 
+/** A pair handed to `RunState.commit`, waiting for its durable write. */
+interface PendingCommit {
+  outcome: PairOutcome;
+  committed: OutcomeLine;
+  surplus: boolean;
+  resolve: (line: OutcomeLine) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * The durable state of a run: what is finished, the accepted rows, and per-iteration counts.
  * Writes per pair go candidates -> row -> outcome, so the outcome line is the commit record:
@@ -18,6 +27,17 @@ const keyOf = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
  * unfinished pairs are dropped, and failed pairs are forgotten so they are retried.
  */
 export class RunState {
+  /**
+   * How long a finished pair may wait for others to share its durable write (0: written at once).
+   * Set from the executor (`Executor.commitLingerMs`); only worth it when pairs finish close together.
+   */
+  commitLingerMs = 0;
+  private waiting: PendingCommit[] = [];
+  private writing: Promise<void> | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  /** Per iteration: accepted pairs handed to `commit` and not yet on disk. */
+  private readonly pendingAccepted = new Map<number, number>();
+
   private constructor(
     readonly summaries: IterationSummary[],
     private readonly done: Set<string>,
@@ -83,31 +103,93 @@ export class RunState {
 
   /** Streams every accepted row from `conversations.jsonl`, in the order they were accepted. */
   async *rows(): AsyncGenerator<DatasetRow> {
+    await this.flushCommits();
     await this.sinks.conversations.flush();
     const lines = createInterface({ input: createReadStream(this.conversationsPath), crlfDelay: Infinity });
     for await (const line of lines) if (line.trim()) yield JSON.parse(line) as DatasetRow;
   }
 
   /**
-   * Writes one finished pair. `surplus` (an accepted row beyond `--target`) keeps the row in
-   * `surplus.jsonl` and counts the pair as rejected with reason `surplus_over_target`.
+   * Accepted pairs of `iteration`, counting those handed to `commit` and not yet on disk: what a
+   * `--target` decision must see when several pairs finish close together.
    */
-  async commit(outcome: PairOutcome, line: OutcomeLine, options: { surplus?: boolean } = {}): Promise<OutcomeLine> {
+  acceptedIn(iteration: number): number {
+    return this.summaries[iteration - 1].accepted + (this.pendingAccepted.get(iteration) ?? 0);
+  }
+
+  /**
+   * Writes one finished pair; resolves once it is on disk. `surplus` (an accepted row beyond
+   * `--target`) keeps the row in `surplus.jsonl` and counts the pair as rejected with reason
+   * `surplus_over_target`. Group commit: pairs committed while a write runs, or within
+   * `commitLingerMs` of the first waiting one, share one durable write per file.
+   */
+  commit(outcome: PairOutcome, line: OutcomeLine, options: { surplus?: boolean } = {}): Promise<OutcomeLine> {
     const surplus = outcome.row !== null && options.surplus === true;
     const committed: OutcomeLine = surplus
       ? { ...line, status: 'rejected', row_id: null, reasons: { ...line.reasons, surplus_over_target: 1 } }
       : line;
-    // Candidates and the row go to different files, written side by side; the outcome line follows both.
-    const rowSink = surplus ? this.sinks.surplus : this.sinks.conversations;
-    await Promise.all([this.sinks.candidates.append(outcome.candidates), outcome.row ? rowSink.append([outcome.row]) : undefined]);
-    if (outcome.row && !surplus) this.rowIds.add(outcome.row.id);
-    await this.sinks.outcomes.append([committed]);
-    this.done.add(keyOf(outcome.iteration, outcome.pair_id));
-    tallyOutcome(this.summaries[outcome.iteration - 1], committed);
-    return committed;
+    if (committed.status === 'accepted') this.countPending(outcome.iteration, 1);
+    return new Promise<OutcomeLine>((resolve, reject) => {
+      this.waiting.push({ outcome, committed, surplus, resolve, reject });
+      if (this.writing || this.lingerTimer) return; // the running write or the timer takes it along
+      if (this.commitLingerMs > 0) this.lingerTimer = setTimeout(() => this.writeWaiting(), this.commitLingerMs);
+      else this.writeWaiting();
+    });
+  }
+
+  /** Writes whatever waits now (not waiting out the linger); resolves when every commit so far is on disk. */
+  async flushCommits(): Promise<void> {
+    if (this.waiting.length && !this.writing) this.writeWaiting();
+    while (this.writing) await this.writing;
+  }
+
+  private writeWaiting(): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    if (this.waiting.length === 0 || this.writing) return;
+    this.writing = (async () => {
+      while (this.waiting.length) {
+        const batch = this.waiting;
+        this.waiting = [];
+        await this.writeBatch(batch);
+      }
+      this.writing = undefined;
+    })();
+  }
+
+  /** Candidates and rows of every pair in `batch` (side by side, different files), then their outcome lines. */
+  private async writeBatch(batch: PendingCommit[]): Promise<void> {
+    const rows = batch.filter((entry) => entry.outcome.row && !entry.surplus).map((entry) => entry.outcome.row!);
+    const surplusRows = batch.filter((entry) => entry.surplus).map((entry) => entry.outcome.row!);
+    try {
+      await Promise.all([
+        this.sinks.candidates.append(batch.flatMap((entry) => entry.outcome.candidates)),
+        rows.length ? this.sinks.conversations.append(rows) : undefined,
+        surplusRows.length ? this.sinks.surplus.append(surplusRows) : undefined,
+      ]);
+      await this.sinks.outcomes.append(batch.map((entry) => entry.committed));
+    } catch (error) {
+      for (const entry of batch) {
+        if (entry.committed.status === 'accepted') this.countPending(entry.outcome.iteration, -1);
+        entry.reject(error);
+      }
+      return;
+    }
+    for (const { outcome, committed, resolve } of batch) {
+      if (committed.status === 'accepted') this.countPending(outcome.iteration, -1);
+      if (outcome.row && committed.status === 'accepted') this.rowIds.add(outcome.row.id);
+      this.done.add(keyOf(outcome.iteration, outcome.pair_id));
+      tallyOutcome(this.summaries[outcome.iteration - 1], committed);
+      resolve(committed);
+    }
+  }
+
+  private countPending(iteration: number, delta: number): void {
+    this.pendingAccepted.set(iteration, (this.pendingAccepted.get(iteration) ?? 0) + delta);
   }
 
   async close(): Promise<void> {
+    await this.flushCommits().catch(() => {});
     for (const sink of Object.values(this.sinks)) await sink.close().catch(() => {});
   }
 }

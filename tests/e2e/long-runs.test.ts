@@ -106,6 +106,32 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
     for (const iteration of manifest.iterations) expect(iteration.accepted + iteration.rejected + iteration.failed).toBe(iteration.pairs);
   });
 
+  it('--target stays exact when 16 pairs in flight finish together and share durable writes', async () => {
+    // The first 12 samples are toxic, so the first wave accepts few pairs, the next wave over-generates
+    // from that low acceptance rate, and its pairs, all accepted, finish after the target is met.
+    let samples = 0;
+    fixture.setOptions({ latencyMs: 20, candidateScript: () => (samples++ < 12 ? 'toxic' : 'normal') });
+    try {
+      const { code } = await runCli([...base('target-wide'), '--iterations', '1', '--target', '9', '--concurrency', '16', '--config', join(out, 'no-retry.yaml')]).result;
+      expect(code).toBe(0);
+    } finally {
+      fixture.setOptions({ latencyMs: 0, candidateScript: undefined });
+    }
+    const runDir = join(out, 'target-wide');
+    const rows = await readLines(join(runDir, 'conversations.jsonl'));
+    expect(rows).toHaveLength(9);
+    const outcomes = (await readLines(join(runDir, 'outcomes.jsonl'))).map((line) => OutcomeLineSchema.parse(line));
+    expect(new Set(outcomes.map((line) => line.pair_id)).size).toBe(outcomes.length);
+    expect(outcomes.filter((line) => line.status === 'accepted').map((line) => line.row_id).sort()).toEqual(rows.map((row) => row.id).sort());
+    // Pairs that finished after the target was met keep their rows in surplus.jsonl.
+    const surplus = await readLines(join(runDir, 'surplus.jsonl'));
+    expect(surplus.length).toBeGreaterThan(0);
+    expect(outcomes.filter((line) => line.reasons.surplus_over_target === 1)).toHaveLength(surplus.length);
+    const manifest = await readManifest(runDir);
+    expect(manifest.totals.accepted).toBe(9);
+    expect(manifest.iterations[0].done).toBe(outcomes.length);
+  });
+
   it('resumes after a real SIGINT: no accepted row lost or duplicated, no finished request sent again', async () => {
     const runDir = join(out, 'sigint');
     fixture.setOptions({ latencyMs: 40 });
