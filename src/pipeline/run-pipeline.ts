@@ -187,11 +187,16 @@ export async function runPipeline(config: RunConfig, deps: PipelineDeps): Promis
           async (outcome) => {
             // Decided before the first await: outcomes of pairs finishing together may be committed together.
             const surplus = quota !== undefined && outcome.status === 'accepted' && state.acceptedIn(iteration) >= quota;
-            const line = await state.commit(outcome, toOutcomeLine(outcome, config, models), { surplus });
-            budget.add([], line);
-            if (quota !== undefined && summary.accepted >= quota) waveController.abort();
-            progress.pairFinished();
-            deps.onProgress?.(progress.snapshot(iteration));
+            await state.commit(outcome, toOutcomeLine(outcome, config, models), {
+              surplus,
+              // Runs as this pair is counted, before the next pair of its write: progress goes 1, 2, 3.
+              onCommitted: (line) => {
+                budget.add([], line);
+                if (quota !== undefined && summary.accepted >= quota) waveController.abort();
+                progress.pairFinished();
+                deps.onProgress?.(progress.snapshot(iteration));
+              },
+            });
           },
           AbortSignal.any([budget.signal, waveController.signal]),
         );

@@ -16,6 +16,7 @@ interface PendingCommit {
   outcome: PairOutcome;
   committed: OutcomeLine;
   surplus: boolean;
+  onCommitted: ((line: OutcomeLine) => void) | undefined;
   resolve: (line: OutcomeLine) => void;
   reject: (error: unknown) => void;
 }
@@ -121,16 +122,22 @@ export class RunState {
    * Writes one finished pair; resolves once it is on disk. `surplus` (an accepted row beyond
    * `--target`) keeps the row in `surplus.jsonl` and counts the pair as rejected with reason
    * `surplus_over_target`. Group commit: pairs committed while a write runs, or within
-   * `commitLingerMs` of the first waiting one, share one durable write per file.
+   * `commitLingerMs` of the first waiting one, share one durable write per file. `onCommitted`
+   * runs synchronously right after this pair is counted and before the next pair of the same
+   * write is, so whatever it reads from `summaries` advances one pair at a time.
    */
-  commit(outcome: PairOutcome, line: OutcomeLine, options: { surplus?: boolean } = {}): Promise<OutcomeLine> {
+  commit(
+    outcome: PairOutcome,
+    line: OutcomeLine,
+    options: { surplus?: boolean; onCommitted?: (line: OutcomeLine) => void } = {},
+  ): Promise<OutcomeLine> {
     const surplus = outcome.row !== null && options.surplus === true;
     const committed: OutcomeLine = surplus
       ? { ...line, status: 'rejected', row_id: null, reasons: { ...line.reasons, surplus_over_target: 1 } }
       : line;
     if (committed.status === 'accepted') this.countPending(outcome.iteration, 1);
     return new Promise<OutcomeLine>((resolve, reject) => {
-      this.waiting.push({ outcome, committed, surplus, resolve, reject });
+      this.waiting.push({ outcome, committed, surplus, onCommitted: options.onCommitted, resolve, reject });
       if (this.writing || this.lingerTimer) return; // the running write or the timer takes it along
       if (this.commitLingerMs > 0) this.lingerTimer = setTimeout(() => this.writeWaiting(), this.commitLingerMs);
       else this.writeWaiting();
@@ -175,12 +182,17 @@ export class RunState {
       }
       return;
     }
-    for (const { outcome, committed, resolve } of batch) {
+    for (const { outcome, committed, onCommitted, resolve, reject } of batch) {
       if (committed.status === 'accepted') this.countPending(outcome.iteration, -1);
       if (outcome.row && committed.status === 'accepted') this.rowIds.add(outcome.row.id);
       this.done.add(keyOf(outcome.iteration, outcome.pair_id));
       tallyOutcome(this.summaries[outcome.iteration - 1], committed);
-      resolve(committed);
+      try {
+        onCommitted?.(committed);
+        resolve(committed);
+      } catch (error) {
+        reject(error);
+      }
     }
   }
 

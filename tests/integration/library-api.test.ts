@@ -27,6 +27,18 @@ describe('library API: runPipeline(config, deps)', () => {
     expect(rows.every((row) => row.lineage.generator_model === 'gen-model' && row.lineage.critic_model === 'critic-model')).toBe(true);
   });
 
+  it('reports progress one pair at a time when 12 pairs in flight finish together and share writes', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'pf-lib-wide-'));
+    const config = await loadRunConfig({ flags: { out, run_id: 'wide', iterations: 1, pairs: 12, candidates: 2, concurrency: 12, llm: { base_url: fixture.baseUrl, model: 'm' } } });
+    const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c' });
+    const progress: RunProgress[] = [];
+    const result = await runPipeline(config, { backend, onProgress: (item) => progress.push(item) });
+    expect(progress.map((item) => item.done)).toEqual(Array.from({ length: 12 }, (_, index) => index + 1));
+    expect(result.manifest.totals.pairs).toBe(12);
+    const outcomes = (await readFile(join(out, 'wide', 'outcomes.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    expect(outcomes).toHaveLength(12);
+  });
+
   it('caps the pool from the best winners only, exactly as updatePool over every winner would', async () => {
     const out = await mkdtemp(join(tmpdir(), 'pf-pool-cap-'));
     const config = await loadRunConfig({ flags: { out, run_id: 'cap', iterations: 1, pairs: 6, candidates: 3, pool: { cap: 4 }, llm: { base_url: fixture.baseUrl } } });
