@@ -107,7 +107,7 @@ export async function critiqueCandidates(
   const records: CandidateCritique[] = await Promise.all(
     candidates.map(async (candidate) => {
       const filters = lintConversation(
-        { ...personas, turns: candidate.turns, rawText: candidate.rawText, parseError: candidate.parseError },
+        { turns: candidate.turns, rawText: candidate.rawText, parseError: candidate.parseError, ...personas },
         { minTurns: options.minTurns, maxTurns: options.maxTurns },
       );
       let filteredBy = filters.find((verdict) => !verdict.passed)?.critic ?? null;

@@ -17,10 +17,13 @@ export const LOW_VARIETY_MAX_RATIO = 0.3;
  * 3. an utterance of at least `LOW_VARIETY_MIN_WORDS` (20) words has fewer than
  *    `LOW_VARIETY_MAX_RATIO` (30%) distinct words (non-adjacent loops).
  * Returns a description of the first problem found, or null.
+ *
+ * @param wordsPerTurn `normalizeWords` of each turn's text, when the caller already has them.
  */
-export function findDegenerateRepetition(turns: readonly Turn[]): string | null {
-  const wordsPerTurn = turns.map((turn) => normalizeWords(turn.text));
-
+export function findDegenerateRepetition(
+  turns: readonly Turn[],
+  wordsPerTurn: readonly (readonly string[])[] = turns.map((turn) => normalizeWords(turn.text)),
+): string | null {
   const counts = new Map<string, number>();
   for (const words of wordsPerTurn) {
     if (words.length === 0) continue;

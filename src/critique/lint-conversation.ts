@@ -41,12 +41,14 @@ const PLACEHOLDER_PATTERN = /\[[^[\]\n]{0,40}\p{L}[^[\]\n]{0,40}\]|\{\{?\s*\p{L}
  * A candidate failing any of them is filtered without an LLM call.
  */
 export function lintConversation(input: LintInput, options: LintOptions): FilterVerdict[] {
+  // Both word-level checks read the same normalized utterances: normalize each one once.
+  const wordsPerTurn = input.turns.map((turn) => normalizeWords(turn.text));
   return [
     verdict('lint_parse', checkParse(input)),
     verdict('lint_turn_count', checkTurnCount(input.turns, options)),
     verdict('lint_placeholder', checkPlaceholders(input)),
-    verdict('lint_verbatim_attribute', checkVerbatim(input, options.verbatimMinWords ?? 4)),
-    verdict('lint_repetition', checkRepetition(input.turns)),
+    verdict('lint_verbatim_attribute', checkVerbatim(input, wordsPerTurn, options.verbatimMinWords ?? 4)),
+    verdict('lint_repetition', checkRepetition(input.turns, wordsPerTurn)),
   ];
 }
 
@@ -86,29 +88,32 @@ function checkTurnCount(turns: readonly Turn[], options: LintOptions): CheckOutc
 }
 
 function checkPlaceholders(input: LintInput): CheckOutcome {
-  const texts =
-    input.turns.length > 0
-      ? input.turns.map((turn, index) => ({ where: `utterance ${index + 1} (${turn.speaker})`, text: turn.text }))
-      : [{ where: 'the raw reply', text: input.rawText }];
+  const { turns } = input;
+  const texts = turns.length > 0 ? turns.map((turn) => turn.text) : [input.rawText];
   const found: string[] = [];
-  for (const { where, text } of texts) {
-    for (const match of text.matchAll(PLACEHOLDER_PATTERN)) found.push(`"${match[0]}" in ${where}`);
-  }
+  // `match` with the global pattern lists a text's placeholders without cloning the pattern per
+  // text as `matchAll` does, and the location is only worded for a placeholder actually found.
+  texts.forEach((text, index) => {
+    for (const placeholder of text.match(PLACEHOLDER_PATTERN) ?? []) {
+      const where = turns.length > 0 ? `utterance ${index + 1} (${turns[index].speaker})` : 'the raw reply';
+      found.push(`"${placeholder}" in ${where}`);
+    }
+  });
   if (found.length === 0) return { passed: true, rationale: 'no bracket placeholders' };
   const listed = found.slice(0, 3).join(', ') + (found.length > 3 ? ` and ${found.length - 3} more` : '');
   return { passed: false, rationale: `placeholder left unfilled: ${listed}` };
 }
 
-function checkVerbatim(input: LintInput, minWords: number): CheckOutcome {
+function checkVerbatim(input: LintInput, wordsPerTurn: readonly string[][], minWords: number): CheckOutcome {
+  const keyed = (owner: string, text: string) => ({ owner, text, key: normalizeWords(text).join(' ') });
   const attributes = [
-    ...input.user1Persona.map((text) => ({ owner: 'User 1', text })),
-    ...input.user2Persona.map((text) => ({ owner: 'User 2', text })),
-  ]
-    .map((attribute) => ({ ...attribute, key: normalizeWords(attribute.text).join(' ') }))
-    .filter((attribute) => attribute.key.split(' ').length >= minWords);
-  const utterances = input.turns.map((turn) => ` ${normalizeWords(turn.text).join(' ')} `);
+    ...input.user1Persona.map((text) => keyed('User 1', text)),
+    ...input.user2Persona.map((text) => keyed('User 2', text)),
+  ].filter((attribute) => attribute.key.split(' ').length >= minWords);
+  const utterances = wordsPerTurn.map((words) => ` ${words.join(' ')} `);
   for (const attribute of attributes) {
-    const index = utterances.findIndex((utterance) => utterance.includes(` ${attribute.key} `));
+    const needle = ` ${attribute.key} `;
+    const index = utterances.findIndex((utterance) => utterance.includes(needle));
     if (index >= 0) {
       return {
         passed: false,
@@ -122,8 +127,8 @@ function checkVerbatim(input: LintInput, minWords: number): CheckOutcome {
   };
 }
 
-function checkRepetition(turns: readonly Turn[]): CheckOutcome {
-  const problem = findDegenerateRepetition(turns);
+function checkRepetition(turns: readonly Turn[], wordsPerTurn: readonly string[][]): CheckOutcome {
+  const problem = findDegenerateRepetition(turns, wordsPerTurn);
   if (problem) return { passed: false, rationale: `degenerate repetition: ${problem}` };
   return { passed: true, rationale: 'no degenerate repetition' };
 }

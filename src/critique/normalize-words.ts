@@ -3,10 +3,12 @@
  * ("I'm" -> "im"), every other non-letter, non-digit character separates words.
  */
 export function normalizeWords(text: string): string[] {
-  return text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/['’‘`]/g, '')
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((word) => word.length > 0);
+  // The words are the runs of letters and digits left once apostrophes are gone.
+  return (
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .replace(/['’‘`]/g, '')
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
 }

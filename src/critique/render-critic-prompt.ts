@@ -45,10 +45,27 @@ export interface PairwisePromptContext {
 
 export type CriticPromptContext = FilterPromptContext | PairwisePromptContext;
 
+/**
+ * Each turns or attributes array rendered once: a pair's critic calls (every filter on each
+ * candidate, both orders of every ranker) show the same candidates and profiles again and again.
+ * Generated turns and profiles are never changed once made, so a rendering never goes stale.
+ */
+const renderedConversations = new WeakMap<readonly Turn[], string>();
+const renderedPersonas = new WeakMap<readonly string[], string>();
+
+function renderOnce<T extends object>(rendered: WeakMap<T, string>, value: T, render: (value: T) => string): string {
+  let text = rendered.get(value);
+  if (text === undefined) {
+    text = render(value);
+    rendered.set(value, text);
+  }
+  return text;
+}
+
 /** Wraps turns in the `<conversation>` tag the critic prompts (and fixture servers) rely on. */
 export function renderConversationBlock(turns: readonly Turn[], id?: 'A' | 'B'): string {
   const open = id ? `<conversation id="${id}">` : '<conversation>';
-  return `${open}\n${renderConversation(turns)}\n</conversation>`;
+  return `${open}\n${renderOnce(renderedConversations, turns, renderConversation)}\n</conversation>`;
 }
 
 /**
@@ -64,8 +81,8 @@ export function renderCriticPrompt(
     throw new Error(`critic "${critic.name}" is a ${critic.kind} critic but got a ${context.kind} context`);
   }
   const values: Record<string, string> = {
-    user1_persona: renderPersona(context.user1Persona),
-    user2_persona: renderPersona(context.user2Persona),
+    user1_persona: renderOnce(renderedPersonas, context.user1Persona, renderPersona),
+    user2_persona: renderOnce(renderedPersonas, context.user2Persona, renderPersona),
   };
   if (context.kind === 'filter') {
     values.conversation = renderConversationBlock(context.turns);

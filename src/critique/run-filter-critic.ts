@@ -29,7 +29,14 @@ export async function runFilterCritic(input: RunFilterCriticInput, deps: CriticD
     { kind: 'filter', user1Persona: input.user1Persona, user2Persona: input.user2Persona, turns: input.turns },
     deps.options,
   );
-  const base = { critic: critic.name, kind: 'filter', source: 'llm' } as const;
+  const verdict = (passed: boolean, confidence: number, rationale: string): FilterVerdict => ({
+    critic: critic.name,
+    kind: 'filter',
+    source: 'llm',
+    passed,
+    confidence,
+    rationale,
+  });
   try {
     const { value } = await completeStructured(
       deps.backend,
@@ -38,15 +45,10 @@ export async function runFilterCritic(input: RunFilterCriticInput, deps: CriticD
       criticSchemaName(critic),
     );
     const answer = (value as Record<string, unknown>)[critic.verdict.field];
-    return {
-      ...base,
-      passed: answer !== critic.verdict.reject_when,
-      confidence: value.confidence as number,
-      rationale: value.rationale as string,
-    };
+    return verdict(answer !== critic.verdict.reject_when, value.confidence as number, value.rationale as string);
   } catch (error) {
     if (error instanceof StructuredOutputError) {
-      return { ...base, passed: true, confidence: 0, rationale: `critic reply unusable: ${error.message}` };
+      return verdict(true, 0, `critic reply unusable: ${error.message}`);
     }
     throw error;
   }

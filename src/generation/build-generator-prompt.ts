@@ -18,13 +18,23 @@ export function renderPairBlock(user1: readonly string[], user2: readonly string
   return `User 1 persona:\n${renderPersona(user1)}\nUser 2 persona:\n${renderPersona(user2)}`;
 }
 
+/**
+ * Each few-shot example rendered once (all but its "Example N:" line): pool records are shared by
+ * every job of an iteration and never changed, and each job shows several of them.
+ */
+const renderedExamples = new WeakMap<PoolRecord, string>();
+
 function renderExample(example: PoolRecord, position: number): string {
-  return [
-    `Example ${position}:`,
-    renderPairBlock(example.user1_persona, example.user2_persona),
-    'Conversation:',
-    renderConversation(example.turns),
-  ].join('\n');
+  let rendered = renderedExamples.get(example);
+  if (rendered === undefined) {
+    rendered = [
+      renderPairBlock(example.user1_persona, example.user2_persona),
+      'Conversation:',
+      renderConversation(example.turns),
+    ].join('\n');
+    renderedExamples.set(example, rendered);
+  }
+  return `Example ${position}:\n${rendered}`;
 }
 
 /** Builds the generator chat messages: header, examples, instruction, target pair. Pure. */

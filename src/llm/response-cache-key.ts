@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { CompletionRequest, JsonResponseFormat } from './llm-backend.ts';
 
 /** Bumped whenever the key material changes: entries under older keys are simply never hit. */
@@ -18,28 +18,37 @@ export function responseCacheKey(model: string, request: CompletionRequest, samp
 
 /**
  * The keys of samples 0..samples-1 of one request (`responseCacheKey` of each). The request is
- * hashed once, as length-prefixed fields (no JSON escaping of the long message texts: that was
- * the largest single cost of the cache), then each key is sha256 of that digest and the index.
+ * hashed once, as length-prefixed fields `<length>:<text>` (no JSON escaping of the long message
+ * texts: that was the largest single cost of the cache), then each key is sha256 of that digest
+ * and the index.
  */
 export function responseCacheKeys(model: string, request: CompletionRequest, samples: number): string[] {
-  const fields: string[] = [
-    KEY_VERSION,
-    model,
-    String(request.messages.length),
-    ...request.messages.flatMap((message) => [message.role, message.content]),
-    String(request.temperature ?? ''),
-    String(request.topP ?? ''),
-    String(request.topK ?? ''),
-    String(request.maxOutputTokens ?? ''),
-    String(request.seed ?? ''),
-    request.jsonSchema ? jsonOf(request.jsonSchema) : '',
-  ];
-  let material = '';
-  for (const field of fields) material += `${field.length}:${field}`;
-  const requestDigest = hash('sha256', material);
+  // The fields are streamed into the hash, each message text as it is, rather than first joined
+  // into one string: that copy of every prompt was most of what a cached call allocated.
+  const hasher = createHash('sha256').update(
+    field(KEY_VERSION) + field(model) + field(String(request.messages.length)),
+  );
+  for (const message of request.messages) {
+    hasher.update(`${field(message.role)}${message.content.length}:`);
+    hasher.update(message.content);
+  }
+  hasher.update(
+    field(String(request.temperature ?? '')) +
+      field(String(request.topP ?? '')) +
+      field(String(request.topK ?? '')) +
+      field(String(request.maxOutputTokens ?? '')) +
+      field(String(request.seed ?? '')) +
+      field(request.jsonSchema ? jsonOf(request.jsonSchema) : ''),
+  );
+  const requestDigest = hasher.digest('hex');
   const keys: string[] = [];
   for (let index = 0; index < samples; index++) keys.push(hash('sha256', `${requestDigest}#${index}`));
   return keys;
+}
+
+/** One field of the key material: its length in UTF-16 code units, a colon, the text. */
+function field(text: string): string {
+  return `${text.length}:${text}`;
 }
 
 function jsonOf(format: JsonResponseFormat): string {

@@ -75,18 +75,24 @@ const STOPWORDS = new Set([
   'really',
 ]);
 
+/** Lowercased runs of letters and digits, apostrophes dropped: "Don't stop!" -> ["dont", "stop"]. */
+function words(text: string): string[] {
+  return (
+    text
+      .toLowerCase()
+      .replace(/['’]/g, '')
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  );
+}
+
 function normalize(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/['’]/g, '')
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
+  return words(text).join(' ');
 }
 
 function contentTokens(text: string): Set<string> {
   const tokens = new Set<string>();
-  for (const word of normalize(text).split(' ')) {
-    if (word === '' || STOPWORDS.has(word)) continue;
+  for (const word of words(text)) {
+    if (STOPWORDS.has(word)) continue;
     tokens.add(foldPlural(word));
   }
   return tokens;
