@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { startRedisServer } from '../tests/fixtures/redis-server.ts';
 import {
   measureFileCacheIndex,
+  collectWorkerGarbage,
   readProc,
   runCoordinatorProcess,
   startSimulatorProcess,
@@ -32,7 +33,10 @@ export interface ScaleMeasurement {
     cpuMsPerCall: number;
   };
   workers: {
+    /** RSS after a full GC in the worker, at the two checkpoints. */
     rssMb: Array<[number, number]>;
+    /** RSS as read at the checkpoints, before that GC (V8's committed heap, garbage included). */
+    rssBeforeGcMb: Array<[number, number]>;
     peakRssMb: number[];
     cpuMsPerCall: number;
   };
@@ -67,7 +71,7 @@ export async function measureScale(scenario: BenchScenario, options: BenchRunOpt
   });
   try {
     const workersBefore = workers.map((worker) => readProc(worker.pid));
-    const atCheckpoint: Array<{ workers: ProcReading[]; redisUsedMb: Promise<number> }> = [];
+    const atCheckpoint: Array<{ workers: ProcReading[]; workersAfterGc: Promise<ProcReading[]>; redisUsedMb: Promise<number> }> = [];
     const redisUsedMb = async () => Number((await redisServer.info('memory')).used_memory) / MB;
     await simulator.reset();
     options.log(
@@ -92,7 +96,12 @@ export async function measureScale(scenario: BenchScenario, options: BenchRunOpt
       {
         cpuProfileDir: options.cpuProfileDir,
         onCheckpoint: (sample) => {
-          atCheckpoint.push({ workers: workers.map((worker) => readProc(worker.pid)), redisUsedMb: redisUsedMb() });
+          const read = () => workers.map((worker) => readProc(worker.pid));
+          atCheckpoint.push({
+            workers: read(),
+            workersAfterGc: collectWorkerGarbage(workers).then(read),
+            redisUsedMb: redisUsedMb(),
+          });
           options.log(`  ${sample.accepted} accepted: coordinator RSS ${sample.rssMb.toFixed(0)} MB`);
         },
       },
@@ -104,6 +113,7 @@ export async function measureScale(scenario: BenchScenario, options: BenchRunOpt
     const fileIndex = await measureFileCacheIndex(cache.keys);
     const [first, second] = [atCheckpoint[0], atCheckpoint[atCheckpoint.length - 1]];
     const pairOf = <T>(pick: (reading: { workers: ProcReading[] }) => T): [T, T] => [pick(first), pick(second)];
+    const afterGc = [await first.workersAfterGc, await second.workersAfterGc];
     return {
       conversations: settings.conversations,
       checkpoints: settings.checkpoints,
@@ -117,7 +127,8 @@ export async function measureScale(scenario: BenchScenario, options: BenchRunOpt
         cpuMsPerCall: result.cpuMs / stats.requests,
       },
       workers: {
-        rssMb: workers.map((_worker, index) => pairOf((reading) => reading.workers[index].rssMb)),
+        rssMb: workers.map((_worker, index): [number, number] => [afterGc[0][index].rssMb, afterGc[1][index].rssMb]),
+        rssBeforeGcMb: workers.map((_worker, index) => pairOf((reading) => reading.workers[index].rssMb)),
         peakRssMb: workersAfter.map((reading) => reading.peakRssMb),
         cpuMsPerCall:
           workersAfter.reduce((sum, reading, index) => sum + reading.cpuMs - workersBefore[index].cpuMs, 0) /

@@ -150,13 +150,21 @@ export interface WorkerProcess {
  * is the Node process itself) and resolves once every one logged "worker ready" (within 60 s;
  * otherwise every one started is stopped and the error thrown).
  */
+const workerNodeArgs = process.env.PF_BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+
 export async function startWorkerProcesses(
   count: number,
   options: { redisUrl: string; concurrency: number; maxInFlight?: number; cpuProfileDir?: string },
 ): Promise<WorkerProcess[]> {
   const args = [
     ...TSX,
+    // SIGUSR2 -> full GC (bench/worker-gc-on-signal.ts), for memory readings after a GC.
+    '--expose-gc',
+    '--import',
+    fileURLToPath(new URL('./worker-gc-on-signal.ts', import.meta.url)),
     ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+    // Extra Node flags for experiments, e.g. PF_BENCH_WORKER_NODE_ARGS=--trace-gc (their stdout is then shown).
+    ...workerNodeArgs,
     'src/cli/main.ts',
     'worker',
     '--redis',
@@ -168,7 +176,7 @@ export async function startWorkerProcesses(
     'info',
   ];
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] }),
+    spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', workerNodeArgs.length ? 'inherit' : 'ignore', 'pipe'] }),
   );
   const ready = children.map(
     (child) =>
@@ -255,4 +263,10 @@ export function readRunQueueWaitMs(pid: number | 'self'): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** Runs a full GC in each worker (SIGUSR2, see `startWorkerProcesses`) and waits for it to finish. */
+export async function collectWorkerGarbage(workers: readonly WorkerProcess[], settleMs = 1500): Promise<void> {
+  for (const worker of workers) process.kill(worker.pid, 'SIGUSR2');
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
 }

@@ -180,10 +180,15 @@ function scaleRows(scale: ScaleMeasurement): BenchRow[] {
     ),
     row(
       'scale',
-      `worker RSS growth ${span} (worst of 4)`,
+      `worker RSS growth ${span} (worst of 4, after a full GC)`,
       `${fixed(worstWorkerGrowth, 1)} MB`,
       '< 50 MB',
       worstWorkerGrowth < 50,
+    ),
+    row(
+      'scale',
+      `worker RSS growth ${span} before that GC (V8's committed heap; worst of 4)`,
+      `${fixed(Math.max(...scale.workers.rssBeforeGcMb.map(([first, second]) => second - first)), 1)} MB`,
     ),
     row(
       'scale',
@@ -289,7 +294,7 @@ async function main() {
       const endpoint = scenario.scale.endpoint;
       notes.push(
         "The coordinator's peak RSS over the whole run comes from the end of the run (pool update, Parquet export, dataset card and report.html read the rows back), not from the pairs; the growth rows are read while pairs run. Redis memory is almost all response cache (one entry per reply, kept 7 days). An in-process run keeps one file-cache index entry (~160 B) per reply instead, 16 replies per conversation with 2 candidates.",
-        `Scale run: ${scenario.scale.conversations} pairs (1 iteration, 2 candidates), ${scenario.scale.workers} workers x concurrency ${scenario.scale.workerConcurrency}, shared max in flight ${scenario.scale.maxInFlight}; simulated endpoint ${endpoint.maxConcurrent} slots, ${endpoint.fixedLatencyMs} ms per request; response cache on (in Redis for BullMQ runs). RSS read after a full GC in the coordinator; workers' RSS from /proc at the same moment.`,
+        `Scale run: ${scenario.scale.conversations} pairs (1 iteration, 2 candidates), ${scenario.scale.workers} workers x concurrency ${scenario.scale.workerConcurrency}, shared max in flight ${scenario.scale.maxInFlight}; simulated endpoint ${endpoint.maxConcurrent} slots, ${endpoint.fixedLatencyMs} ms per request; response cache on (in Redis for BullMQ runs). RSS read after a full GC in the coordinator and (SIGUSR2, bench/worker-gc-on-signal.ts) in each worker, from /proc; the workers' reading before that GC is shown too: without it a worker's RSS follows V8's committed heap, which grows with the allocation rate while the live heap stays flat (28–37 MB after every major GC with --trace-gc, 28 MB at both checkpoints after the forced GC).`,
       );
     }
     if (args.only.includes('economy')) {
