@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadRunConfig } from '../src/config/load-run-config.ts';
 import { runPipeline, type PipelineDeps } from '../src/pipeline/run-pipeline.ts';
-import { OpenAiCompatibleBackend } from '../src/llm/openai-compatible-backend.ts';
+import { OpenAiCompatibleBackend } from '../src/llm/openai/openai-compatible-backend.ts';
 import { limitConcurrency } from '../src/llm/limit-concurrency.ts';
 import { writeDatasetParquet } from '../src/output/write-dataset-parquet.ts';
 import type { DatasetRow } from '../src/schemas/dataset-row.ts';

@@ -6,13 +6,13 @@ export { runPairJob, type PairJobDeps } from './pipeline/run-pair-job.ts';
 export { updatePool } from './pipeline/update-pool.ts';
 export { loadRunConfig, parseRunConfig, readConfigFile, type ConfigSources } from './config/load-run-config.ts';
 export type { LlmBackend, CompletionRequest, CompletionResult, ChatMessage, JsonResponseFormat } from './llm/llm-backend.ts';
-export { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from './llm/openai-compatible-backend.ts';
+export { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from './llm/openai/openai-compatible-backend.ts';
 export { completeStructured } from './llm/complete-structured.ts';
 export { limitConcurrency } from './llm/limit-concurrency.ts';
 export { cacheResponses } from './llm/cache-responses.ts';
 export { openFileResponseCache } from './llm/file-response-cache.ts';
 export type { ResponseCache } from './llm/response-cache.ts';
-export { ConfigError, InputError, LlmError, EndpointUnreachableError, StructuredOutputError } from './llm/errors.ts';
+export { ConfigError, InputError, LlmError, EndpointUnreachableError, StructuredOutputError } from './errors.ts';
 export type { Executor } from './executors/executor.ts';
 export { InProcessExecutor } from './executors/in-process-executor.ts';
 export { buildGeneratorPrompt } from './generation/build-generator-prompt.ts';
@@ -28,8 +28,8 @@ export { writeDatasetParquet, DATASET_PARQUET_SCHEMA } from './output/write-data
 export { createRandom, deriveRandom } from './util/create-random.ts';
 export { estimateRun, type RunEstimate } from './pipeline/estimate-run.ts';
 // Local model
-export { createLocalBackend, defaultCacheDir } from './llm/create-local-backend.ts';
-export { createLlamaCppBackend, LlamaCppBackend } from './llm/llama-cpp-backend.ts';
+export { createLocalBackend, defaultCacheDir } from './llm/llama/create-local-backend.ts';
+export { createLlamaCppBackend, LlamaCppBackend } from './llm/llama/llama-cpp-backend.ts';
 // Scale-out
 export { BullMqExecutor, type BullMqExecutorOptions } from './executors/bullmq-executor.ts';
 export { startBullMqWorker, type BullMqWorkerOptions } from './executors/bullmq-worker.ts';
@@ -39,8 +39,8 @@ export { preparePairs } from './personas/prepare-pairs.ts';
 export { expandPersonas } from './personas/expansion/expand-personas.ts';
 export { buildConsistentProfiles } from './personas/build-consistent-profiles.ts';
 export { pairByClusters } from './personas/pair-by-clusters.ts';
-export { createEmbedder } from './llm/create-embedder.ts';
-export type { Embedder } from './llm/embedder.ts';
+export { createEmbedder } from './llm/embedders/create-embedder.ts';
+export type { Embedder } from './llm/embedders/embedder.ts';
 // Evaluation and exports
 export { evaluateDataset } from './evaluation/evaluate-dataset.ts';
 export { computeDatasetStatistics } from './evaluation/compute-dataset-statistics.ts';

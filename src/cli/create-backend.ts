@@ -1,5 +1,5 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
-import { OpenAiCompatibleBackend } from '../llm/openai-compatible-backend.ts';
+import { OpenAiCompatibleBackend } from '../llm/openai/openai-compatible-backend.ts';
 import { limitConcurrency } from '../llm/limit-concurrency.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 
@@ -38,7 +38,7 @@ export async function createBackend(config: RunConfig, env: Record<string, strin
     };
   }
   // Loaded lazily: API-only installs may not have node-llama-cpp at all.
-  const { createLocalBackend, defaultCacheDir } = await import('../llm/create-local-backend.ts');
+  const { createLocalBackend, defaultCacheDir } = await import('../llm/llama/create-local-backend.ts');
   const { createDownloadProgressRenderer } = await import('./commands/models-command.ts');
   const progress = createDownloadProgressRenderer(process.stderr);
   const inner = await createLocalBackend({

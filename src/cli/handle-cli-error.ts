@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { ConfigError, EndpointUnreachableError, InputError, StructuredOutputError, LlmError } from '../llm/errors.ts';
+import { ConfigError, EndpointUnreachableError, InputError, StructuredOutputError, LlmError } from '../errors.ts';
 
 /** Exit codes: 0 done, 1 failure, 2 bad input (flags, config, files, unreachable endpoint), 3 budget reached, 130 interrupted. */
 export const EXIT_CODES = { ok: 0, failure: 1, badInput: 2, budgetExhausted: 3, interrupted: 130 } as const;

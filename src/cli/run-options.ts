@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../llm/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { loadRunConfig } from '../config/load-run-config.ts';
 import type { RunConfig, RunConfigInput } from '../schemas/run-config.ts';
 import { positiveInteger, nonNegativeInteger, positiveNumber } from './parse-flag.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../llm/errors.ts';
+import { ConfigError } from '../errors.ts';
 import { RunConfigSchema, type RunConfig, type RunConfigInput } from '../schemas/run-config.ts';
 import { deepMerge } from './deep-merge.ts';
 

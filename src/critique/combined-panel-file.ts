@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readFrontmatterFile } from './read-frontmatter-file.ts';
 import { CombinedPanelFrontmatterSchema, type CombinedPanel } from '../schemas/combined-panel.ts';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
 import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
 

@@ -1,7 +1,7 @@
 import type { CriticDefinition, PairwiseVerdict } from '../schemas/critic.ts';
 import { combinedPanelReplySchema, type CombinedPanel } from '../schemas/combined-panel.ts';
 import { completeStructured } from '../llm/complete-structured.ts';
-import { StructuredOutputError } from '../llm/errors.ts';
+import { StructuredOutputError } from '../errors.ts';
 import type { CriticDeps } from './build-critic-request.ts';
 import { buildCombinedPanelRequest, combinedPanelSchemaName } from './combined-panel-prompt.ts';
 import {

@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CriticDefinition } from '../schemas/critic.ts';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 import { parseCriticFile, type DisabledCritic } from './parse-critic-file.ts';
 
 export interface LoadCriticsOptions {

@@ -1,7 +1,7 @@
 import { readFrontmatterFile } from './read-frontmatter-file.ts';
 import type { z } from 'zod';
 import { CriticFrontmatterSchema, type CriticDefinition } from '../schemas/critic.ts';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
 import { CRITIC_PLACEHOLDERS, PLACEHOLDER_PATTERN, REQUIRED_CRITIC_PLACEHOLDERS } from './render-critic-prompt.ts';
 

@@ -1,5 +1,5 @@
 import matter from 'gray-matter';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * Splits a prompt file into YAML frontmatter and body. `expectedFields` names what the "---" block

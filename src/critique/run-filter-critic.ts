@@ -1,7 +1,7 @@
 import { filterReplySchema, type CriticDefinition, type FilterVerdict } from '../schemas/critic.ts';
 import type { Turn } from '../schemas/turn.ts';
 import { completeStructured } from '../llm/complete-structured.ts';
-import { StructuredOutputError } from '../llm/errors.ts';
+import { StructuredOutputError } from '../errors.ts';
 import { buildCriticRequest, criticSchemaName, type CriticDeps } from './build-critic-request.ts';
 
 export interface RunFilterCriticInput {

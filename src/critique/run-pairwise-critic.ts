@@ -1,7 +1,7 @@
 import { PairwiseReplySchema, type CriticDefinition, type PairwiseVerdict } from '../schemas/critic.ts';
 import type { Turn } from '../schemas/turn.ts';
 import { completeStructured } from '../llm/complete-structured.ts';
-import { StructuredOutputError } from '../llm/errors.ts';
+import { StructuredOutputError } from '../errors.ts';
 import { buildCriticRequest, criticSchemaName, type CriticDeps } from './build-critic-request.ts';
 
 /** A candidate conversation in a comparison. */

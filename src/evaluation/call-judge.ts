@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { completeStructured } from '../llm/complete-structured.ts';
-import { EndpointUnreachableError, LlmError } from '../llm/errors.ts';
+import { EndpointUnreachableError, LlmError } from '../errors.ts';
 import type { ChatMessage, LlmBackend } from '../llm/llm-backend.ts';
 
 /** Sampling settings of judge calls. */

@@ -1,5 +1,5 @@
 import type { RunReportData } from './read-run-report-data.ts';
-import type { TokenUsageView } from './run-manifest-view-schema.ts';
+import type { TokenUsageView } from '../schemas/run-manifest-view-schema.ts';
 
 /** One iteration as the report shows it; a field is undefined when no run file records it. */
 export interface ReportIterationRow {

@@ -3,7 +3,7 @@ import { tokenizeWords } from './tokenize-words.ts';
 import { percentile } from './percentile.ts';
 import { findNearDuplicates } from './find-near-duplicates.ts';
 import { ENGLISH_STOPWORDS } from './english-stopwords.ts';
-import type { DatasetStatistics } from './evaluation-result-schema.ts';
+import type { DatasetStatistics } from '../schemas/evaluation-result-schema.ts';
 
 /**
  * What the statistics read of a conversation. `DatasetRow`, `PoolRecord` (imported datasets) and

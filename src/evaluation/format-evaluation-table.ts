@@ -3,7 +3,7 @@ import type {
   DetectionSummary,
   EvaluationResult,
   FaithfulnessSummary,
-} from './evaluation-result-schema.ts';
+} from '../schemas/evaluation-result-schema.ts';
 
 const percent = (value: number | null | undefined) =>
   value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)}%`;

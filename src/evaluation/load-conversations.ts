@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { z } from 'zod';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
 import type { ImportNotes } from '../personas/importers/import-notes.ts';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';

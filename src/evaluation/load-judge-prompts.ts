@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import matter from 'gray-matter';
 import { z } from 'zod';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
 
 /** One judge prompt file: system message (frontmatter `system`) and a body with `{{placeholders}}`. */

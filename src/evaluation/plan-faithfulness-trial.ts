@@ -1,7 +1,7 @@
 import type { Random } from '../util/create-random.ts';
 import { randomInt, sampleWithoutReplacement } from '../util/create-random.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
-import type { AttributeKind } from './evaluation-result-schema.ts';
+import type { AttributeKind } from '../schemas/evaluation-result-schema.ts';
 
 /** How many distractors of each kind a faithfulness trial shows. The paper used 4 in all. */
 export interface DistractorCounts {

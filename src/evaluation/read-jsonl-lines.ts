@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * Streams a JSONL file line by line (constant memory, for large `candidates.jsonl`), calling

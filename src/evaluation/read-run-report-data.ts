@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { CandidateRecordSchema, type CandidateRecord } from '../schemas/candidate-record.ts';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { hashText } from '../util/hash-text.ts';
-import { EvaluationResultSchema, type EvaluationResult } from './evaluation-result-schema.ts';
+import { EvaluationResultSchema, type EvaluationResult } from '../schemas/evaluation-result-schema.ts';
 import { readJsonlLines } from './read-jsonl-lines.ts';
-import { RunManifestViewSchema, type RunManifestView } from './run-manifest-view-schema.ts';
+import { RunManifestViewSchema, type RunManifestView } from '../schemas/run-manifest-view-schema.ts';
 
 /** What the tally pass needs of a candidate record (validating whole records twice was most of the report's cost). */
 const CandidateTallySchema = CandidateRecordSchema.pick({

@@ -6,7 +6,7 @@ import {
   formatReportPercent,
   formatReportUsd,
 } from './format-report-values.ts';
-import type { TokenUsageView } from './run-manifest-view-schema.ts';
+import type { TokenUsageView } from '../schemas/run-manifest-view-schema.ts';
 import type { RunReportView } from './run-report-view.ts';
 
 /** The summary tiles: manifest totals when present, otherwise sums over the iterations. */

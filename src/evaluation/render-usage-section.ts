@@ -1,7 +1,7 @@
 import type { ReportIterationRow } from './collect-report-iteration-rows.ts';
 import { formatReportDuration, formatReportNumber, formatReportUsd } from './format-report-values.ts';
 import { renderHtmlTable } from './render-html-table.ts';
-import type { TokenUsageView } from './run-manifest-view-schema.ts';
+import type { TokenUsageView } from '../schemas/run-manifest-view-schema.ts';
 import type { RunReportView } from './run-report-view.ts';
 
 /** Tokens, calls, cost and duration per iteration (plus a total row from the manifest), and the judge's usage. */

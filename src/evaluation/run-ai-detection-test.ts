@@ -1,8 +1,8 @@
 import pLimit from 'p-limit';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
-import type { DetectionSummary, DetectionTrial } from './evaluation-result-schema.ts';
-import { AiDetectionReplySchema, JUDGE_SCHEMA_NAMES } from './judge-reply-schemas.ts';
+import type { DetectionSummary, DetectionTrial } from '../schemas/evaluation-result-schema.ts';
+import { AiDetectionReplySchema, JUDGE_SCHEMA_NAMES } from '../schemas/judge-reply-schemas.ts';
 import type { JudgePrompt } from './load-judge-prompts.ts';
 import { buildDetectionPrompt } from './build-detection-prompt.ts';
 import { callJudge, describeError, isFatalJudgeError, type JudgeCallSettings, type JudgeUsage } from './call-judge.ts';

@@ -2,12 +2,12 @@ import pLimit from 'p-limit';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { deriveRandom } from '../util/create-random.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
-import type { FaithfulnessSummary, FaithfulnessTrial } from './evaluation-result-schema.ts';
+import type { FaithfulnessSummary, FaithfulnessTrial } from '../schemas/evaluation-result-schema.ts';
 import {
   FaithfulnessDistractorsReplySchema,
   FaithfulnessReplySchema,
   JUDGE_SCHEMA_NAMES,
-} from './judge-reply-schemas.ts';
+} from '../schemas/judge-reply-schemas.ts';
 import type { JudgePrompt } from './load-judge-prompts.ts';
 import { buildDistractorPrompt, buildFaithfulnessPrompt } from './build-faithfulness-prompts.ts';
 import { callJudge, describeError, isFatalJudgeError, type JudgeCallSettings, type JudgeUsage } from './call-judge.ts';

@@ -1,4 +1,4 @@
-import type { DatasetStatistics } from './evaluation-result-schema.ts';
+import type { DatasetStatistics } from '../schemas/evaluation-result-schema.ts';
 import type { RunReportData } from './read-run-report-data.ts';
 
 /** What `renderRunReport` shows besides the run files. */

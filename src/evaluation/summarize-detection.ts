@@ -1,4 +1,4 @@
-import type { DetectionPickSchema, DetectionSummary, DetectionTrial } from './evaluation-result-schema.ts';
+import type { DetectionPickSchema, DetectionSummary, DetectionTrial } from '../schemas/evaluation-result-schema.ts';
 import type { z } from 'zod';
 
 type Pick = z.infer<typeof DetectionPickSchema>;

@@ -1,4 +1,4 @@
-import type { FaithfulnessSummary, FaithfulnessTrial } from './evaluation-result-schema.ts';
+import type { FaithfulnessSummary, FaithfulnessTrial } from '../schemas/evaluation-result-schema.ts';
 
 /**
  * Aggregates judged attributes over trials (failed trials are counted, not judged):

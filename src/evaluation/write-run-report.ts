@@ -2,7 +2,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PACKAGE_VERSION } from '../util/package-version.ts';
 import { computeDatasetStatistics } from './compute-dataset-statistics.ts';
-import type { DatasetStatistics, EvaluationResult } from './evaluation-result-schema.ts';
+import type { DatasetStatistics, EvaluationResult } from '../schemas/evaluation-result-schema.ts';
 import { loadConversations } from './load-conversations.ts';
 import { readRunReportData } from './read-run-report-data.ts';
 import { renderRunReport } from './render-run-report.ts';

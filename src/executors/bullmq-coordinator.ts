@@ -1,8 +1,8 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { ResponseCache } from '../llm/response-cache.ts';
-import { ConfigError } from '../llm/errors.ts';
-import { RedisResponseCache } from '../llm/redis-response-cache.ts';
-import { RedisRateLimiter } from '../llm/redis-rate-limiter.ts';
+import { ConfigError } from '../errors.ts';
+import { RedisResponseCache } from './redis/redis-response-cache.ts';
+import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
 import { rateLimitBackend } from '../llm/rate-limit-backend.ts';
 import { endpointIdentity, type RateLimits } from '../llm/rate-limits.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
@@ -12,8 +12,8 @@ import type { PairJobDeps } from '../pipeline/run-pair-job.ts';
 import type { Executor } from './executor.ts';
 import { BullMqExecutor, type BullMqExecutorOptions } from './bullmq-executor.ts';
 import { DEFAULT_KEY_PREFIX, PAIR_JOBS_QUEUE } from './bullmq-keys.ts';
-import { createRedisClient, redactRedisUrl } from './redis-connection.ts';
-import { RedisCommandBatch } from '../llm/redis-command-batch.ts';
+import { createRedisClient, redactRedisUrl } from './redis/redis-connection.ts';
+import { RedisCommandBatch } from './redis/redis-command-batch.ts';
 
 export interface BullMqCoordinatorOptions {
   /** `redis://` or `rediss://` URL; only ever shown redacted. */

@@ -4,7 +4,7 @@ import type { Executor } from './executor.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import type { RunContext } from '../schemas/run-context.ts';
-import { EndpointUnreachableError } from '../llm/errors.ts';
+import { EndpointUnreachableError } from '../errors.ts';
 import { bullMqJobId } from './bullmq-job-id.ts';
 import {
   DEFAULT_KEY_PREFIX,
@@ -17,7 +17,7 @@ import { decodeOutcome } from './bullmq-outcome-codec.ts';
 import { createQueueFailureOutcome } from './create-queue-failure-outcome.ts';
 import { inspectQueuedPairJobs } from './inspect-queued-pair-jobs.ts';
 import { readOutcomeStreamEntries } from './read-outcome-stream-entries.ts';
-import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis-connection.ts';
+import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis/redis-connection.ts';
 import { saveRunContext } from './run-context-store.ts';
 import { toQueuedPairJob } from './to-queued-pair-job.ts';
 

@@ -1,12 +1,12 @@
 import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { LlmBackend } from '../llm/llm-backend.ts';
-import { EndpointUnreachableError } from '../llm/errors.ts';
+import { EndpointUnreachableError } from '../errors.ts';
 import { cacheResponses } from '../llm/cache-responses.ts';
-import { RedisResponseCache } from '../llm/redis-response-cache.ts';
-import { RedisRateLimiter } from '../llm/redis-rate-limiter.ts';
+import { RedisResponseCache } from './redis/redis-response-cache.ts';
+import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
 import { rateLimitBackend } from '../llm/rate-limit-backend.ts';
-import { countUsageInRedis } from '../llm/count-usage-in-redis.ts';
-import { RedisCommandBatch } from '../llm/redis-command-batch.ts';
+import { countUsageInRedis } from './redis/count-usage-in-redis.ts';
+import { RedisCommandBatch } from './redis/redis-command-batch.ts';
 import type { RateLimits } from '../llm/rate-limits.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import { PoolRecordSchema, type PoolRecord } from '../schemas/conversation.ts';
@@ -20,7 +20,7 @@ import {
   type RunKeys,
 } from './bullmq-keys.ts';
 import { encodeOutcome } from './bullmq-outcome-codec.ts';
-import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis-connection.ts';
+import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis/redis-connection.ts';
 import { loadRunContext } from './run-context-store.ts';
 
 /** The LLM backend a worker builds for one run: its own endpoint and key, the run's model names. */

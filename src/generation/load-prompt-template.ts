@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import matter from 'gray-matter';
 import { z } from 'zod';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
 
 /** A generator prompt template: system message and user-message body with `{{placeholders}}`. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ChatMessage, CompletionRequest, CompletionUsage, JsonResponseFormat, LlmBackend } from './llm-backend.ts';
-import { StructuredOutputError } from './errors.ts';
+import { StructuredOutputError } from '../errors.ts';
 import { extractJson } from './extract-json.ts';
 
 /** A reply parsed and validated against a zod schema. */

@@ -1,4 +1,4 @@
-import { EndpointUnreachableError, LlmError } from './errors.ts';
+import { EndpointUnreachableError, LlmError } from '../errors.ts';
 
 /** One failed attempt of an HTTP request to an OpenAI-compatible endpoint, before it becomes an `LlmError`. */
 export type HttpFailure =

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { ConfigError, type LlmError } from './errors.ts';
+import { ConfigError, type LlmError } from '../errors.ts';
 import type { HttpExchangeResult, HttpHeaders } from './http1-connection.ts';
 import { Http1ConnectionPool } from './http1-connection-pool.ts';
 import { isRetryableStatus, mapHttpFailure, type HttpErrorContext, type HttpFailure } from './http-failure.ts';

@@ -1,6 +1,6 @@
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
 import { estimateTokens } from './estimate-tokens.ts';
-import type { RedisRateLimiter } from './redis-rate-limiter.ts';
+import type { RedisRateLimiter } from '../executors/redis/redis-rate-limiter.ts';
 
 /**
  * A backend decorator that asks a shared `RedisRateLimiter` before every `complete` call and

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /** Limits of one LLM endpoint, honoured by every process that shares them through Redis. */
 export interface RateLimits {

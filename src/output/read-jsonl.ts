@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * Reads a JSONL file and validates every line. A torn last line (a crash mid-write) is dropped

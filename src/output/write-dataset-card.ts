@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { DatasetRowSchema } from '../schemas/dataset-row.ts';
 import { readJsonlLines } from '../evaluation/read-jsonl-lines.ts';
-import { RunManifestViewSchema, type RunManifestView } from '../evaluation/run-manifest-view-schema.ts';
-import { EvaluationResultSchema, type EvaluationResult } from '../evaluation/evaluation-result-schema.ts';
+import { RunManifestViewSchema, type RunManifestView } from '../schemas/run-manifest-view-schema.ts';
+import { EvaluationResultSchema, type EvaluationResult } from '../schemas/evaluation-result-schema.ts';
 import { PACKAGE_VERSION } from '../util/package-version.ts';
 
 /** Options of `writeDatasetCard`. */

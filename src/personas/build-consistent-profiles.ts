@@ -1,4 +1,4 @@
-import type { Embedder } from '../llm/embedder.ts';
+import type { Embedder } from '../llm/embedders/embedder.ts';
 import type { Attribute } from '../schemas/attribute.ts';
 import type { Profile } from '../schemas/profile.ts';
 import { createRandom, randomInt, type Random } from '../util/create-random.ts';

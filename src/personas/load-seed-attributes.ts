@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { AttributeSchema, type Attribute } from '../schemas/attribute.ts';
-import { InputError } from '../llm/errors.ts';
+import { InputError } from '../errors.ts';
 
 /** Absolute paths of the built-in seed files shipped in `seeds/`. */
 export interface SeedPaths {

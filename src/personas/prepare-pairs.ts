@@ -1,6 +1,6 @@
-import type { Embedder } from '../llm/embedder.ts';
-import { CachingEmbedder } from '../llm/caching-embedder.ts';
-import { ConfigError } from '../llm/errors.ts';
+import type { Embedder } from '../llm/embedders/embedder.ts';
+import { CachingEmbedder } from '../llm/embedders/caching-embedder.ts';
+import { ConfigError } from '../errors.ts';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { Attribute } from '../schemas/attribute.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';

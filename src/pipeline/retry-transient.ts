@@ -1,5 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
-import { EndpointUnreachableError, LlmError } from '../llm/errors.ts';
+import { EndpointUnreachableError, LlmError } from '../errors.ts';
 
 export interface RetryTransientOptions {
   /** Extra attempts after the first. @defaultValue 3 */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { ConfigError } from '../llm/errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';

@@ -1,5 +1,5 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
-import { EndpointUnreachableError } from '../llm/errors.ts';
+import { EndpointUnreachableError } from '../errors.ts';
 import { recordUsage } from '../llm/record-usage.ts';
 import { computeRoleCost } from '../llm/compute-cost.ts';
 import type { RunConfig } from '../schemas/run-config.ts';

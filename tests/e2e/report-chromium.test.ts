@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateDataset } from '../../src/evaluation/evaluate-dataset.ts';
 import { writeRunReport } from '../../src/evaluation/write-run-report.ts';
-import { OpenAiCompatibleBackend } from '../../src/llm/openai-compatible-backend.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { createRunDirectory, type SyntheticRun } from '../fixtures/evaluation/create-run-directory.ts';
 import { startFixtureServer } from '../fixtures/openai-fixture-server.ts';
 

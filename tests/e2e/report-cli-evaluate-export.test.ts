@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EvaluationResultSchema } from '../../src/evaluation/evaluation-result-schema.ts';
+import { EvaluationResultSchema } from '../../src/schemas/evaluation-result-schema.ts';
 import { importDataset } from '../../src/personas/importers/import-dataset.ts';
 import { createRunDirectory, type SyntheticRun } from '../fixtures/evaluation/create-run-directory.ts';
 import { startFixtureServer } from '../fixtures/openai-fixture-server.ts';

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetRowSchema } from '../../src/schemas/dataset-row.ts';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
-import { createRedisClient } from '../../src/executors/redis-connection.ts';
+import { createRedisClient } from '../../src/executors/redis/redis-connection.ts';
 import { runKeys } from '../../src/executors/bullmq-keys.ts';
-import { readRunUsage } from '../../src/llm/count-usage-in-redis.ts';
+import { readRunUsage } from '../../src/executors/redis/count-usage-in-redis.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'bin/persona-forge.js');

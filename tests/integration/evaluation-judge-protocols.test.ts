@@ -6,12 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EvaluatedConversation } from '../../src/evaluation/compute-dataset-statistics.ts';
 import { emptyJudgeUsage } from '../../src/evaluation/call-judge.ts';
 import { evaluateDataset } from '../../src/evaluation/evaluate-dataset.ts';
-import { EvaluationResultSchema } from '../../src/evaluation/evaluation-result-schema.ts';
+import { EvaluationResultSchema } from '../../src/schemas/evaluation-result-schema.ts';
 import { defaultJudgePromptsDirectory, loadJudgePrompts } from '../../src/evaluation/load-judge-prompts.ts';
 import { runAiDetectionTest } from '../../src/evaluation/run-ai-detection-test.ts';
 import { runFaithfulnessTest } from '../../src/evaluation/run-faithfulness-test.ts';
-import { EndpointUnreachableError } from '../../src/llm/errors.ts';
-import { OpenAiCompatibleBackend } from '../../src/llm/openai-compatible-backend.ts';
+import { EndpointUnreachableError } from '../../src/errors.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { hashText } from '../../src/util/hash-text.ts';
 import {
   startFixtureServer,

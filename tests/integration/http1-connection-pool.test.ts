@@ -7,7 +7,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { fileURLToPath } from 'node:url';
 import { Http1ConnectionPool } from '../../src/llm/http1-connection-pool.ts';
 import { OpenAiHttpClient } from '../../src/llm/openai-http-client.ts';
-import { ConfigError } from '../../src/llm/errors.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 // A throwaway self-signed certificate for localhost / 127.0.0.1, made for these loopback tests only.
 const TLS = {

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { join } from 'node:path';
 import { parseStructured } from '../../src/llm/complete-structured.ts';
-import { createLocalBackend } from '../../src/llm/create-local-backend.ts';
-import { LlmError } from '../../src/llm/errors.ts';
-import { createLlamaCppBackend, defaultLlamaThreads, type LlamaCppBackend } from '../../src/llm/llama-cpp-backend.ts';
-import { loadNodeLlamaCpp } from '../../src/llm/llama-module.ts';
+import { createLocalBackend } from '../../src/llm/llama/create-local-backend.ts';
+import { LlmError } from '../../src/errors.ts';
+import { createLlamaCppBackend, defaultLlamaThreads, type LlamaCppBackend } from '../../src/llm/llama/llama-cpp-backend.ts';
+import { loadNodeLlamaCpp } from '../../src/llm/llama/llama-module.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
-import { ModelUnavailableError } from '../../src/llm/model-unavailable-error.ts';
+import { ModelUnavailableError } from '../../src/llm/llama/model-unavailable-error.ts';
 import { useTinyModel } from '../fixtures/tiny-model.ts';
 
 const tinyModel = useTinyModel();

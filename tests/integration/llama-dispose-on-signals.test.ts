@@ -13,8 +13,8 @@ async function writeChildScript(extraListener: boolean): Promise<string> {
   await writeFile(
     script,
     `
-import { createLlamaCppBackend } from ${JSON.stringify(join(repoRoot, 'src/llm/llama-cpp-backend.ts'))};
-import { disposeOnSignals } from ${JSON.stringify(join(repoRoot, 'src/llm/llama-dispose-on-signals.ts'))};
+import { createLlamaCppBackend } from ${JSON.stringify(join(repoRoot, 'src/llm/llama/llama-cpp-backend.ts'))};
+import { disposeOnSignals } from ${JSON.stringify(join(repoRoot, 'src/llm/llama/llama-dispose-on-signals.ts'))};
 const backend = await createLlamaCppBackend({ modelPath: ${JSON.stringify(tinyModel.path)}, threads: 1, contextSize: 256 });
 const dispose = backend.dispose.bind(backend);
 backend.dispose = async () => { await dispose(); process.stdout.write('disposed\\n'); };

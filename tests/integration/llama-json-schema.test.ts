@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Llama } from 'node-llama-cpp';
-import { toLlamaJsonSchema } from '../../src/llm/llama-json-schema.ts';
-import { loadNodeLlamaCpp } from '../../src/llm/llama-module.ts';
+import { toLlamaJsonSchema } from '../../src/llm/llama/llama-json-schema.ts';
+import { loadNodeLlamaCpp } from '../../src/llm/llama/llama-module.ts';
 
 const toJsonSchema = (schema: z.ZodType) =>
   z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;

@@ -5,16 +5,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../src/llm/errors.ts';
-import { defaultCacheDir, listCachedModels, resolveModelPath } from '../../src/llm/model-cache.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { defaultCacheDir, listCachedModels, resolveModelPath } from '../../src/llm/llama/model-cache.ts';
 import {
   downloadModelFile,
   type ModelDownloadProgress,
   type ModelDownloadRequest,
 } from '../../src/llm/model-download.ts';
-import { parseModelReference } from '../../src/llm/model-reference.ts';
-import { DEFAULT_MODEL } from '../../src/llm/model-registry.ts';
-import { ModelUnavailableError } from '../../src/llm/model-unavailable-error.ts';
+import { parseModelReference } from '../../src/llm/llama/model-reference.ts';
+import { DEFAULT_MODEL } from '../../src/llm/llama/model-registry.ts';
+import { ModelUnavailableError } from '../../src/llm/llama/model-unavailable-error.ts';
 
 const MODEL_BYTES = randomBytes(300_000);
 const MODEL_SHA256 = createHash('sha256').update(MODEL_BYTES).digest('hex');

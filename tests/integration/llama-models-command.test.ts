@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDownloadProgressRenderer, registerModelsCommand } from '../../src/cli/commands/models-command.ts';
-import { ConfigError } from '../../src/llm/errors.ts';
-import { ModelUnavailableError } from '../../src/llm/model-unavailable-error.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { ModelUnavailableError } from '../../src/llm/llama/model-unavailable-error.ts';
 
 const MODEL_BYTES = Buffer.alloc(2_500_000, 7);
 

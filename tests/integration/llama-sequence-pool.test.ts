@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LlamaSequencePool } from '../../src/llm/llama-sequence-pool.ts';
+import { LlamaSequencePool } from '../../src/llm/llama/llama-sequence-pool.ts';
 
 function deferred() {
   let resolve!: () => void;

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
-import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai-compatible-backend.ts';
-import { EndpointUnreachableError, LlmError } from '../../src/llm/errors.ts';
+import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai/openai-compatible-backend.ts';
+import { EndpointUnreachableError, LlmError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../fixtures/openai-fixture-server.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpenAiCompatibleBackend } from '../../src/llm/openai-compatible-backend.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { limitConcurrency } from '../../src/llm/limit-concurrency.ts';
 import type { LlmBackend } from '../../src/llm/llm-backend.ts';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';

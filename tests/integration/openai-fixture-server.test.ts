@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpenAiCompatibleBackend } from '../../src/llm/openai-compatible-backend.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { completeStructured } from '../../src/llm/complete-structured.ts';
-import { LlmError } from '../../src/llm/errors.ts';
+import { LlmError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
 import { PairwiseReplySchema, filterReplySchema } from '../../src/schemas/critic.ts';
 import { z } from 'zod';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { OpenAiHttpClient } from '../../src/llm/openai-http-client.ts';
-import { LlmError } from '../../src/llm/errors.ts';
+import { LlmError } from '../../src/errors.ts';
 
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string, index: number) => void;
 

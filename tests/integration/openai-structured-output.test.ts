@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai-compatible-backend.ts';
+import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { completeStructured } from '../../src/llm/complete-structured.ts';
-import { StructuredOutputError } from '../../src/llm/errors.ts';
+import { StructuredOutputError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
 import { filterReplySchema } from '../../src/schemas/critic.ts';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../fixtures/openai-fixture-server.ts';

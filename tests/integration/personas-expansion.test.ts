@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/llm/errors.ts';
-import { LexicalEmbedder } from '../../src/llm/lexical-embedder.ts';
-import { cosineSimilarity } from '../../src/llm/embedder.ts';
-import { OpenAiCompatibleBackend } from '../../src/llm/openai-compatible-backend.ts';
+import { InputError } from '../../src/errors.ts';
+import { LexicalEmbedder } from '../../src/llm/embedders/lexical-embedder.ts';
+import { cosineSimilarity } from '../../src/llm/embedders/embedder.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { expandPersonas, type ExpansionProgress } from '../../src/personas/expansion/expand-personas.ts';
 import { loadSeedAttributes } from '../../src/personas/load-seed-attributes.ts';
 import type { Attribute } from '../../src/schemas/attribute.ts';
@@ -166,7 +166,7 @@ describe.skipIf(!existsSync(TINY_MODEL_FIXTURE))(
     const tinyModel = useTinyModel();
 
     it('runs every phase against a real local model and writes its files', async () => {
-      const { createLlamaCppBackend } = await import('../../src/llm/llama-cpp-backend.ts');
+      const { createLlamaCppBackend } = await import('../../src/llm/llama/llama-cpp-backend.ts');
       const local = await createLlamaCppBackend({
         modelPath: tinyModel.path,
         threads: 1,

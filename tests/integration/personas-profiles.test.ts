@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LexicalEmbedder } from '../../src/llm/lexical-embedder.ts';
-import { OpenAiCompatibleBackend } from '../../src/llm/openai-compatible-backend.ts';
-import { OpenAiEmbedder } from '../../src/llm/openai-embedder.ts';
+import { LexicalEmbedder } from '../../src/llm/embedders/lexical-embedder.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
+import { OpenAiEmbedder } from '../../src/llm/openai/openai-embedder.ts';
 import { buildConsistentProfiles } from '../../src/personas/build-consistent-profiles.ts';
 import { createLlmContradictionCheck } from '../../src/personas/create-llm-contradiction-check.ts';
 import { createLlmNegationCheck } from '../../src/personas/create-llm-negation-check.ts';
@@ -213,7 +213,7 @@ describe.skipIf(!existsSync(TINY_MODEL_FIXTURE))(
     const tinyModel = useTinyModel();
 
     it('builds profiles with the LLM contradiction check answered by a real local model', async () => {
-      const { createLlamaCppBackend } = await import('../../src/llm/llama-cpp-backend.ts');
+      const { createLlamaCppBackend } = await import('../../src/llm/llama/llama-cpp-backend.ts');
       const local = await createLlamaCppBackend({
         modelPath: tinyModel.path,
         threads: 1,
@@ -247,7 +247,7 @@ describe.skipIf(!existsSync(TINY_MODEL_FIXTURE))(
     });
 
     it('LlamaCppEmbedder returns one fixed-length vector per text, the same for the same text', async () => {
-      const { LlamaCppEmbedder } = await import('../../src/llm/llama-cpp-embedder.ts');
+      const { LlamaCppEmbedder } = await import('../../src/llm/llama/llama-cpp-embedder.ts');
       const embedder = new LlamaCppEmbedder({ modelPath: tinyModel.path, threads: 1 });
       try {
         const vectors = await embedder.embed(['I have a dog.', 'I work as a nurse.', 'I have a dog.']);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { completeStructured } from '../../src/llm/complete-structured.ts';
 import { extractJson } from '../../src/llm/extract-json.ts';
-import { StructuredOutputError } from '../../src/llm/errors.ts';
+import { StructuredOutputError } from '../../src/errors.ts';
 import type { CompletionRequest, CompletionResult, LlmBackend } from '../../src/llm/llm-backend.ts';
 
 /** A test double: replies with scripted texts in order and records every request. */

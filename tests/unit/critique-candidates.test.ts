@@ -3,7 +3,7 @@ import { critiqueCandidates, type CritiqueCandidate } from '../../src/critique/c
 import { runFilterCritic } from '../../src/critique/run-filter-critic.ts';
 import { runPairwiseCritic } from '../../src/critique/run-pairwise-critic.ts';
 import { loadCritics } from '../../src/critique/load-critics.ts';
-import { LlmError } from '../../src/llm/errors.ts';
+import { LlmError } from '../../src/errors.ts';
 import type { CompletionRequest, CompletionResult, LlmBackend } from '../../src/llm/llm-backend.ts';
 import type { CriticDefinition } from '../../src/schemas/critic.ts';
 import type { Pair } from '../../src/schemas/pair.ts';

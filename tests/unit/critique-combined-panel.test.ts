@@ -16,7 +16,7 @@ import {
 import { combinePanelOrders, readPanelReply, unusablePanelReply } from '../../src/critique/combined-panel-verdicts.ts';
 import { runCombinedPanel } from '../../src/critique/combined-panel-run.ts';
 import { aggregateVotes } from '../../src/critique/aggregate-votes.ts';
-import { InputError, LlmError } from '../../src/llm/errors.ts';
+import { InputError, LlmError } from '../../src/errors.ts';
 import type { CompletionRequest, CompletionResult, LlmBackend } from '../../src/llm/llm-backend.ts';
 import { combinedPanelReplySchema, CombinedPanelSchema } from '../../src/schemas/combined-panel.ts';
 import { PairwiseVerdictSchema } from '../../src/schemas/critic.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCriticsDir, loadCritics } from '../../src/critique/load-critics.ts';
-import { InputError } from '../../src/llm/errors.ts';
+import { InputError } from '../../src/errors.ts';
 import { hashText } from '../../src/util/hash-text.ts';
 
 const BUILTIN_NAMES = ['coherency', 'consistency', 'depth', 'diversity', 'faithfulness', 'likability', 'toxicity'];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EvaluatedConversation } from '../../src/evaluation/compute-dataset-statistics.ts';
 import { buildDetectionPrompt } from '../../src/evaluation/build-detection-prompt.ts';
 import { buildFaithfulnessPrompt } from '../../src/evaluation/build-faithfulness-prompts.ts';
-import type { FaithfulnessTrial } from '../../src/evaluation/evaluation-result-schema.ts';
+import type { FaithfulnessTrial } from '../../src/schemas/evaluation-result-schema.ts';
 import { fillPrompt, loadJudgePrompts } from '../../src/evaluation/load-judge-prompts.ts';
 import { pairWithReference } from '../../src/evaluation/pair-with-reference.ts';
 import { assembleFaithfulnessItems, planFaithfulnessTrial } from '../../src/evaluation/plan-faithfulness-trial.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeDatasetStatistics } from '../../src/evaluation/compute-dataset-statistics.ts';
-import type { EvaluationResult } from '../../src/evaluation/evaluation-result-schema.ts';
+import type { EvaluationResult } from '../../src/schemas/evaluation-result-schema.ts';
 import { formatEvaluationTable } from '../../src/evaluation/format-evaluation-table.ts';
 import { binValues, niceTicks, renderBarChart } from '../../src/evaluation/render-bar-chart.ts';
 import { STATISTIC_DEFINITIONS } from '../../src/evaluation/statistic-definitions.ts';

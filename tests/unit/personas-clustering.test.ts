@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clusterAgglomerative } from '../../src/personas/expansion/cluster-agglomerative.ts';
 import { computeAttributeSetStats } from '../../src/personas/expansion/compute-attribute-set-stats.ts';
 import { condensedIndex, cosineDistanceMatrix } from '../../src/personas/expansion/cosine-distance-matrix.ts';
-import { LexicalEmbedder } from '../../src/llm/lexical-embedder.ts';
+import { LexicalEmbedder } from '../../src/llm/embedders/lexical-embedder.ts';
 import { createRandom } from '../../src/util/create-random.ts';
 
 /** Textbook average linkage: merge the closest pair of clusters until the closest is >= threshold. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CachingEmbedder } from '../../src/llm/caching-embedder.ts';
-import { createEmbedder } from '../../src/llm/create-embedder.ts';
-import { cosineSimilarity, type Embedder } from '../../src/llm/embedder.ts';
-import { ConfigError } from '../../src/llm/errors.ts';
-import { LexicalEmbedder, lexicalTokens } from '../../src/llm/lexical-embedder.ts';
+import { CachingEmbedder } from '../../src/llm/embedders/caching-embedder.ts';
+import { createEmbedder } from '../../src/llm/embedders/create-embedder.ts';
+import { cosineSimilarity, type Embedder } from '../../src/llm/embedders/embedder.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { LexicalEmbedder, lexicalTokens } from '../../src/llm/embedders/lexical-embedder.ts';
 import { EmbedderConfigSchema } from '../../src/schemas/personas-config.ts';
 
 describe('LexicalEmbedder', () => {

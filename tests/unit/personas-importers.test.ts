@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/llm/errors.ts';
+import { InputError } from '../../src/errors.ts';
 import { importDataset, importDatasetWithNotes } from '../../src/personas/importers/import-dataset.ts';
 import { detectDatasetFormat } from '../../src/personas/importers/detect-dataset-format.ts';
 import { parseSpeakerTurns, parseSpeakerTurnsDetailed } from '../../src/personas/importers/parse-speaker-turns.ts';

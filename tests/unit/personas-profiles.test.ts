@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Embedder } from '../../src/llm/embedder.ts';
+import type { Embedder } from '../../src/llm/embedders/embedder.ts';
 import type { LlmBackend } from '../../src/llm/llm-backend.ts';
-import { LexicalEmbedder } from '../../src/llm/lexical-embedder.ts';
+import { LexicalEmbedder } from '../../src/llm/embedders/lexical-embedder.ts';
 import { buildConsistentProfiles } from '../../src/personas/build-consistent-profiles.ts';
 import { preparePairs } from '../../src/personas/prepare-pairs.ts';
 import type { Attribute } from '../../src/schemas/attribute.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeedAttributes } from '../../src/personas/load-seed-attributes.ts';
 import { loadSeedConversations } from '../../src/personas/load-seed-conversations.ts';
-import { InputError } from '../../src/llm/errors.ts';
+import { InputError } from '../../src/errors.ts';
 
 const ATTRIBUTE_HINT =
   'Each line must be one JSON object like {"id":"pets-001","category":"pets","text":"I have a dog."}';

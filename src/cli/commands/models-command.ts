@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../llm/errors.ts';
-import { defaultCacheDir, listCachedModels, modelsDirOf, resolveModelPath } from '../../llm/model-cache.ts';
+import { ConfigError } from '../../errors.ts';
+import { defaultCacheDir, listCachedModels, modelsDirOf, resolveModelPath } from '../../llm/llama/model-cache.ts';
 import { downloadModelFile, type ModelDownloadFunction, type ModelDownloadProgress } from '../../llm/model-download.ts';
-import { parseModelReference } from '../../llm/model-reference.ts';
-import { DEFAULT_MODEL } from '../../llm/model-registry.ts';
+import { parseModelReference } from '../../llm/llama/model-reference.ts';
+import { DEFAULT_MODEL } from '../../llm/llama/model-registry.ts';
 import { formatDuration } from '../format-duration.ts';
 
 /** What the command talks to; tests replace them. */

@@ -1,6 +1,6 @@
-import { ConfigError } from '../../llm/errors.ts';
-import type { Embedder } from '../../llm/embedder.ts';
-import { createEmbedder } from '../../llm/create-embedder.ts';
+import { ConfigError } from '../../errors.ts';
+import type { Embedder } from '../../llm/embedders/embedder.ts';
+import { createEmbedder } from '../../llm/embedders/create-embedder.ts';
 import { loadRunConfig } from '../../config/load-run-config.ts';
 import type { RunConfig } from '../../schemas/run-config.ts';
 import { PersonasConfigSchema, type PersonasConfig, type PersonasConfigInput } from '../../schemas/personas-config.ts';

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
-import { ConfigError } from '../../llm/errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { endpointIdentity, rateLimitsFromEnv, RATE_LIMIT_ENV } from '../../llm/rate-limits.ts';
 import type { RunConfig } from '../../schemas/run-config.ts';
 import { startBullMqWorker, type WorkerBackend } from '../../executors/bullmq-worker.ts';
 import { DEFAULT_KEY_PREFIX, PAIR_JOBS_QUEUE } from '../../executors/bullmq-keys.ts';
-import { parseRedisUrl, redactRedisUrl } from '../../executors/redis-connection.ts';
+import { parseRedisUrl, redactRedisUrl } from '../../executors/redis/redis-connection.ts';
 import { createBackend } from '../create-backend.ts';
 import { createLogger } from '../create-logger.ts';
 import { positiveInteger } from '../parse-flag.ts';

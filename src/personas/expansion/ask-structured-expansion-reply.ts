@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { completeStructured } from '../../llm/complete-structured.ts';
-import { StructuredOutputError } from '../../llm/errors.ts';
+import { StructuredOutputError } from '../../errors.ts';
 import type { ChatMessage, CompletionUsage, LlmBackend } from '../../llm/llm-backend.ts';
 
 /**

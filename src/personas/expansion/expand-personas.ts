@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
-import type { Embedder } from '../../llm/embedder.ts';
+import type { Embedder } from '../../llm/embedders/embedder.ts';
 import type { CompletionUsage, LlmBackend } from '../../llm/llm-backend.ts';
-import { InputError } from '../../llm/errors.ts';
+import { InputError } from '../../errors.ts';
 import type { Attribute } from '../../schemas/attribute.ts';
 import type { ExpansionStats } from '../../schemas/persona-expansion.ts';
 import { bootstrapExpansionPersonas } from './bootstrap-expansion-personas.ts';

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
-import { InputError } from '../../llm/errors.ts';
+import { InputError } from '../../errors.ts';
 
 /** Paths of an expansion's files: the attributes JSONL and its companions beside it. */
 export function expansionPaths(out: string): { attributes: string; queries: string; stats: string } {

@@ -1,4 +1,4 @@
-import type { Embedder } from '../../llm/embedder.ts';
+import type { Embedder } from '../../llm/embedders/embedder.ts';
 import type { CompletionUsage, LlmBackend } from '../../llm/llm-backend.ts';
 import type { ExpansionStats } from '../../schemas/persona-expansion.ts';
 import type { expansionPaths } from './expansion-files.ts';

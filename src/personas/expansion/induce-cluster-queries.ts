@@ -1,4 +1,4 @@
-import { InputError } from '../../llm/errors.ts';
+import { InputError } from '../../errors.ts';
 import type { Attribute } from '../../schemas/attribute.ts';
 import { QueryInductionReplySchema, type ExpansionQueryRecord } from '../../schemas/persona-expansion.ts';
 import { deriveRandom, sampleWithoutReplacement } from '../../util/create-random.ts';

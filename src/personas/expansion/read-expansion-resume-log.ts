@@ -1,4 +1,4 @@
-import { InputError } from '../../llm/errors.ts';
+import { InputError } from '../../errors.ts';
 import { AttributeSchema, type Attribute } from '../../schemas/attribute.ts';
 import { ExpansionQueryRecordSchema, type ExpansionQueryRecord } from '../../schemas/persona-expansion.ts';
 import { readJsonlIfExists, type expansionPaths } from './expansion-files.ts';

@@ -1,5 +1,5 @@
 import type { DatasetFormat } from '../../schemas/imported-dataset.ts';
-import { InputError } from '../../llm/errors.ts';
+import { InputError } from '../../errors.ts';
 
 /** Human-readable list of what the importers read, for error messages and `--help`. */
 export const SUPPORTED_DATASET_FORMATS = [

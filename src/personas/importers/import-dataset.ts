@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { DatasetFormat, ImportedDataset } from '../../schemas/imported-dataset.ts';
-import { InputError } from '../../llm/errors.ts';
+import { InputError } from '../../errors.ts';
 import { detectDatasetFormat } from './detect-dataset-format.ts';
 import { emptyImportNotes, type ImportNotes } from './import-notes.ts';
 import { importJsonlDataset } from './import-jsonl-dataset.ts';

@@ -1,6 +1,6 @@
 import type { ImportedDataset } from '../../schemas/imported-dataset.ts';
 import type { Turn } from '../../schemas/turn.ts';
-import { InputError } from '../../llm/errors.ts';
+import { InputError } from '../../errors.ts';
 import { buildSeedRecord, fileStem } from './build-seed-record.ts';
 import type { ImportNotes } from './import-notes.ts';
 

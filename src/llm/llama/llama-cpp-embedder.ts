@@ -1,5 +1,5 @@
-import type { Embedder } from './embedder.ts';
-import { LlmError } from './errors.ts';
+import type { Embedder } from '../embedders/embedder.ts';
+import { LlmError } from '../../errors.ts';
 import { loadNodeLlamaCpp } from './llama-module.ts';
 
 export interface LlamaCppEmbedderOptions {

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../../errors.ts';
 
 /** Where a model comes from: a local file, or a remote file that is cached under `<cacheDir>/models`. */
 export type ModelReference =

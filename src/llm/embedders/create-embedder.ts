@@ -1,6 +1,6 @@
-import type { EmbedderConfig } from '../schemas/personas-config.ts';
+import type { EmbedderConfig } from '../../schemas/personas-config.ts';
 import type { Embedder } from './embedder.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../../errors.ts';
 import { LexicalEmbedder } from './lexical-embedder.ts';
 
 export interface CreateEmbedderContext {
@@ -24,7 +24,7 @@ export async function createEmbedder(config: EmbedderConfig, context: CreateEmbe
           'personas.embedder.base_url: the openai embedder needs a base URL (or set llm.base_url / --base-url)',
         ]);
       }
-      const { OpenAiEmbedder } = await import('./openai-embedder.ts');
+      const { OpenAiEmbedder } = await import('../openai/openai-embedder.ts');
       return new OpenAiEmbedder({ baseUrl, apiKey: context.apiKey, model: config.model, batchSize: config.batch_size });
     }
     case 'local': {
@@ -33,7 +33,7 @@ export async function createEmbedder(config: EmbedderConfig, context: CreateEmbe
           'personas.embedder.model: the local embedder needs the path of a GGUF embedding model',
         ]);
       }
-      const { LlamaCppEmbedder } = await import('./llama-cpp-embedder.ts');
+      const { LlamaCppEmbedder } = await import('../llama/llama-cpp-embedder.ts');
       return new LlamaCppEmbedder({ modelPath: config.model, threads: context.threads });
     }
   }

@@ -10,10 +10,10 @@ import type {
   LlamaGrammar,
   LlamaModel,
 } from 'node-llama-cpp';
-import type { CompletionRequest, CompletionResult, JsonResponseFormat, LlmBackend } from './llm-backend.ts';
-import type { LlmRole } from '../schemas/usage.ts';
-import { LlmError } from './errors.ts';
-import { buildResponseFormat } from './build-response-format.ts';
+import type { CompletionRequest, CompletionResult, JsonResponseFormat, LlmBackend } from '../llm-backend.ts';
+import type { LlmRole } from '../../schemas/usage.ts';
+import { LlmError } from '../../errors.ts';
+import { buildResponseFormat } from '../build-response-format.ts';
 import { toLlamaChatHistory } from './llama-chat-history.ts';
 import { toLlamaJsonSchema } from './llama-json-schema.ts';
 import { loadNodeLlamaCpp, type NodeLlamaCpp } from './llama-module.ts';

@@ -1,5 +1,5 @@
 import type { ChatHistoryItem } from 'node-llama-cpp';
-import type { ChatMessage } from './llm-backend.ts';
+import type { ChatMessage } from '../llm-backend.ts';
 
 /**
  * Converts port messages to node-llama-cpp chat history. The history must end with a model item,

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError } from '../llm/errors.ts';
+import { ConfigError } from '../../errors.ts';
 
 /**
  * ioredis options for a `redis://` or `rediss://` (TLS) URL:

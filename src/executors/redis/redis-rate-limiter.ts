@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RateLimits } from './rate-limits.ts';
+import type { RateLimits } from '../../llm/rate-limits.ts';
 import { RedisCommandBatch } from './redis-command-batch.ts';
 import { LIMIT_RENEW_SCRIPT, LIMIT_ROUND_SCRIPT } from './redis-rate-limiter-scripts.ts';
 

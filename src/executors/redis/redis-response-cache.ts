@@ -1,6 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import type { ResponseCache } from './response-cache.ts';
+import type { ResponseCache } from '../../llm/response-cache.ts';
 import { RedisCommandBatch } from './redis-command-batch.ts';
 
 export interface RedisResponseCacheOptions {

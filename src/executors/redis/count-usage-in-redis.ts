@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
-import { computeCost } from './compute-cost.ts';
+import type { CompletionRequest, CompletionResult, LlmBackend } from '../../llm/llm-backend.ts';
+import { computeCost } from '../../llm/compute-cost.ts';
 import { RedisCommandBatch } from './redis-command-batch.ts';
-import type { PriceTable } from '../schemas/price-table.ts';
-import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
+import type { PriceTable } from '../../schemas/price-table.ts';
+import { emptyUsageByRole, type UsageByRole } from '../../schemas/usage.ts';
 
 export interface RedisUsageCounterOptions {
   /** The run's usage hash, e.g. `pf:run:<run id>:usage`. */

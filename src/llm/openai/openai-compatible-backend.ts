@@ -1,10 +1,10 @@
-import type { LlmRole } from '../schemas/usage.ts';
-import { chatCompletionReplySchema, isChatCompletionReply, type ChatCompletionReply } from '../schemas/openai-wire.ts';
-import type { ChatMessage, CompletionRequest, CompletionResult, CompletionUsage, LlmBackend } from './llm-backend.ts';
-import { ConfigError, LlmError } from './errors.ts';
-import { buildResponseFormat, type ResponseFormatBody, type StructuredWireMode } from './build-response-format.ts';
-import { estimateTokens } from './estimate-tokens.ts';
-import { OpenAiHttpClient } from './openai-http-client.ts';
+import type { LlmRole } from '../../schemas/usage.ts';
+import { chatCompletionReplySchema, isChatCompletionReply, type ChatCompletionReply } from '../../schemas/openai-wire.ts';
+import type { ChatMessage, CompletionRequest, CompletionResult, CompletionUsage, LlmBackend } from '../llm-backend.ts';
+import { ConfigError, LlmError } from '../../errors.ts';
+import { buildResponseFormat, type ResponseFormatBody, type StructuredWireMode } from '../build-response-format.ts';
+import { estimateTokens } from '../estimate-tokens.ts';
+import { OpenAiHttpClient } from '../openai-http-client.ts';
 
 /** Placeholder key sent when none is given: local servers (vLLM, llama.cpp, Ollama) ignore it. */
 export const PLACEHOLDER_API_KEY = 'not-needed';

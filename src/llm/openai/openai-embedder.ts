@@ -1,7 +1,7 @@
-import { embeddingsReplySchema } from '../schemas/openai-wire.ts';
-import type { Embedder } from './embedder.ts';
-import { LlmError } from './errors.ts';
-import { OpenAiHttpClient } from './openai-http-client.ts';
+import { embeddingsReplySchema } from '../../schemas/openai-wire.ts';
+import type { Embedder } from '../embedders/embedder.ts';
+import { LlmError } from '../../errors.ts';
+import { OpenAiHttpClient } from '../openai-http-client.ts';
 
 export interface OpenAiEmbedderOptions {
   /** Base URL of an OpenAI-compatible API, e.g. `http://127.0.0.1:8000/v1`. */

@@ -1,4 +1,4 @@
-import { LlmError } from './errors.ts';
+import { LlmError } from '../../errors.ts';
 
 export type NodeLlamaCpp = typeof import('node-llama-cpp');
 

@@ -1,4 +1,4 @@
-import type { LlmBackend } from './llm-backend.ts';
+import type { LlmBackend } from '../llm-backend.ts';
 
 export interface DisposeOnSignalsOptions {
   /** @defaultValue ['SIGINT', 'SIGTERM'] */

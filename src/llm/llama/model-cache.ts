@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { downloadModelFile, type ModelDownloadFunction, type ModelDownloadProgress } from './model-download.ts';
+import { downloadModelFile, type ModelDownloadFunction, type ModelDownloadProgress } from '../model-download.ts';
 import { parseModelReference } from './model-reference.ts';
 import { findKnownModel } from './model-registry.ts';
 import { ModelUnavailableError } from './model-unavailable-error.ts';
