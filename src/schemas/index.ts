@@ -21,3 +21,4 @@ export * from './combined-panel.ts';
 export * from './run-context.ts';
 export * from './queued-pair-job.ts';
 export * from './openai-wire.ts';
+export * from './selection.ts';

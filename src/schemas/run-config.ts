@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PriceTableSchema } from './price-table.ts';
 import { PersonasConfigSchema } from './personas-config.ts';
+import { FilterModeSchema, SecondOrderSchema, SelectionMethodSchema } from './selection.ts';
 
 const positiveInt = z.number().int().positive();
 
@@ -130,6 +131,16 @@ export const RunConfigSchema = z.object({
        * fingerprint of existing runs is unchanged)
        */
       panel: z.enum(['per-expert', 'combined']).optional(),
+      /**
+       * How the best candidate is chosen: `round-robin` (the paper), `knockout` or `listwise`
+       * (`src/schemas/selection.ts`). @defaultValue resolved by `resolveSelection`: the bench-chosen
+       * economy scheme (README, "Selection schemes"); absent so existing fingerprints are unchanged
+       */
+      selection: SelectionMethodSchema.optional(),
+      /** `always` (the paper) or `when-uncertain`. @defaultValue per `selection` (`resolveSelection`) */
+      second_order: SecondOrderSchema.optional(),
+      /** `separate` (the paper) or `folded` into the listwise call. @defaultValue per `selection` (`resolveSelection`) */
+      filters: FilterModeSchema.optional(),
     })
     .prefault({}),
   /** Prices per model (USD per million tokens) for cost accounting; unlisted models cost 0. */
