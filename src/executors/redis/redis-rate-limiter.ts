@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimits } from '../../llm/rate-limits.ts';
+import type { RateLimiter, RateLimitLease } from '../../llm/rate-limiter.ts';
 import { RedisCommandBatch } from './redis-command-batch.ts';
 import { LIMIT_RENEW_SCRIPT, LIMIT_ROUND_SCRIPT } from './redis-rate-limiter-scripts.ts';
 
@@ -19,12 +20,6 @@ export interface RedisRateLimiterOptions extends RateLimits {
   leaseMs?: number;
   /** Longest single wait before asking Redis again, in ms. @defaultValue 1000 */
   maxPollMs?: number;
-}
-
-/** A granted request: call `release` exactly once when the request is over. */
-export interface RateLimitLease {
-  /** Frees the in-flight slot and charges the request's real token count (when known). */
-  release(actualTokens?: number): void;
 }
 
 declare module 'ioredis' {
@@ -57,7 +52,7 @@ declare module 'ioredis' {
  * (In `bench/`, workers made ~9.6 limiter round trips per LLM call when every acquire attempt and
  * every release was its own; now ~0.36 scripts per call, nearly all in pipelines sent anyway.)
  */
-export class RedisRateLimiter {
+export class RedisRateLimiter implements RateLimiter {
   readonly limits: Required<Pick<RedisRateLimiterOptions, 'leaseMs' | 'maxPollMs'>> & RateLimits;
   private readonly keys: { inFlight: string; requests: string; tokens: string };
   private readonly waiters: Waiter[] = [];

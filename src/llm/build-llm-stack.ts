@@ -1,0 +1,46 @@
+import type { LlmBackend } from './llm-backend.ts';
+import type { ResponseCache } from './response-cache.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import { limitConcurrency } from './limit-concurrency.ts';
+import { rateLimitBackend } from './rate-limit-backend.ts';
+import { cacheResponses } from './cache-responses.ts';
+
+/**
+ * The stores an LLM stack uses, injected by whoever runs it: file-based in a single process (the
+ * run directory's `cache/responses.jsonl`), Redis-based on the BullMQ coordinator and workers.
+ */
+export interface LlmStores {
+  /** Where replies are stored and replayed. Absent: every call is sent and paid. */
+  responseCache?: ResponseCache;
+  /** Limits of the endpoint shared with other processes. Absent: only this process's `maxInFlight`. */
+  rateLimiter?: RateLimiter;
+}
+
+export interface LlmStackOptions extends LlmStores {
+  /** The adapter that talks to the model (`OpenAiCompatibleBackend`, `LlamaCppBackend`, a test double). The caller owns and disposes it. */
+  adapter: LlmBackend;
+  /** `complete` calls this process keeps in flight at once (`llm.max_in_flight`). */
+  maxInFlight: number;
+}
+
+/**
+ * Builds the LLM stack: the one place where an adapter is wrapped for use, in one fixed order.
+ * A request goes through the layers from the top; a reply comes back up:
+ *
+ * 1. usage accounting: not built here, because it counts per consumer: `runPairJob` and the pair
+ *    planner each wrap the stack in `recordUsage`, so a cache hit is recorded with `calls: 0`;
+ * 2. response cache: a stored reply returns at once, taking no rate-limit slot and costing nothing;
+ * 3. retries and hedged requests belong here, between the cache and the limits: each attempt takes
+ *    its own slot, and only the reply that is finally returned is cached;
+ * 4. shared rate limiter (Redis): requests in flight and per-minute budgets across processes;
+ * 5. local concurrency limit: at most `maxInFlight` calls in flight from this process;
+ * 6. the adapter.
+ *
+ * Every layer is a decorator of the `LlmBackend` port; none owns the adapter.
+ */
+export function buildLlmStack(options: LlmStackOptions): LlmBackend {
+  let backend = limitConcurrency(options.adapter, options.maxInFlight);
+  if (options.rateLimiter) backend = rateLimitBackend(backend, options.rateLimiter);
+  if (options.responseCache) backend = cacheResponses(backend, options.responseCache);
+  return backend;
+}
