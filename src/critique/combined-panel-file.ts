@@ -36,6 +36,26 @@ export function defaultCombinedPanelPath(): string {
  * Throws `InputError` naming the file (and line, for a bad placeholder) and the fix.
  */
 export function parseCombinedPanelFile(text: string, displayPath: string): CombinedPanel {
+  return parsePanelFile(text, displayPath, {
+    placeholders: COMBINED_PANEL_PLACEHOLDERS,
+    required: REQUIRED_COMBINED_PANEL_PLACEHOLDERS,
+    what: 'the panel must show the qualities and both conversations',
+  });
+}
+
+/** The placeholders a panel prompt may and must use, and why the required ones are. */
+export interface PanelPlaceholders {
+  placeholders: readonly string[];
+  required: readonly string[];
+  /** Said when a required placeholder is missing, e.g. "the panel must show the qualities and both conversations". */
+  what: string;
+}
+
+/**
+ * Parses a panel prompt file (frontmatter `name`, `description`; the body is the prompt) against
+ * its placeholder lists. Throws `InputError` naming the file (and line, for a bad placeholder).
+ */
+export function parsePanelFile(text: string, displayPath: string, allowed: PanelPlaceholders): CombinedPanel {
   const source = text.replace(/^\uFEFF/, '');
   const parsed = readFrontmatterFile(source, displayPath, 'name and description');
   const frontmatter = CombinedPanelFrontmatterSchema.safeParse(parsed.data);
@@ -55,20 +75,20 @@ export function parseCombinedPanelFile(text: string, displayPath: string): Combi
   const used = new Set<string>();
   for (const match of parsed.content.matchAll(PLACEHOLDER_PATTERN)) {
     const name = match[1];
-    if (!(COMBINED_PANEL_PLACEHOLDERS as readonly string[]).includes(name)) {
+    if (!allowed.placeholders.includes(name)) {
       const line = bodyOffset === undefined ? undefined : source.slice(0, bodyOffset + match.index).split('\n').length;
       throw new InputError(
-        `unknown placeholder {{${name}}} in the prompt; the combined panel may use ${COMBINED_PANEL_PLACEHOLDERS.map((item) => `{{${item}}}`).join(', ')}`,
+        `unknown placeholder {{${name}}} in the prompt; this panel may use ${allowed.placeholders.map((item) => `{{${item}}}`).join(', ')}`,
         displayPath,
         line,
       );
     }
     used.add(name);
   }
-  const missing = REQUIRED_COMBINED_PANEL_PLACEHOLDERS.filter((name) => !used.has(name));
+  const missing = allowed.required.filter((name) => !used.has(name));
   if (missing.length) {
     throw new InputError(
-      `the prompt never uses ${missing.map((name) => `{{${name}}}`).join(' and ')}: the panel must show the qualities and both conversations`,
+      `the prompt never uses ${missing.map((name) => `{{${name}}}`).join(' and ')}: ${allowed.what}`,
       displayPath,
     );
   }

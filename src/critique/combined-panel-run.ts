@@ -36,13 +36,14 @@ export async function runCombinedPanel(input: RunCombinedPanelInput, deps: Criti
   if (stray) throw new Error(`critic "${stray.name}" is not a pairwise critic`);
   if (names.length === 0) return [];
   const [first, second] = await Promise.all([
-    askOrder(input, input.a, input.b, deps),
-    askOrder(input, input.b, input.a, deps),
+    askCombinedPanelOrder(input, input.a, input.b, deps),
+    askCombinedPanelOrder(input, input.b, input.a, deps),
   ]);
   return combinePanelOrders(names, input.a.index, input.b.index, first, second);
 }
 
-async function askOrder(
+/** Asks the combined panel one order: `shownAsA` as conversation A. An unusable reply has no winners. */
+export async function askCombinedPanelOrder(
   input: RunCombinedPanelInput,
   shownAsA: ComparedCandidate,
   shownAsB: ComparedCandidate,

@@ -6,8 +6,11 @@ import type { CombinedPanel } from '../schemas/combined-panel.ts';
 import { aggregateVotes } from './aggregate-votes.ts';
 import { lintConversation } from './lint-conversation.ts';
 import { runFilterCritic } from './run-filter-critic.ts';
-import { runPairwiseCritic } from './run-pairwise-critic.ts';
-import { runCombinedPanel } from './combined-panel-run.ts';
+import type { SelectionScheme } from '../schemas/selection.ts';
+import { deriveRandom, sampleWithoutReplacement } from '../util/create-random.ts';
+import { compareCandidates } from './compare-candidates.ts';
+import { runKnockout } from './run-knockout.ts';
+import { isFlagged, runListwisePanel } from './run-listwise-panel.ts';
 
 /** One generated candidate of a pair. */
 export interface CritiqueCandidate {
@@ -49,6 +52,13 @@ export interface CritiqueCandidatesDeps {
    * @defaultValue undefined: the paper's panel, one call per ranker per order
    */
   panel?: CombinedPanel;
+  /**
+   * How the winner is chosen (`resolveSelection`). @defaultValue round robin, both orders, separate
+   * filters, per-expert unless `panel` is given (the behaviour before selection schemes existed)
+   */
+  selection?: SelectionScheme;
+  /** The listwise panel prompt (`loadListwisePanel`); required for `selection.method: listwise`. */
+  listwisePanel?: CombinedPanel;
 }
 
 /** The critique of one candidate (the verdict part of a `CandidateRecord`). */
@@ -79,12 +89,18 @@ export interface CritiqueResult {
 /**
  * Runs the critic stage on one pair's candidates:
  * 1. lint checks (free): a candidate failing any of them is filtered without an LLM call;
- * 2. LLM filter critics in order, per candidate (candidates in parallel); once one rejects, the
- *    remaining filters are skipped for that candidate;
- * 3. every pairwise ranker on every pair of survivors, each asked in both orders (all in parallel),
- *    or with `deps.panel` one combined panel call per order for all rankers at once;
- *    a single survivor wins without comparisons, no survivor means no winner;
- * 4. `aggregateVotes` (Copeland, tie-break by mean LLM-filter confidence, then lower index).
+ * 2. with separate filters, the LLM filter critics in order, per candidate (candidates in
+ *    parallel); once one rejects, the remaining filters are skipped for that candidate;
+ * 3. ranking the survivors by `deps.selection.method`:
+ *    - `round-robin`: every pair compared on every ranker dimension (`compareCandidates`), then
+ *      `aggregateVotes` (Copeland, tie-break by mean LLM-filter confidence, then lower index);
+ *    - `knockout`: a seeded bracket of N − 1 comparisons (`runKnockout`);
+ *    - `listwise`: one call scores every survivor (`runListwisePanel`); with folded filters it
+ *      also answers each filter's check, and a flagged candidate is filtered by that critic; the
+ *      highest mean score wins (ties as in `aggregateVotes`);
+ *    a single survivor wins without comparisons (after its folded checks), none means no winner.
+ * Pairwise verdicts keep the per-expert shape in every scheme (listwise ones are derived from the
+ * scores: the higher score on a dimension wins it), so records and Copeland scores read alike.
  */
 export async function critiqueCandidates(
   input: CritiqueCandidatesInput,
@@ -94,6 +110,14 @@ export async function critiqueCandidates(
   const { backend, options } = deps;
   const indexes = candidates.map((candidate) => candidate.index);
   if (new Set(indexes).size !== indexes.length) throw new Error(`duplicate candidate indexes: ${indexes.join(', ')}`);
+  const selection: SelectionScheme = deps.selection ?? {
+    method: 'round-robin',
+    panel: deps.panel ? 'combined' : 'per-expert',
+    second_order: 'always',
+    filters: 'separate',
+  };
+  if (selection.method === 'listwise' && !deps.listwisePanel) throw new Error('selection "listwise" needs the listwise panel prompt');
+  if (selection.filters === 'folded' && selection.method !== 'listwise') throw new Error('folded filters need selection "listwise"');
 
   const enabled = deps.critics.filter((critic) => critic.enabled);
   const filterCritics = enabled.filter((critic) => critic.kind === 'filter');
@@ -103,6 +127,7 @@ export async function critiqueCandidates(
     backend,
     options: { temperature: options.temperature, maxOutputTokens: options.maxOutputTokens, seed: options.seed },
   };
+  const separateFilters = selection.filters === 'separate' ? filterCritics : [];
 
   const records: CandidateCritique[] = await Promise.all(
     candidates.map(async (candidate) => {
@@ -112,7 +137,7 @@ export async function critiqueCandidates(
       );
       let filteredBy = filters.find((verdict) => !verdict.passed)?.critic ?? null;
       // Sequential on purpose: a rejection saves the remaining filters' calls.
-      for (const critic of filteredBy === null ? filterCritics : []) {
+      for (const critic of filteredBy === null ? separateFilters : []) {
         const verdict = await runFilterCritic({ critic, ...personas, turns: candidate.turns }, criticDeps);
         filters.push(verdict);
         if (!verdict.passed) {
@@ -124,44 +149,125 @@ export async function critiqueCandidates(
       return { index: candidate.index, filters, pairwise: [], copeland: null, status, filtered_by: filteredBy };
     }),
   );
+  const recordOf = (index: number) => records.find((record) => record.index === index)!;
 
-  const survivors = candidates.filter((_candidate, position) => records[position].status !== 'filtered');
-  const comparisons = survivors.flatMap((a, position) =>
-    survivors.slice(position + 1).flatMap((b) => rankers.map((critic) => ({ critic, a, b }))),
-  );
-  const panel = deps.panel;
-  const verdicts = panel
-    ? (
-        await Promise.all(
-          survivors.flatMap((a, position) =>
-            survivors
-              .slice(position + 1)
-              .map((b) => runCombinedPanel({ panel, dimensions: rankers, ...personas, a, b }, criticDeps)),
-          ),
-        )
-      ).flat()
-    : await Promise.all(
-        comparisons.map(({ critic, a, b }) => runPairwiseCritic({ critic, ...personas, a, b }, criticDeps)),
+  // Presentation orders and brackets are drawn per pair from the run's seed: reproducible, and a
+  // judge's position bias does not favour low candidate indexes.
+  const random = deriveRandom(options.seed ?? 0, `selection/${pair.id}/${indexes.join(',')}`);
+  let survivors = candidates.filter((candidate) => recordOf(candidate.index).status !== 'filtered');
+  let verdicts: PairwiseVerdict[] = [];
+  let winnerIndex: number | null = null;
+  const extraScores: Record<string, number> = {};
+
+  const filterConfidence = (): Record<number, number> => {
+    const confidence: Record<number, number> = {};
+    for (const record of records) {
+      const llmVerdicts = record.filters.filter((verdict) => verdict.source === 'llm');
+      confidence[record.index] = llmVerdicts.length
+        ? llmVerdicts.reduce((sum, verdict) => sum + verdict.confidence, 0) / llmVerdicts.length
+        : 1;
+    }
+    return confidence;
+  };
+  const compare = (a: CritiqueCandidate, b: CritiqueCandidate, firstShown: 'a' | 'b') =>
+    compareCandidates({ rankers, panel: deps.panel, scheme: selection, ...personas, a, b, firstShown }, criticDeps);
+
+  if (selection.method === 'listwise' && (survivors.length > 1 || (survivors.length === 1 && selection.filters === 'folded'))) {
+    const checks = selection.filters === 'folded' ? filterCritics : [];
+    const outcome = await runListwisePanel(
+      {
+        panel: deps.listwisePanel!,
+        rankers,
+        checks,
+        ...personas,
+        candidates: sampleWithoutReplacement(random, survivors, survivors.length),
+        secondOrder: selection.second_order,
+      },
+      criticDeps,
+    );
+    for (const candidate of survivors) {
+      const record = recordOf(candidate.index);
+      for (const critic of checks) {
+        const check = outcome.checks[candidate.index][critic.name];
+        const flagged = isFlagged(check);
+        record.filters.push({
+          critic: critic.name,
+          kind: 'filter',
+          source: 'llm',
+          passed: !flagged,
+          // Agreement of the asked orders; 0 when no order gave a usable answer (nothing rejected).
+          confidence: check.answers ? Math.max(check.flagged, check.answers - check.flagged) / check.answers : 0,
+          rationale: `listwise panel check, flagged in ${check.flagged} of ${check.answers} usable order(s): ${outcome.orders.map((order) => order.rationale).join(' | ')}`,
+        });
+        if (flagged && record.filtered_by === null) {
+          record.filtered_by = critic.name;
+          record.status = 'filtered';
+        }
+      }
+    }
+    survivors = survivors.filter((candidate) => recordOf(candidate.index).status !== 'filtered');
+    verdicts = survivors.flatMap((a, position) =>
+      survivors.slice(position + 1).flatMap((b) =>
+        rankers.map((critic): PairwiseVerdict => {
+          const scoreA = outcome.scores[a.index]?.[critic.name];
+          const scoreB = outcome.scores[b.index]?.[critic.name];
+          const winner = scoreA === undefined || scoreB === undefined || scoreA === scoreB ? null : scoreA > scoreB ? a.index : b.index;
+          return {
+            critic: critic.name,
+            kind: 'pairwise',
+            a: a.index,
+            b: b.index,
+            winner,
+            orderWinners: [winner, null],
+            rationale: `listwise scores ${scoreA ?? 'none'} (candidate ${a.index}) v ${scoreB ?? 'none'} (candidate ${b.index})`,
+          };
+        }),
+      ),
+    );
+    const confidence = filterConfidence();
+    const ranked = survivors
+      .map((candidate) => candidate.index)
+      .sort(
+        (left, right) =>
+          (outcome.meanScores[right] ?? 0) - (outcome.meanScores[left] ?? 0) ||
+          (confidence[right] ?? 0) - (confidence[left] ?? 0) ||
+          left - right,
       );
-
-  const filterConfidence: Record<number, number> = {};
-  for (const record of records) {
-    const llmVerdicts = record.filters.filter((verdict) => verdict.source === 'llm');
-    filterConfidence[record.index] = llmVerdicts.length
-      ? llmVerdicts.reduce((sum, verdict) => sum + verdict.confidence, 0) / llmVerdicts.length
-      : 1;
+    winnerIndex = ranked[0] ?? null;
+    if (winnerIndex !== null && outcome.meanScores[winnerIndex] !== undefined) {
+      extraScores.listwise_score = outcome.meanScores[winnerIndex];
+    }
+  } else if (selection.method === 'knockout' && survivors.length > 1) {
+    const byIndex = new Map(survivors.map((candidate) => [candidate.index, candidate]));
+    const result = await runKnockout({
+      bracket: sampleWithoutReplacement(random, survivors, survivors.length).map((candidate) => candidate.index),
+      compare: (first, second) => compare(byIndex.get(first)!, byIndex.get(second)!, 'a'),
+      filterConfidence: filterConfidence(),
+    });
+    verdicts = result.verdicts;
+    winnerIndex = result.winnerIndex;
+  } else if (selection.method === 'round-robin' || survivors.length <= 1) {
+    verdicts = (
+      await Promise.all(
+        survivors.flatMap((a, position) =>
+          survivors.slice(position + 1).map((b) => compare(a, b, random() < 0.5 ? 'a' : 'b')),
+        ),
+      )
+    ).flat();
   }
+
   const aggregate = aggregateVotes({
     candidateIndexes: survivors.map((candidate) => candidate.index),
     verdicts,
-    filterConfidence,
+    filterConfidence: filterConfidence(),
   });
+  if (selection.method === 'round-robin' || survivors.length <= 1) winnerIndex = aggregate.winnerIndex;
 
   for (const record of records) {
     if (record.status === 'filtered') continue;
     record.pairwise = verdicts.filter((verdict) => verdict.a === record.index || verdict.b === record.index);
     record.copeland = aggregate.copeland[record.index];
-    if (record.index === aggregate.winnerIndex) record.status = 'winner';
+    if (record.index === winnerIndex) record.status = 'winner';
   }
 
   const reasons: Record<string, number> = {};
@@ -175,7 +281,8 @@ export async function critiqueCandidates(
     for (const verdict of winner.filters) if (verdict.source === 'llm') scores[verdict.critic] = verdict.confidence;
     for (const critic of rankers) scores[critic.name] = aggregate.criticWins[winner.index]?.[critic.name] ?? 0;
     scores.copeland = aggregate.copeland[winner.index];
+    Object.assign(scores, extraScores);
   }
 
-  return { winnerIndex: aggregate.winnerIndex, records, reasons, scores };
+  return { winnerIndex, records, reasons, scores };
 }

@@ -29,7 +29,7 @@ export interface RunPairwiseCriticInput {
 export async function runPairwiseCritic(input: RunPairwiseCriticInput, deps: CriticDeps): Promise<PairwiseVerdict> {
   const { critic, a, b } = input;
   if (critic.kind !== 'pairwise') throw new Error(`critic "${critic.name}" is not a pairwise critic`);
-  const [first, second] = await Promise.all([askOrder(input, a, b, deps), askOrder(input, b, a, deps)]);
+  const [first, second] = await Promise.all([askPairwiseOrder(input, a, b, deps), askPairwiseOrder(input, b, a, deps)]);
   const winner = first.winner !== null && first.winner === second.winner ? first.winner : null;
   return {
     critic: critic.name,
@@ -42,7 +42,8 @@ export async function runPairwiseCritic(input: RunPairwiseCriticInput, deps: Cri
   };
 }
 
-async function askOrder(
+/** Asks one pairwise critic one order: `shownAsA` as conversation A. An unusable reply has no winner. */
+export async function askPairwiseOrder(
   input: RunPairwiseCriticInput,
   shownAsA: ComparedCandidate,
   shownAsB: ComparedCandidate,

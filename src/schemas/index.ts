@@ -22,3 +22,4 @@ export * from './run-context.ts';
 export * from './queued-pair-job.ts';
 export * from './openai-wire.ts';
 export * from './selection.ts';
+export * from './listwise-panel.ts';
