@@ -1,6 +1,7 @@
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
 import type { ResponseCache } from './response-cache.ts';
 import { responseCacheKeys } from './response-cache-key.ts';
+import { contextCapabilityOf } from './with-context-length.ts';
 
 interface CachedSample {
   text: string;
@@ -18,6 +19,7 @@ export function cacheResponses(backend: LlmBackend, cache: ResponseCache): LlmBa
   return {
     kind: backend.kind,
     modelFor: (role) => backend.modelFor(role),
+    ...contextCapabilityOf(backend),
     async complete(request: CompletionRequest): Promise<CompletionResult> {
       const samples = request.samples ?? 1;
       const model = backend.modelFor(request.role);

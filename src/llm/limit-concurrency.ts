@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
+import { contextCapabilityOf } from './with-context-length.ts';
 
 /**
  * A backend decorator that keeps at most `maxInFlight` `complete` calls running; the rest wait
@@ -13,6 +14,7 @@ export function limitConcurrency(backend: LlmBackend, maxInFlight: number): LlmB
   return {
     kind: backend.kind,
     modelFor: (role) => backend.modelFor(role),
+    ...contextCapabilityOf(backend),
     complete: (request: CompletionRequest): Promise<CompletionResult> => limit(() => backend.complete(request)),
     // The wrapped backend is owned by whoever created it.
     dispose: async () => {},

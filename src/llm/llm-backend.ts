@@ -38,6 +38,8 @@ export interface CompletionUsage {
   completionTokens: number;
   /** Requests actually sent (0 when served from a cache). */
   calls: number;
+  /** Prompt tokens actually evaluated (prompt minus reused prefix); absent when the backend cannot tell. */
+  evaluatedPromptTokens?: number;
 }
 
 export interface CompletionResult {
@@ -58,6 +60,14 @@ export interface LlmBackend {
   /** The model serving a role (for lineage). */
   modelFor(role: LlmRole): string;
   complete(request: CompletionRequest): Promise<CompletionResult>;
+  /**
+   * Tokens one request may hold (prompt + reply), when known: the local model's context per
+   * sequence, an endpoint's published context length or `llm.context_length`. Callers fit
+   * prompts into it (fewer few-shot examples) before sending.
+   */
+  readonly contextTokens?: number;
+  /** Prompt tokens of `request` as the model counts them (its own tokenizer, or the project's estimate). */
+  countPromptTokens?(request: CompletionRequest): number;
   /** Releases sockets, model memory and worker threads. Idempotent. */
   dispose(): Promise<void>;
 }

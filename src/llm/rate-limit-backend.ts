@@ -1,17 +1,19 @@
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
 import { estimateTokens } from './estimate-tokens.ts';
-import type { RedisRateLimiter } from '../executors/redis/redis-rate-limiter.ts';
+import { contextCapabilityOf } from './with-context-length.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 
 /**
- * A backend decorator that asks a shared `RedisRateLimiter` before every `complete` call and
+ * A backend decorator that asks a shared `RateLimiter` before every `complete` call and
  * releases after it. One `complete` call counts as one request in flight; an endpoint that cannot
  * do `n` samples in one request gets one request per sample, so use `samples_mode: n` (or keep
  * `max in flight` at least `candidates` lower than the endpoint's hard limit) when that matters.
  */
-export function rateLimitBackend(backend: LlmBackend, limiter: RedisRateLimiter): LlmBackend {
+export function rateLimitBackend(backend: LlmBackend, limiter: RateLimiter): LlmBackend {
   return {
     kind: backend.kind,
     modelFor: (role) => backend.modelFor(role),
+    ...contextCapabilityOf(backend),
     async complete(request: CompletionRequest): Promise<CompletionResult> {
       // The estimate joins every message: only worth it when a tokens-per-minute limit reads it.
       const lease = await limiter.acquire(limiter.countsTokens ? estimateRequestTokens(request) : 1, request.signal);

@@ -1,5 +1,6 @@
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
 import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
+import { contextCapabilityOf } from './with-context-length.ts';
 
 /** A backend decorator that adds up token usage per role, for one job or one run. */
 export interface UsageRecordingBackend extends LlmBackend {
@@ -12,12 +13,16 @@ export function recordUsage(backend: LlmBackend): UsageRecordingBackend {
     kind: backend.kind,
     usage,
     modelFor: (role) => backend.modelFor(role),
+    ...contextCapabilityOf(backend),
     async complete(request: CompletionRequest): Promise<CompletionResult> {
       const result = await backend.complete(request);
       const bucket = usage[request.role];
       bucket.prompt_tokens += result.usage.promptTokens;
       bucket.completion_tokens += result.usage.completionTokens;
       bucket.calls += result.usage.calls;
+      if (result.usage.evaluatedPromptTokens !== undefined) {
+        bucket.prompt_tokens_evaluated = (bucket.prompt_tokens_evaluated ?? 0) + result.usage.evaluatedPromptTokens;
+      }
       return result;
     },
     // The wrapped backend is owned by whoever created it.

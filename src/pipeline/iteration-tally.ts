@@ -25,6 +25,8 @@ export function addUsage(target: UsageByRole, source: UsageByRole): void {
     target[role].prompt_tokens += source[role].prompt_tokens;
     target[role].completion_tokens += source[role].completion_tokens;
     target[role].calls += source[role].calls;
+    const evaluated = source[role].prompt_tokens_evaluated;
+    if (evaluated !== undefined) target[role].prompt_tokens_evaluated = (target[role].prompt_tokens_evaluated ?? 0) + evaluated;
   }
 }
 

@@ -6,6 +6,11 @@ export const TokenUsageSchema = z.object({
   completion_tokens: z.number().int().min(0),
   /** Number of LLM requests these tokens came from (a cached reply counts 0). */
   calls: z.number().int().min(0).default(0),
+  /**
+   * Prompt tokens the model actually evaluated: `prompt_tokens` minus those served from a reused
+   * prefix (the embedded llama.cpp backend reports it; absent for backends that cannot tell).
+   */
+  prompt_tokens_evaluated: z.number().int().min(0).optional(),
 });
 export type TokenUsage = z.infer<typeof TokenUsageSchema>;
 

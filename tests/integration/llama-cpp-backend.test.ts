@@ -201,9 +201,59 @@ describe('LlamaCppBackend lifecycle and failures', () => {
     expect((failure as Error).message).toMatch(/--base-url/);
   });
 
-  it('defaults to half the logical CPUs, at least one thread', () => {
+  it('defaults to one thread per logical CPU, at most 8', () => {
     expect(defaultLlamaThreads(1)).toBe(1);
-    expect(defaultLlamaThreads(2)).toBe(1);
+    expect(defaultLlamaThreads(2)).toBe(2);
     expect(defaultLlamaThreads(16)).toBe(8);
+  });
+});
+
+describe('LlamaCppBackend prefix reuse (tiny test model)', () => {
+  let backend: LlamaCppBackend;
+  const rubric = 'You judge conversations between two users for one quality only. '.repeat(12);
+  const critic = (text: string): CompletionRequest => ({
+    role: 'critic',
+    messages: [
+      { role: 'system', content: rubric },
+      { role: 'user', content: text },
+    ],
+    maxOutputTokens: 8,
+  });
+  beforeAll(async () => {
+    backend = await createLlamaCppBackend({ modelPath: tinyModel.path, threads: 1, contextSize: 2048, parallelSequences: 4 });
+  });
+  afterAll(async () => {
+    await backend?.dispose();
+  });
+
+  it('evaluates the prompt of N samples once and counts its tokens with the model tokenizer', async () => {
+    const generation = request({ samples: 4, maxOutputTokens: 16 });
+    const promptTokens = backend.countPromptTokens(generation);
+    const result = await backend.complete(generation);
+    expect(result.texts).toHaveLength(4);
+    expect(result.usage.promptTokens).toBe(4 * promptTokens);
+    // One sequence evaluates the prompt; the three others copy its KV cache.
+    expect(result.usage.evaluatedPromptTokens).toBeLessThanOrEqual(promptTokens + 4);
+    expect(result.usage.evaluatedPromptTokens).toBeGreaterThanOrEqual(promptTokens - 4);
+    expect(backend.contextTokens).toBe(2048);
+  });
+
+  it('gives parallel calls that share a rubric the prefix one of them evaluated', async () => {
+    const requests = ['User 1: I keep bees.', 'User 1: I race pigeons.', 'User 1: I knit socks.'].map(critic);
+    const results = await Promise.all(requests.map((item) => backend.complete(item)));
+    const sent = results.reduce((sum, result) => sum + result.usage.promptTokens, 0);
+    const evaluated = results.reduce((sum, result) => sum + (result.usage.evaluatedPromptTokens ?? 0), 0);
+    const shared = backend.countPromptTokens(critic(''));
+    expect(sent).toBeGreaterThan(3 * shared);
+    // The rubric is evaluated once, not three times.
+    expect(evaluated).toBeLessThan(sent - 1.5 * shared);
+    const later = await backend.complete(critic('User 1: I collect stamps.'));
+    expect(later.usage.evaluatedPromptTokens).toBeLessThan(later.usage.promptTokens / 4);
+  });
+
+  it('replies to shared-prefix samples the same way as to a prompt evaluated alone', async () => {
+    const alone = await backend.complete(request({ seed: 5, maxOutputTokens: 16, temperature: 0 }));
+    const together = await backend.complete(request({ seed: 5, maxOutputTokens: 16, temperature: 0, samples: 3 }));
+    expect(together.texts).toEqual([alone.texts[0], alone.texts[0], alone.texts[0]]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Llama } from 'node-llama-cpp';
-import { toLlamaJsonSchema } from '../../src/llm/llama/llama-json-schema.ts';
+import { MAX_STRING_LENGTH, toLlamaJsonSchema } from '../../src/llm/llama/llama-json-schema.ts';
 import { loadNodeLlamaCpp } from '../../src/llm/llama/llama-module.ts';
 
 const toJsonSchema = (schema: z.ZodType) =>
@@ -54,6 +54,11 @@ describe('toLlamaJsonSchema', () => {
     expect(anything.oneOf).toHaveLength(3);
     expect(toLlamaJsonSchema({ $ref: '#' })).toEqual(anything);
     expect(toLlamaJsonSchema(true)).toEqual(anything);
+  });
+
+  it('bounds every string, so a reply cannot run to the token limit inside one', () => {
+    expect(toLlamaJsonSchema({ type: 'string' })).toEqual({ type: 'string', maxLength: MAX_STRING_LENGTH });
+    expect(toLlamaJsonSchema({ type: 'string', maxLength: 20 })).toEqual({ type: 'string', maxLength: 20 });
   });
 
   it('enumerates small integer ranges so the grammar enforces the bounds', () => {

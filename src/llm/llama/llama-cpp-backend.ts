@@ -1,15 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import type {
-  ChatHistoryItem,
-  ChatWrapper,
-  Llama,
-  LlamaContext,
-  LlamaContextSequence,
-  LlamaGrammar,
-  LlamaModel,
-} from 'node-llama-cpp';
+import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import type { CompletionRequest, CompletionResult, JsonResponseFormat, LlmBackend } from '../llm-backend.ts';
 import type { LlmRole } from '../../schemas/usage.ts';
 import { LlmError } from '../../errors.ts';
@@ -18,6 +10,7 @@ import { toLlamaChatHistory } from './llama-chat-history.ts';
 import { toLlamaJsonSchema } from './llama-json-schema.ts';
 import { loadNodeLlamaCpp, type NodeLlamaCpp } from './llama-module.ts';
 import { LlamaSequencePool } from './llama-sequence-pool.ts';
+import { commonPrefixLength, LlamaSequenceSlot } from './llama-sequence-slot.ts';
 
 /** Options of the embedded llama.cpp backend. */
 export interface LlamaCppBackendOptions {
@@ -35,6 +28,13 @@ export interface LlamaCppBackendOptions {
    * together). Each costs `contextSize` tokens of KV cache. Further requests wait. @defaultValue 1
    */
   parallelSequences?: number;
+  /**
+   * Tokens llama.cpp evaluates in one batch (prompt chunks; the samples of all sequences decode
+   * together within it). @defaultValue `DEFAULT_LLAMA_BATCH_SIZE`
+   */
+  batchSize?: number;
+  /** Flash attention (see bench/RESULTS.md for its effect on CPU). @defaultValue `DEFAULT_LLAMA_FLASH_ATTENTION` */
+  flashAttention?: boolean;
   /** GPU offload; only CPU is supported. @defaultValue false */
   gpu?: false;
   /** Model name reported by `modelFor` and in results. @defaultValue the file name without `.gguf` */
@@ -51,13 +51,20 @@ export interface LlamaCppBackendOptions {
 export const DEFAULT_LLAMA_CONTEXT_SIZE = 8192;
 
 /**
- * Default CPU threads: half the logical CPUs, at least 1 — the physical cores on SMT machines.
- * On our 2-vCPU machines 2 threads generated 15–40× fewer tokens per second than 1 (thread
- * hand-off dominates), so halving errs on the safe side. Pass `threads` to tune.
+ * Default CPU threads: one per logical CPU, at most 8. On a model of the default's shape
+ * (Qwen2.5-0.5B) on 2 cores, 2 threads processed prompts ~2× and generated ~1.3× faster than 1
+ * (bench/RESULTS.md); more threads than CPUs made generation up to ~100× slower. Pass `threads`
+ * to tune (e.g. the physical cores of a large SMT machine).
  */
 export function defaultLlamaThreads(logicalCpuCount = availableParallelism()): number {
-  return Math.max(1, Math.floor(logicalCpuCount / 2));
+  return Math.max(1, Math.min(8, logicalCpuCount));
 }
+
+/** Prompt tokens per llama.cpp batch: node-llama-cpp's default, also the fastest size measured (bench/RESULTS.md). */
+export const DEFAULT_LLAMA_BATCH_SIZE = 512;
+
+/** Flash attention off: on the CPU it gained nothing measurable for this model size (bench/RESULTS.md). */
+export const DEFAULT_LLAMA_FLASH_ATTENTION = false;
 
 interface LlamaParts {
   nodeLlamaCpp: NodeLlamaCpp;
@@ -102,12 +109,20 @@ export async function createLlamaCppBackend(options: LlamaCppBackendOptions): Pr
   try {
     model = await llama.loadModel({ modelPath: options.modelPath });
     const contextSize = Math.min(requestedContextSize, model.trainContextSize);
-    const context = await model.createContext({ contextSize, sequences: parallelSequences, threads });
-    const sequences = Array.from({ length: parallelSequences }, () => context.getSequence());
-    const probe = new nodeLlamaCpp.LlamaChat({ contextSequence: sequences[0] });
-    const chatWrapper = probe.chatWrapper;
-    probe.dispose({ disposeSequence: false });
-    return new LlamaCppBackend({ nodeLlamaCpp, llama, model, context, chatWrapper }, sequences, {
+    const context = await model.createContext({
+      contextSize,
+      sequences: parallelSequences,
+      threads,
+      batchSize: options.batchSize ?? DEFAULT_LLAMA_BATCH_SIZE,
+      flashAttention: options.flashAttention ?? DEFAULT_LLAMA_FLASH_ATTENTION,
+    });
+    // One LlamaChat per sequence, reused by every request on it (all share the model's chat wrapper).
+    const slots = Array.from({ length: parallelSequences }, () => {
+      const sequence = context.getSequence();
+      return new LlamaSequenceSlot(sequence, new nodeLlamaCpp.LlamaChat({ contextSequence: sequence }));
+    });
+    const chatWrapper = slots[0].chat.chatWrapper;
+    return new LlamaCppBackend({ nodeLlamaCpp, llama, model, context, chatWrapper }, slots, {
       modelName: options.modelName ?? basename(options.modelPath).replace(/\.gguf$/i, ''),
       threads,
       contextSize: context.contextSize,
@@ -130,17 +145,17 @@ export class LlamaCppBackend implements LlmBackend {
   readonly threads: number;
   /** Tokens per sequence, as created (llama.cpp may round up). */
   readonly contextSize: number;
-  private readonly pool: LlamaSequencePool<LlamaContextSequence>;
+  private readonly pool: LlamaSequencePool<LlamaSequenceSlot>;
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private disposing: Promise<void> | undefined;
 
   /** @internal Use `createLlamaCppBackend`. */
   constructor(
     private readonly parts: LlamaParts,
-    sequences: LlamaContextSequence[],
+    private readonly slots: LlamaSequenceSlot[],
     settings: { modelName: string; threads: number; contextSize: number },
   ) {
-    this.pool = new LlamaSequencePool(sequences);
+    this.pool = new LlamaSequencePool(slots);
     this.modelName = settings.modelName;
     this.threads = settings.threads;
     this.contextSize = settings.contextSize;
@@ -161,12 +176,26 @@ export class LlamaCppBackend implements LlmBackend {
     return this.modelName;
   }
 
+  /** Tokens one request may hold (prompt + reply): the context of one sequence. */
+  get contextTokens(): number {
+    return this.contextSize;
+  }
+
+  /** Prompt tokens of `request` with the model's tokenizer and chat template (JSON instruction included). */
+  countPromptTokens(request: CompletionRequest): number {
+    return this.promptTokensOf(historyOf(request)).length;
+  }
+
   /**
-   * Generates `samples` replies (sample i uses `seed + i`), each on a free sequence. Absent
-   * `temperature` means greedy decoding. `jsonSchema` constrains the reply with a grammar and adds
-   * the schema to the system message. `maxOutputTokens` is cut to the room the prompt leaves in
-   * the context; a prompt that fills the context fails. Usage: prompt and reply tokens counted
-   * with the model's tokenizer, per sample; `calls` = samples.
+   * Generates `samples` replies (sample i uses `seed + i`). The prompt is evaluated once: the
+   * first sample's sequence evaluates it, the others copy that KV cache (or keep the prefix they
+   * already hold, e.g. the same critic rubric) and evaluate only what differs; the samples then
+   * decode together in one batch. Absent `temperature` means greedy decoding. `jsonSchema`
+   * constrains the reply with a grammar (strings bounded, see `toLlamaJsonSchema`) and adds the
+   * schema to the system message. `maxOutputTokens` is cut to the room the prompt leaves in the
+   * context; a prompt that fills the context fails (callers fit prompts with `countPromptTokens`).
+   * Usage: prompt and reply tokens with the model's tokenizer, per sample; `calls` = samples;
+   * `evaluatedPromptTokens` = prompt tokens the model actually evaluated.
    */
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const sampleCount = request.samples ?? 1;
@@ -175,11 +204,9 @@ export class LlamaCppBackend implements LlmBackend {
     }
     if (this.disposing) throw disposedError();
 
-    const messages = request.jsonSchema
-      ? buildResponseFormat(request.messages, request.jsonSchema, 'prompt').messages
-      : request.messages;
-    const history = toLlamaChatHistory(messages);
-    const promptTokens = this.countPromptTokens(history);
+    const history = historyOf(request);
+    const tokens = this.promptTokensOf(history);
+    const promptTokens = tokens.length;
     const room = this.contextSize - promptTokens;
     if (room < 1) {
       throw new LlmError(
@@ -190,22 +217,23 @@ export class LlamaCppBackend implements LlmBackend {
     const maxTokens = Math.min(request.maxOutputTokens ?? room, room);
     const grammar = request.jsonSchema ? await this.grammarFor(request.jsonSchema) : undefined;
 
-    const samples = await Promise.all(
-      Array.from({ length: sampleCount }, (_, index) =>
-        this.generate(history, request, {
-          maxTokens,
-          grammar,
-          seed: request.seed === undefined ? undefined : request.seed + index,
-        }),
-      ),
-    );
+    const sample = (index: number) =>
+      this.generate(history, tokens, request, {
+        maxTokens,
+        grammar,
+        seed: request.seed === undefined ? undefined : request.seed + index,
+      });
+    // The first sample's prefill starts before the others look for a donor, so they find it.
+    const first = sample(0);
+    const samples = await Promise.all([first, ...Array.from({ length: sampleCount - 1 }, (_, index) => sample(index + 1))]);
     return {
-      texts: samples.map((sample) => sample.text),
+      texts: samples.map((item) => item.text),
       model: this.modelName,
       usage: {
         promptTokens: promptTokens * sampleCount,
-        completionTokens: samples.reduce((sum, sample) => sum + sample.completionTokens, 0),
+        completionTokens: samples.reduce((sum, item) => sum + item.completionTokens, 0),
         calls: sampleCount,
+        evaluatedPromptTokens: samples.reduce((sum, item) => sum + item.evaluatedPromptTokens, 0),
       },
     };
   }
@@ -214,6 +242,7 @@ export class LlamaCppBackend implements LlmBackend {
   dispose(): Promise<void> {
     this.disposing ??= (async () => {
       this.pool.close(disposedError());
+      for (const slot of this.slots) slot.chat.dispose({ disposeSequence: false });
       await this.parts.context.dispose();
       await this.parts.model.dispose();
       await this.parts.llama.dispose();
@@ -223,18 +252,17 @@ export class LlamaCppBackend implements LlmBackend {
 
   private async generate(
     history: ChatHistoryItem[],
+    tokens: readonly Token[],
     request: CompletionRequest,
     sample: { maxTokens: number; grammar: LlamaGrammar | undefined; seed: number | undefined },
-  ): Promise<{ text: string; completionTokens: number }> {
+  ): Promise<{ text: string; completionTokens: number; evaluatedPromptTokens: number }> {
     try {
-      return await this.pool.use(async (sequence) => {
-        const chat = new this.parts.nodeLlamaCpp.LlamaChat({
-          contextSequence: sequence,
-          chatWrapper: this.parts.chatWrapper,
-        });
-        try {
+      return await this.pool.use(
+        async (slot) => {
+          const decodedBefore = slot.decodedTokens;
+          await slot.loadPrefix(tokens, this.slots);
           let completionTokens = 0;
-          const response = await chat.generateResponse(history, {
+          const response = await slot.chat.generateResponse(history, {
             temperature: request.temperature,
             topP: request.topP,
             topK: request.topK,
@@ -242,15 +270,17 @@ export class LlamaCppBackend implements LlmBackend {
             maxTokens: sample.maxTokens,
             grammar: sample.grammar,
             signal: request.signal,
-            onToken: (tokens) => {
-              completionTokens += tokens.length;
+            onToken: (generated) => {
+              completionTokens += generated.length;
             },
           });
-          return { text: response.response, completionTokens };
-        } finally {
-          chat.dispose({ disposeSequence: false });
-        }
-      }, request.signal);
+          // Decoded on this sequence minus the reply's own tokens (fed back one by one) = prompt tokens evaluated.
+          const evaluatedPromptTokens = Math.max(0, slot.decodedTokens - decodedBefore - completionTokens);
+          return { text: response.response, completionTokens, evaluatedPromptTokens };
+        },
+        request.signal,
+        (slot) => commonPrefixLength(slot.sequence.contextTokens, tokens),
+      );
     } catch (error) {
       if (error instanceof LlmError) throw error;
       if (request.signal?.aborted) throw new LlmError('LLM request was aborted.', { retryable: false, cause: error });
@@ -259,9 +289,9 @@ export class LlamaCppBackend implements LlmBackend {
     }
   }
 
-  private countPromptTokens(history: ChatHistoryItem[]): number {
+  private promptTokensOf(history: ChatHistoryItem[]): Token[] {
     const { contextText } = this.parts.chatWrapper.generateContextState({ chatHistory: history });
-    return contextText.tokenize(this.parts.model.tokenizer).length;
+    return contextText.tokenize(this.parts.model.tokenizer);
   }
 
   /** One grammar per schema; a schema the grammar builder rejects falls back to "any JSON". */
@@ -278,6 +308,13 @@ export class LlamaCppBackend implements LlmBackend {
     }
     return grammar;
   }
+}
+
+function historyOf(request: CompletionRequest): ChatHistoryItem[] {
+  const messages = request.jsonSchema
+    ? buildResponseFormat(request.messages, request.jsonSchema, 'prompt').messages
+    : request.messages;
+  return toLlamaChatHistory(messages);
 }
 
 function disposedError(cause?: unknown): LlmError {

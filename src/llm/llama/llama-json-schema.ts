@@ -8,6 +8,8 @@
  *   grammar enforces no bounds, and writes exponents like `7E+8` in integers otherwise);
  * - schemas it cannot express (`{}`, `true`, `$ref: "#"`, multi-part `allOf`) become "any JSON value"
  *   — the grammar turns an unrecognised schema into `null`, which is worse than no constraint;
+ * - a string without `maxLength` gets `MAX_STRING_LENGTH`, so a reply cannot run to the token
+ *   limit inside one string;
  * - keywords it ignores or rejects (`pattern`, `minimum`, `required`, `default`, `propertyNames`,
  *   unknown `format`s…) are dropped.
  * The grammar then forces every listed property to appear, in order. It still cannot enforce
@@ -79,7 +81,7 @@ function convert(schema: unknown): JsonObject {
     if (typeof schema.format === 'string' && STRING_FORMATS.has(schema.format)) result.format = schema.format;
     else {
       if (typeof schema.minLength === 'number') result.minLength = schema.minLength;
-      if (typeof schema.maxLength === 'number') result.maxLength = schema.maxLength;
+      result.maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : MAX_STRING_LENGTH;
     }
     return withCommon(schema, result);
   }
@@ -95,6 +97,12 @@ function convert(schema: unknown): JsonObject {
 }
 
 const MAX_ENUMERATED_INTEGERS = 101;
+
+/**
+ * Characters a string without its own `maxLength` may hold. Small local models otherwise run to
+ * the token limit inside one endless string (e.g. a rationale), and the reply is not JSON.
+ */
+export const MAX_STRING_LENGTH = 400;
 
 function boundedIntegers(schema: JsonObject): number[] | undefined {
   const lowest =

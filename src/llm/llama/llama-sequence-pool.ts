@@ -23,9 +23,17 @@ export class LlamaSequencePool<Sequence> {
     return this.free.length;
   }
 
-  /** Runs `task` with a sequence of its own and gives the sequence back afterwards. */
-  async use<Result>(task: (sequence: Sequence) => Promise<Result>, signal?: AbortSignal): Promise<Result> {
-    const sequence = await this.acquire(signal);
+  /**
+   * Runs `task` with a sequence of its own and gives the sequence back afterwards. With
+   * `preference`, a request that finds several free sequences takes the one scored highest (the
+   * llama backend scores the prompt prefix a sequence already holds).
+   */
+  async use<Result>(
+    task: (sequence: Sequence) => Promise<Result>,
+    signal?: AbortSignal,
+    preference?: (sequence: Sequence) => number,
+  ): Promise<Result> {
+    const sequence = await this.acquire(signal, preference);
     try {
       return await task(sequence);
     } finally {
@@ -38,11 +46,20 @@ export class LlamaSequencePool<Sequence> {
     for (const waiter of this.waiters.splice(0)) waiter.fail(error);
   }
 
-  private acquire(signal?: AbortSignal): Promise<Sequence> {
+  private acquire(signal?: AbortSignal, preference?: (sequence: Sequence) => number): Promise<Sequence> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     signal?.throwIfAborted();
-    const sequence = this.free.shift();
-    if (sequence !== undefined) return Promise.resolve(sequence);
+    if (this.free.length > 0) {
+      let chosen = 0;
+      if (preference && this.free.length > 1) {
+        let bestScore = -Infinity;
+        this.free.forEach((candidate, index) => {
+          const score = preference(candidate);
+          if (score > bestScore) [bestScore, chosen] = [score, index];
+        });
+      }
+      return Promise.resolve(this.free.splice(chosen, 1)[0]);
+    }
     return new Promise<Sequence>((resolve, reject) => {
       const onAbort = () => {
         const index = this.waiters.indexOf(waiter);
