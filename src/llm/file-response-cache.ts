@@ -1,4 +1,4 @@
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResponseCache } from './response-cache.ts';
 
@@ -23,23 +23,7 @@ export async function openFileResponseCache(path: string, options: FileResponseC
   mkdirSync(dirname(path), { recursive: true });
   const index = new Map<string, { offset: number; length: number }>();
   let size = 0;
-  if (existsSync(path)) {
-    const buffer = readFileSync(path);
-    let start = 0;
-    while (start < buffer.length) {
-      const end = buffer.indexOf(0x0a, start);
-      if (end === -1) break; // torn tail: cut off below by truncating to `size`
-      const line = buffer.subarray(start, end).toString('utf8');
-      try {
-        const entry = JSON.parse(line) as { k: string };
-        index.set(entry.k, { offset: start, length: end - start });
-      } catch {
-        // A corrupt line is skipped; its request is simply paid again.
-      }
-      start = end + 1;
-    }
-    size = start;
-  }
+  if (existsSync(path)) size = indexCacheFile(path, index);
   const fd = openSync(path, existsSync(path) ? 'r+' : 'w+');
   ftruncateSync(fd, size);
   /** Entries not yet on disk, by key (reads of those are answered from here). */
@@ -93,4 +77,48 @@ export async function openFileResponseCache(path: string, options: FileResponseC
       closeSync(fd);
     },
   };
+}
+
+/** Bytes read per chunk when indexing the cache file on open. */
+const INDEX_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Indexes the cache file in one streaming pass (a chunk at a time, so memory stays bounded
+ * however large the file has grown) and returns the end of its last whole line: a torn tail is
+ * cut off there by the caller.
+ */
+function indexCacheFile(path: string, index: Map<string, { offset: number; length: number }>): number {
+  const fd = openSync(path, 'r');
+  try {
+    let buffer = Buffer.allocUnsafe(INDEX_CHUNK_BYTES);
+    let position = 0; // file offset of buffer[0]
+    let filled = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        // One line longer than the buffer: grow it (rare: replies are a few KB).
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, filled);
+        buffer = larger;
+      }
+      const bytesRead = readSync(fd, buffer, filled, buffer.length - filled, position + filled);
+      if (bytesRead === 0) return position;
+      filled += bytesRead;
+      let start = 0;
+      for (let end = buffer.indexOf(0x0a, start); end !== -1 && end < filled; end = buffer.indexOf(0x0a, start)) {
+        try {
+          const entry = JSON.parse(buffer.toString('utf8', start, end)) as { k: string };
+          index.set(entry.k, { offset: position + start, length: end - start });
+        } catch {
+          // A corrupt line is skipped; its request is simply paid again.
+        }
+        start = end + 1;
+      }
+      // Keep the unfinished line at the front of the buffer for the next read.
+      buffer.copy(buffer, 0, start, filled);
+      position += start;
+      filled -= start;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,12 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
-import { readJsonl } from '../output/read-jsonl.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
-import { writeJsonlAtomic } from '../output/write-jsonl-atomic.ts';
 import { configFingerprint } from './config-fingerprint.ts';
 import { publicConfig } from './public-config.ts';
 
@@ -54,22 +51,4 @@ export async function openRunDirectory(path: string, config: RunConfig): Promise
   await mkdir(path, { recursive: true });
   await writeJsonAtomic(configPath, { fingerprint, config: publicConfig(config) });
   return { path, file, resumed: false, fingerprint };
-}
-
-/**
- * Reads a JSONL run file that may end in a line torn by a crash, and rewrites it without the torn
- * tail (and without records `keep` rejects) so appends continue on a clean line.
- */
-export async function recoverJsonl<T>(
-  path: string,
-  schema: z.ZodType<T>,
-  keep: (record: T) => boolean = () => true,
-): Promise<T[]> {
-  if (!existsSync(path)) return [];
-  const text = await readFile(path, 'utf8');
-  const records = await readJsonl(path, schema, { tolerateTornTail: true });
-  const kept = records.filter(keep);
-  const clean = kept.map((record) => JSON.stringify(record)).join('\n') + (kept.length ? '\n' : '');
-  if (clean !== text) await writeJsonlAtomic(path, kept);
-  return kept;
 }

@@ -6,7 +6,8 @@ import { OutcomeLineSchema, type OutcomeLine } from '../schemas/outcome-line.ts'
 import type { IterationSummary } from '../schemas/manifest.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
-import { recoverJsonl, RUN_FILES, type RunDirectory } from './run-directory.ts';
+import { recoverJsonl } from '../output/recover-jsonl.ts';
+import { RUN_FILES, type RunDirectory } from './run-directory.ts';
 import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
 
 const keyOf = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
@@ -50,15 +51,33 @@ export class RunState {
 
   static async open(runDir: RunDirectory, iterations: number): Promise<RunState> {
     const file = runDir.file;
-    const outcomes = await recoverJsonl(file(RUN_FILES.outcomes), OutcomeLineSchema, (outcome) => outcome.status !== 'failed');
-    const rows = new Map((await recoverJsonl(file(RUN_FILES.conversations), DatasetRowSchema)).map((row) => [row.id, row]));
-    const done = new Set(outcomes.map((outcome) => keyOf(outcome.iteration, outcome.pair_id)));
-    const orphans = [...rows.values()].filter((row) => !done.has(keyOf(row.iteration, row.pair_id))).map(outcomeFromOrphanRow);
-    for (const outcome of orphans) {
-      outcomes.push(outcome);
-      done.add(keyOf(outcome.iteration, outcome.pair_id));
-    }
-    await recoverJsonl(file(RUN_FILES.candidates), CandidateRecordSchema, (record) => done.has(keyOf(record.iteration, record.pair_id)));
+    // Each file is streamed once (twice when records are dropped): memory holds the pair keys and
+    // row ids, never the records, so a resume of a million rows reads in linear time.
+    const summaries = Array.from({ length: iterations }, (_, index) => emptyIterationSummary(index + 1, 0));
+    const done = new Set<string>();
+    await recoverJsonl(file(RUN_FILES.outcomes), OutcomeLineSchema, {
+      keep: (outcome) => outcome.status !== 'failed',
+      onRecord: (outcome) => {
+        done.add(keyOf(outcome.iteration, outcome.pair_id));
+        tallyOutcome(summaries[outcome.iteration - 1], outcome);
+      },
+    });
+    const rowIds = new Set<string>();
+    const orphans: OutcomeLine[] = [];
+    await recoverJsonl(file(RUN_FILES.conversations), DatasetRowSchema, {
+      onRecord: (row) => {
+        rowIds.add(row.id);
+        const key = keyOf(row.iteration, row.pair_id);
+        if (done.has(key)) return;
+        const outcome = outcomeFromOrphanRow(row);
+        orphans.push(outcome);
+        done.add(key);
+        tallyOutcome(summaries[outcome.iteration - 1], outcome);
+      },
+    });
+    await recoverJsonl(file(RUN_FILES.candidates), CandidateRecordSchema, {
+      keep: (record) => done.has(keyOf(record.iteration, record.pair_id)),
+    });
     await recoverJsonl(file(RUN_FILES.surplus), DatasetRowSchema);
 
     const sinks = {
@@ -68,9 +87,7 @@ export class RunState {
       surplus: await openJsonlSink(file(RUN_FILES.surplus)),
     };
     if (orphans.length) await sinks.outcomes.append(orphans);
-    const summaries = Array.from({ length: iterations }, (_, index) => emptyIterationSummary(index + 1, 0));
-    for (const outcome of outcomes) tallyOutcome(summaries[outcome.iteration - 1], outcome);
-    return new RunState(summaries, done, new Set(rows.keys()), file(RUN_FILES.conversations), sinks);
+    return new RunState(summaries, done, rowIds, file(RUN_FILES.conversations), sinks);
   }
 
   isDone(iteration: number, pairId: string): boolean {
