@@ -12,3 +12,24 @@ export const ContradictionCheckReplySchema = z.object({
   contradicts: z.boolean(),
 });
 export type ContradictionCheckReply = z.infer<typeof ContradictionCheckReplySchema>;
+
+// One schema object per item count, reused: zod compiles a schema on its first parse.
+const batchReplySchemas = new Map<number, z.ZodType<ContradictionChecksReply>>();
+
+/** What the critic model replies to a batch of contradiction checks (schema name `contradiction_checks`): one verdict per item id "1", "2", …. */
+export interface ContradictionChecksReply {
+  verdicts: Record<string, ContradictionCheckReply>;
+}
+
+/** The batch reply schema for `count` items, every item id required. */
+export function contradictionChecksReplySchema(count: number): z.ZodType<ContradictionChecksReply> {
+  let schema = batchReplySchemas.get(count);
+  if (!schema) {
+    const ids = Array.from({ length: count }, (_, position) => String(position + 1));
+    schema = z.object({
+      verdicts: z.object(Object.fromEntries(ids.map((id) => [id, ContradictionCheckReplySchema]))),
+    }) as unknown as z.ZodType<ContradictionChecksReply>;
+    batchReplySchemas.set(count, schema);
+  }
+  return schema;
+}
