@@ -10,7 +10,6 @@ import { createInterface } from 'node:readline';
 import { loadRunConfig } from '../src/config/load-run-config.ts';
 import { runPipeline, type PipelineDeps } from '../src/pipeline/run-pipeline.ts';
 import { OpenAiCompatibleBackend } from '../src/llm/openai/openai-compatible-backend.ts';
-import { limitConcurrency } from '../src/llm/limit-concurrency.ts';
 import { writeDatasetParquet } from '../src/output/write-dataset-parquet.ts';
 import type { DatasetRow } from '../src/schemas/dataset-row.ts';
 import type { RunConfigInput } from '../src/schemas/run-config.ts';
@@ -83,18 +82,13 @@ async function runCoordinator(spec: CoordinatorSpec): Promise<CoordinatorResult>
     samplesMode: config.llm.samples_mode,
     structuredMode: config.llm.structured_mode,
   });
-  let backend = limitConcurrency(inner, config.llm.max_in_flight);
-  const deps: PipelineDeps = { backend };
+  // runPipeline wraps the adapter in the LLM stack (concurrency limit, shared limits, cache).
+  const deps: PipelineDeps = { backend: inner };
   let closeScaleOut = async () => {};
   if (spec.executor === 'bullmq') {
     const { openBullMqCoordinator } = await import('../src/executors/bullmq-coordinator.ts');
     const coordinator = await openBullMqCoordinator({ redisUrl: spec.redisUrl! });
-    backend = coordinator.limitBackend(backend, config);
-    Object.assign(deps, {
-      backend,
-      createExecutor: coordinator.createExecutor,
-      responseCache: coordinator.responseCache,
-    });
+    Object.assign(deps, { stores: coordinator.storesFor(config), createExecutor: coordinator.createExecutor });
     closeScaleOut = () => coordinator.close();
   }
 

@@ -3,6 +3,7 @@ export * from './schemas/index.ts';
 export { runPipeline, defaultRunId, type PipelineDeps, type RunResult } from './pipeline/run-pipeline.ts';
 export type { RunProgress } from './pipeline/run-progress.ts';
 export { runPairJob, type PairJobDeps } from './pipeline/run-pair-job.ts';
+export { createPairJobRunner, type PairJobRunner } from './pipeline/pair-job-runner.ts';
 export { updatePool } from './pipeline/update-pool.ts';
 export { loadRunConfig, parseRunConfig, readConfigFile, type ConfigSources } from './config/load-run-config.ts';
 export type { LlmBackend, CompletionRequest, CompletionResult, ChatMessage, JsonResponseFormat } from './llm/llm-backend.ts';
@@ -10,11 +11,13 @@ export { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from './
 export { completeStructured } from './llm/complete-structured.ts';
 export { limitConcurrency } from './llm/limit-concurrency.ts';
 export { cacheResponses } from './llm/cache-responses.ts';
+export { buildLlmStack, type LlmStores, type LlmStackOptions } from './llm/build-llm-stack.ts';
+export type { RateLimiter, RateLimitLease } from './llm/rate-limiter.ts';
 export { openFileResponseCache } from './llm/file-response-cache.ts';
 export type { ResponseCache } from './llm/response-cache.ts';
 export { ConfigError, InputError, LlmError, EndpointUnreachableError, StructuredOutputError } from './errors.ts';
-export type { Executor } from './executors/executor.ts';
-export { InProcessExecutor } from './executors/in-process-executor.ts';
+export type { Executor, ExecutorFactory } from './pipeline/executor.ts';
+export { InProcessExecutor } from './pipeline/in-process-executor.ts';
 export { buildGeneratorPrompt } from './generation/build-generator-prompt.ts';
 export { parseConversation } from './generation/parse-conversation.ts';
 export { loadPromptTemplate, defaultPromptTemplatePath } from './generation/load-prompt-template.ts';
@@ -33,6 +36,7 @@ export { createLlamaCppBackend, LlamaCppBackend } from './llm/llama/llama-cpp-ba
 // Scale-out
 export { BullMqExecutor, type BullMqExecutorOptions } from './executors/bullmq-executor.ts';
 export { startBullMqWorker, type BullMqWorkerOptions } from './executors/bullmq-worker.ts';
+export { openBullMqCoordinator, type BullMqCoordinator, type BullMqCoordinatorOptions } from './executors/bullmq-coordinator.ts';
 // Users and pairs
 export { importDataset } from './personas/importers/import-dataset.ts';
 export { preparePairs } from './personas/prepare-pairs.ts';

@@ -1,47 +1,67 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { OpenAiCompatibleBackend } from '../llm/openai/openai-compatible-backend.ts';
-import { limitConcurrency } from '../llm/limit-concurrency.ts';
+import { buildLlmStack } from '../llm/build-llm-stack.ts';
+import { DEFAULT_OPENAI_BASE_URL, sharedEndpointOf, usesOpenAiEndpoint } from '../llm/shared-endpoint.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 
 export interface CreatedBackend {
-  /** The backend to use (concurrency-limited). */
+  /**
+   * The adapter alone, for whoever builds its own LLM stack around it with its stores:
+   * `runPipeline` (response cache in the run directory or Redis) and the BullMQ worker.
+   */
+  adapter: LlmBackend;
+  /** The adapter in an LLM stack without stores (`llm.max_in_flight` calls at once), for direct use. */
   backend: LlmBackend;
-  /** Disposes the underlying backend (model memory, sockets). */
+  /** Identity of the endpoint whose limits processes share; undefined for a local model. */
+  sharedEndpoint: string | undefined;
+  /** Disposes the adapter (model memory, sockets). */
   dispose(): Promise<void>;
   /** What was chosen and why, for the log. */
   description: string;
 }
 
 /**
- * Chooses the LLM backend: an explicit provider or `--base-url`/`--model-path` first, then
+ * Chooses the LLM adapter: an explicit provider or `--base-url`/`--model-path` first, then
  * `OPENAI_BASE_URL` (already merged into `config.llm.base_url` with lower precedence than flags),
  * then the embedded local model.
  */
 export async function createBackend(config: RunConfig, env: Record<string, string | undefined>): Promise<CreatedBackend> {
   const { llm } = config;
-  const useOpenAi = llm.provider === 'openai' || (llm.provider === 'auto' && llm.base_url !== undefined && llm.model_path === undefined);
-  if (useOpenAi) {
-    const inner = new OpenAiCompatibleBackend({
-      baseUrl: llm.base_url ?? 'https://api.openai.com/v1',
-      apiKey: llm.api_key,
-      generatorModel: llm.model,
-      criticModel: llm.critic_model ?? llm.model,
-      timeoutMs: llm.timeout_ms,
-      maxRetries: llm.max_retries,
-      samplesMode: llm.samples_mode,
-      structuredMode: llm.structured_mode,
-    });
-    return {
-      backend: limitConcurrency(inner, llm.max_in_flight),
-      dispose: () => inner.dispose(),
-      description: `OpenAI-compatible endpoint ${new URL(llm.base_url ?? 'https://api.openai.com/v1').origin} (generator ${llm.model}, critic ${llm.critic_model ?? llm.model})`,
-    };
-  }
+  const created = usesOpenAiEndpoint(llm) ? createOpenAiAdapter(config) : await createLocalAdapter(config, env);
+  return {
+    ...created,
+    backend: buildLlmStack({ adapter: created.adapter, maxInFlight: llm.max_in_flight }),
+    sharedEndpoint: sharedEndpointOf(llm),
+    dispose: () => created.adapter.dispose(),
+  };
+}
+
+function createOpenAiAdapter(config: RunConfig): { adapter: LlmBackend; description: string } {
+  const { llm } = config;
+  const baseUrl = llm.base_url ?? DEFAULT_OPENAI_BASE_URL;
+  const adapter = new OpenAiCompatibleBackend({
+    baseUrl,
+    apiKey: llm.api_key,
+    generatorModel: llm.model,
+    criticModel: llm.critic_model ?? llm.model,
+    timeoutMs: llm.timeout_ms,
+    maxRetries: llm.max_retries,
+    samplesMode: llm.samples_mode,
+    structuredMode: llm.structured_mode,
+  });
+  return {
+    adapter,
+    description: `OpenAI-compatible endpoint ${new URL(baseUrl).origin} (generator ${llm.model}, critic ${llm.critic_model ?? llm.model})`,
+  };
+}
+
+async function createLocalAdapter(config: RunConfig, env: Record<string, string | undefined>): Promise<{ adapter: LlmBackend; description: string }> {
+  const { llm } = config;
   // Loaded lazily: API-only installs may not have node-llama-cpp at all.
   const { createLocalBackend, defaultCacheDir } = await import('../llm/llama/create-local-backend.ts');
   const { createDownloadProgressRenderer } = await import('./commands/models-command.ts');
   const progress = createDownloadProgressRenderer(process.stderr);
-  const inner = await createLocalBackend({
+  const adapter = await createLocalBackend({
     modelPath: llm.model_path,
     cacheDir: defaultCacheDir(env),
     threads: llm.threads,
@@ -50,9 +70,5 @@ export async function createBackend(config: RunConfig, env: Record<string, strin
     onProgress: progress.update,
   });
   progress.finish();
-  return {
-    backend: limitConcurrency(inner, llm.max_in_flight),
-    dispose: () => inner.dispose(),
-    description: `local llama.cpp model (${inner.modelFor('generator')})`,
-  };
+  return { adapter, description: `local llama.cpp model (${adapter.modelFor('generator')})` };
 }

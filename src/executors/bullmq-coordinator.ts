@@ -1,17 +1,14 @@
-import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { ResponseCache } from '../llm/response-cache.ts';
+import type { LlmStores } from '../llm/build-llm-stack.ts';
+import type { RateLimits } from '../llm/rate-limits.ts';
+import { sharedEndpointOf } from '../llm/shared-endpoint.ts';
 import { ConfigError } from '../errors.ts';
-import { RedisResponseCache } from './redis/redis-response-cache.ts';
-import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
-import { rateLimitBackend } from '../llm/rate-limit-backend.ts';
-import { endpointIdentity, type RateLimits } from '../llm/rate-limits.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
-import type { PairJob } from '../schemas/pair-job.ts';
-import type { PairOutcome } from '../schemas/pair-outcome.ts';
-import type { PairJobDeps } from '../pipeline/run-pair-job.ts';
-import type { Executor } from './executor.ts';
+import type { ExecutorFactory } from '../pipeline/executor.ts';
 import { BullMqExecutor, type BullMqExecutorOptions } from './bullmq-executor.ts';
 import { DEFAULT_KEY_PREFIX, PAIR_JOBS_QUEUE } from './bullmq-keys.ts';
+import { RedisResponseCache } from './redis/redis-response-cache.ts';
+import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
 import { createRedisClient, redactRedisUrl } from './redis/redis-connection.ts';
 import { RedisCommandBatch } from './redis/redis-command-batch.ts';
 
@@ -33,12 +30,12 @@ export interface BullMqCoordinatorOptions {
 
 /** What `runPipeline` needs to run on BullMQ workers, plus the Redis connection it owns. */
 export interface BullMqCoordinator {
-  /** For `PipelineDeps.createExecutor`. */
-  createExecutor(runJob: (job: PairJob) => Promise<PairOutcome>, jobDeps: PairJobDeps): Executor;
-  /** For `PipelineDeps.responseCache`: the cache the workers share. */
+  /** For `PipelineDeps.createExecutor`: a `BullMqExecutor` that stores the runner's context for the workers. */
+  createExecutor: ExecutorFactory;
+  /** For `PipelineDeps.stores`: the response cache the workers share and, for an endpoint, the limits they share. */
+  storesFor(config: RunConfig): LlmStores;
+  /** The response cache the workers share. */
   responseCache: ResponseCache;
-  /** The coordinator's own backend under the limits the workers share. */
-  limitBackend(backend: LlmBackend, config: RunConfig): LlmBackend;
   close(): Promise<void>;
 }
 
@@ -77,30 +74,29 @@ export async function openBullMqCoordinator(options: BullMqCoordinatorOptions): 
   }
   emit('executor ready', { executor: 'bullmq', redis: redacted, queue: `${prefix}:${PAIR_JOBS_QUEUE}` });
 
+  const responseCache = new RedisResponseCache(redis, { prefix, ttlSeconds: options.cacheTtlSeconds });
   return {
-    createExecutor: (_runJob, jobDeps) =>
+    createExecutor: (runner) =>
       new BullMqExecutor({
         ...options.executor,
         redisUrl: options.redisUrl,
         prefix,
-        context: { config: jobDeps.config, critics: jobDeps.critics, template: jobDeps.template },
+        context: runner.context,
         onEvent: emit,
       }),
-    responseCache: new RedisResponseCache(redis, { prefix, ttlSeconds: options.cacheTtlSeconds }),
-    limitBackend(backend, config) {
-      const usesEndpoint =
-        config.llm.provider === 'openai' ||
-        (config.llm.provider === 'auto' && config.llm.base_url !== undefined && config.llm.model_path === undefined);
-      // A local model is this machine's alone: nothing to share.
-      if (!usesEndpoint) return backend;
-      const limiter = new RedisRateLimiter(redis, {
-        endpoint: endpointIdentity(config.llm.base_url ?? 'https://api.openai.com/v1'),
+    responseCache,
+    storesFor(config) {
+      const endpoint = sharedEndpointOf(config.llm);
+      // A local model is this machine's alone: no limits to share.
+      if (endpoint === undefined) return { responseCache };
+      const rateLimiter = new RedisRateLimiter(redis, {
+        endpoint,
         prefix,
         maxInFlight: options.limits?.maxInFlight ?? config.llm.max_in_flight,
         requestsPerMinute: options.limits?.requestsPerMinute,
         tokensPerMinute: options.limits?.tokensPerMinute,
       });
-      return rateLimitBackend(backend, limiter);
+      return { responseCache, rateLimiter };
     },
     close: async () => {
       // The response cache writes behind.

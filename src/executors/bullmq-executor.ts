@@ -1,9 +1,9 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Executor } from './executor.ts';
+import type { Executor } from '../pipeline/executor.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
-import type { RunContext } from '../schemas/run-context.ts';
+import type { PairJobContext } from '../schemas/run-context.ts';
 import { EndpointUnreachableError } from '../errors.ts';
 import { bullMqJobId } from './bullmq-job-id.ts';
 import {
@@ -26,8 +26,8 @@ export interface BullMqExecutorOptions {
   redisUrl: string;
   /** Key prefix of the deployment (workers must use the same). @defaultValue 'pf' */
   prefix?: string;
-  /** What workers need to run this run's jobs; stored in Redis under the run id. No secrets. */
-  context: Pick<RunContext, 'config' | 'critics' | 'template'>;
+  /** What workers need to run this run's jobs; stored in Redis under the run id (without the API key). */
+  context: PairJobContext;
   /** Jobs in the queue at once; more are added as outcomes come back. @defaultValue 1000 */
   maxQueuedJobs?: number;
   /** How often jobs that vanished from Redis or failed are looked for, in ms. @defaultValue 2000 */
@@ -271,12 +271,12 @@ export class BullMqExecutor implements Executor {
   }
 
   private async storeContext(runId: string, keys: RunKeys): Promise<void> {
-    const { config, critics, template } = this.options.context;
+    const { config, ...context } = this.options.context;
     const { api_key: _apiKey, ...llm } = config.llm;
     await saveRunContext(
       this.redis,
       keys.context,
-      { run_id: runId, config: { ...config, llm }, critics, template, stored_at: new Date().toISOString() },
+      { ...context, run_id: runId, config: { ...config, llm }, stored_at: new Date().toISOString() },
       this.settings.runKeyTtlSeconds,
     );
   }

@@ -12,8 +12,6 @@ export interface RunKeys {
   examples: string;
   /** Stream: one entry per finished job (`job` id, `o` deflated `PairOutcome`), deleted once written. */
   outcomes: string;
-  /** Hash: paid tokens, calls and cost of the run across all workers. */
-  usage: string;
 }
 
 export function runKeys(prefix: string, runId: string): RunKeys {
@@ -22,7 +20,6 @@ export function runKeys(prefix: string, runId: string): RunKeys {
     context: `${base}:context`,
     examples: `${base}:examples`,
     outcomes: `${base}:outcomes`,
-    usage: `${base}:usage`,
   };
 }
 

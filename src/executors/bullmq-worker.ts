@@ -1,17 +1,15 @@
 import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { EndpointUnreachableError } from '../errors.ts';
-import { cacheResponses } from '../llm/cache-responses.ts';
+import { buildLlmStack } from '../llm/build-llm-stack.ts';
 import { RedisResponseCache } from './redis/redis-response-cache.ts';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
-import { rateLimitBackend } from '../llm/rate-limit-backend.ts';
-import { countUsageInRedis } from './redis/count-usage-in-redis.ts';
 import { RedisCommandBatch } from './redis/redis-command-batch.ts';
 import type { RateLimits } from '../llm/rate-limits.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import { PoolRecordSchema, type PoolRecord } from '../schemas/conversation.ts';
 import { QueuedPairJobSchema } from '../schemas/queued-pair-job.ts';
-import { runPairJob, type PairJobDeps } from '../pipeline/run-pair-job.ts';
+import { createPairJobRunner, type PairJobRunner } from '../pipeline/pair-job-runner.ts';
 import {
   DEFAULT_KEY_PREFIX,
   ENDPOINT_UNREACHABLE_REASON,
@@ -23,8 +21,9 @@ import { encodeOutcome } from './bullmq-outcome-codec.ts';
 import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis/redis-connection.ts';
 import { loadRunContext } from './run-context-store.ts';
 
-/** The LLM backend a worker builds for one run: its own endpoint and key, the run's model names. */
+/** The LLM adapter a worker builds for one run: its own endpoint and key, the run's model names. */
 export interface WorkerBackend {
+  /** The adapter; the worker wraps it in the LLM stack (`buildLlmStack`) with the shared Redis stores. */
   backend: LlmBackend;
   dispose(): Promise<void>;
   /** Identity of the endpoint for the shared limits, e.g. its base URL without credentials. */
@@ -72,7 +71,7 @@ export interface PairWorker {
 
 interface RunState {
   keys: RunKeys;
-  deps: PairJobDeps;
+  runner: PairJobRunner;
   examples: Map<string, PoolRecord>;
   dispose(): Promise<void>;
   active: number;
@@ -118,23 +117,22 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
       );
     }
     const created = await options.createBackend(context.config);
-    const limiter = new RedisRateLimiter(redis, {
-      endpoint: created.endpoint,
-      prefix,
-      leaseMs: options.leaseMs,
-      maxInFlight: options.limits?.maxInFlight ?? context.config.llm.max_in_flight,
-      requestsPerMinute: options.limits?.requestsPerMinute,
-      tokensPerMinute: options.limits?.tokensPerMinute,
+    const backend = buildLlmStack({
+      adapter: created.backend,
+      maxInFlight: context.config.llm.max_in_flight,
+      rateLimiter: new RedisRateLimiter(redis, {
+        endpoint: created.endpoint,
+        prefix,
+        leaseMs: options.leaseMs,
+        maxInFlight: options.limits?.maxInFlight ?? context.config.llm.max_in_flight,
+        requestsPerMinute: options.limits?.requestsPerMinute,
+        tokensPerMinute: options.limits?.tokensPerMinute,
+      }),
+      responseCache: context.config.cache.enabled ? cache : undefined,
     });
-    // Cache outermost: a cached reply takes no rate-limit slot and is not counted as paid.
-    let backend = countUsageInRedis(rateLimitBackend(created.backend, limiter), redis, {
-      key: keys.usage,
-      prices: context.config.prices,
-    });
-    if (context.config.cache.enabled) backend = cacheResponses(backend, cache);
     return {
       keys,
-      deps: { backend, critics: context.critics, template: context.template, config: context.config },
+      runner: createPairJobRunner(context, backend),
       examples: new Map(),
       dispose: () => created.dispose(),
       active: 0,
@@ -173,15 +171,15 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
     run.active += 1;
     try {
       const pairJob = { ...data, few_shot: await fewShot(run, data.few_shot_ids) };
-      const outcome = await untilAborted(runPairJob(pairJob, run.deps), signal);
+      const outcome = await untilAborted(run.runner.runJob(pairJob), signal);
       if (outcome === undefined) {
         // Released on shutdown: back to the queue for another worker (if the lock is already
         // gone, the stalled-job check returns it instead).
         await job.moveToWait(token).catch(() => {});
         throw new WaitingError();
       }
-      // One round trip: the cache entries and usage of this job's calls (written behind), then
-      // the outcome. The job completes only after both are stored.
+      // One round trip: the cache entries of this job's calls (written behind), then the outcome.
+      // The job completes only after both are stored.
       const outcomeEntry = encodeOutcome(outcome);
       const written = await RedisCommandBatch.for(redis).flushWith((pipeline) =>
         pipeline

@@ -3,7 +3,7 @@ import type { Pair } from '../schemas/pair.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';
 import { renderPersona } from '../util/render-persona.ts';
 import { renderConversation } from '../util/render-conversation.ts';
-import type { PromptTemplate } from './load-prompt-template.ts';
+import type { PromptTemplate } from '../schemas/prompt-template.ts';
 
 export interface GeneratorPromptInput {
   pair: Pair;

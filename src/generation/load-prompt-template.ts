@@ -1,23 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import matter from 'gray-matter';
-import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
+import { PromptTemplateFrontmatterSchema, type PromptTemplate } from '../schemas/prompt-template.ts';
 
-/** A generator prompt template: system message and user-message body with `{{placeholders}}`. */
-export interface PromptTemplate {
-  system: string;
-  body: string;
-  /** First 12 hex chars of the sha256 of the file: recorded in lineage. */
-  hash: string;
-  sourcePath: string;
-}
+export type { PromptTemplate } from '../schemas/prompt-template.ts';
 
 const REQUIRED_PLACEHOLDERS = ['examples', 'user1_persona', 'user2_persona'] as const;
 const KNOWN_PLACEHOLDERS = new Set([...REQUIRED_PLACEHOLDERS, 'min_turns', 'max_turns']);
-
-const FrontmatterSchema = z.object({ system: z.string().min(1) });
 
 /** The built-in generator template shipped with persona-forge. */
 export function defaultPromptTemplatePath(): string {
@@ -33,7 +24,7 @@ export async function loadPromptTemplate(path = defaultPromptTemplatePath()): Pr
     throw new InputError('cannot read the generator prompt template; check `generation.template`', path);
   }
   const parsed = matter(text);
-  const frontmatter = FrontmatterSchema.safeParse(parsed.data);
+  const frontmatter = PromptTemplateFrontmatterSchema.safeParse(parsed.data);
   if (!frontmatter.success) {
     throw new InputError(
       'frontmatter field "system": expected the system message as a non-empty string',

@@ -7,24 +7,19 @@ import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import type { CandidateRecord } from '../schemas/candidate-record.ts';
 import { DatasetRowSchema, SCHEMA_VERSION, type DatasetRow } from '../schemas/dataset-row.ts';
-import type { CriticDefinition } from '../schemas/critic.ts';
 import { buildGeneratorPrompt } from '../generation/build-generator-prompt.ts';
 import { parseConversation } from '../generation/parse-conversation.ts';
-import type { PromptTemplate } from '../generation/load-prompt-template.ts';
 import { critiqueCandidates } from '../critique/critique-candidates.ts';
-import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combined-panel-file.ts';
-import type { CombinedPanel } from '../schemas/combined-panel.ts';
+import { COMBINED_PANEL_LINEAGE_KEY } from '../critique/combined-panel-file.ts';
+import type { PairJobContext } from '../schemas/run-context.ts';
 import { seedFor } from './seed-for.ts';
 import { retryTransient } from './retry-transient.ts';
 
-export interface PairJobDeps {
+/** What `runPairJob` needs: the run's context and its LLM stack. */
+export interface PairJobDeps extends PairJobContext {
+  /** The run's LLM stack (`buildLlmStack`); the job adds its own usage accounting. */
   backend: LlmBackend;
-  critics: CriticDefinition[];
-  template: PromptTemplate;
-  config: RunConfig;
   now?: () => Date;
-  /** The combined panel prompt for `critique.panel: combined`; loaded from the package when absent (workers). */
-  panel?: CombinedPanel;
 }
 
 /** Row id: stable for (run, iteration, pair), so a resumed or re-delivered job never duplicates a row. */
@@ -49,10 +44,10 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
     iteration: job.iteration,
   };
   try {
-    const panel = config.critique.panel === 'combined' ? (deps.panel ?? (await loadCombinedPanel())) : undefined;
+    const { panel } = deps;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const offset = candidates.length;
-      const result = await retryTransient(() => generateAndJudge(job, { ...deps, panel }, backend, attempt, offset));
+      const result = await retryTransient(() => generateAndJudge(job, deps, backend, attempt, offset));
       candidates.push(...result.records);
       for (const [critic, count] of Object.entries(result.reasons)) reasons[critic] = (reasons[critic] ?? 0) + count;
       if (result.winnerIndex === null) continue;

@@ -13,9 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetRowSchema } from '../../src/schemas/dataset-row.ts';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
-import { createRedisClient } from '../../src/executors/redis/redis-connection.ts';
-import { runKeys } from '../../src/executors/bullmq-keys.ts';
-import { readRunUsage } from '../../src/executors/redis/count-usage-in-redis.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'bin/persona-forge.js');
@@ -302,7 +299,7 @@ describe('persona-forge run --redis with worker processes', () => {
     expect(llmCalls() - before).toBe(30 * 7);
   });
 
-  it('stops at --max-tokens with exit 3 while workers run the pairs; the Redis usage counts every paid call', async () => {
+  it('stops at --max-tokens with exit 3 while workers run the pairs', async () => {
     fixture.setOptions({ latencyMs: 15 });
     const run = await startRun(
       ['--pairs', '30', '--iterations', '1', '--max-tokens', '20000', '--redis', redis.url],
@@ -316,19 +313,6 @@ describe('persona-forge run --redis with worker processes', () => {
     expect(manifest.iterations[0].done).toBeLessThan(30);
     const outcomes = await jsonl(join(run.runDir, 'outcomes.jsonl'));
     expect(new Set(outcomes.map((outcome) => outcome.pair_id)).size).toBe(outcomes.length);
-    // Workers count what they paid, written behind but stored before each outcome: at least what
-    // the coordinator accounted (more only for pairs that ran and were not written).
-    const connection = createRedisClient(redis.url);
-    try {
-      const { usage } = await readRunUsage(connection, runKeys('pf', 'budget-capped').usage);
-      const { usage: accounted } = manifest.totals;
-      for (const role of ['generator', 'critic'] as const) {
-        expect(usage[role].calls).toBeGreaterThanOrEqual(accounted[role].calls);
-        expect(usage[role].prompt_tokens).toBeGreaterThanOrEqual(accounted[role].prompt_tokens);
-      }
-    } finally {
-      connection.disconnect();
-    }
   });
 
   it('stops a worker on SIGTERM with exit code 0', async () => {

@@ -24,7 +24,7 @@ export function registerEstimateCommand(program: Command): void {
       try {
         const sampleDir = await mkdtemp(join(tmpdir(), 'persona-forge-estimate-'));
         logger.info({ sample_dir: sampleDir }, 'running the sample');
-        const estimate = await estimateRun(config, { backend: created.backend, sampleDir, samplePairs: flags.samplePairs });
+        const estimate = await estimateRun(config, { backend: created.adapter, sampleDir, samplePairs: flags.samplePairs });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(estimate, null, 2)}\n`);
           return;

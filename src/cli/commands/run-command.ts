@@ -46,9 +46,9 @@ export function registerRunCommand(program: Command): void {
       const reporter = createProgressReporter({ tty, stream: process.stderr, logger });
       try {
         const result = await runPipeline(config, {
-          backend: scaleOut ? scaleOut.limitBackend(created.backend, config) : created.backend,
+          backend: created.adapter,
+          stores: scaleOut?.storesFor(config),
           createExecutor: scaleOut?.createExecutor,
-          responseCache: scaleOut?.responseCache,
           signal: controller.signal,
           onProgress: (progress) => reporter.update(progress),
           onEvent: (event, fields) => logger.info(fields, event),

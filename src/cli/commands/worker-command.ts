@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../../errors.ts';
-import { endpointIdentity, rateLimitsFromEnv, RATE_LIMIT_ENV } from '../../llm/rate-limits.ts';
+import { rateLimitsFromEnv, RATE_LIMIT_ENV } from '../../llm/rate-limits.ts';
 import type { RunConfig } from '../../schemas/run-config.ts';
 import { startBullMqWorker, type WorkerBackend } from '../../executors/bullmq-worker.ts';
 import { DEFAULT_KEY_PREFIX, PAIR_JOBS_QUEUE } from '../../executors/bullmq-keys.ts';
@@ -175,17 +175,12 @@ async function createWorkerBackend(
   else if (flags.baseUrl) Object.assign(llm, { provider: 'openai', base_url: flags.baseUrl });
   if (process.env.OPENAI_API_KEY) llm.api_key = process.env.OPENAI_API_KEY;
   const workerConfig: RunConfig = { ...config, llm };
-  const usesEndpoint =
-    llm.provider === 'openai' ||
-    (llm.provider === 'auto' && llm.base_url !== undefined && llm.model_path === undefined);
   const created = await createBackend(workerConfig, process.env);
   onReady({ backend: created.description });
   return {
-    backend: created.backend,
+    backend: created.adapter,
     dispose: created.dispose,
     // A local model serves this process only: its limits are not shared.
-    endpoint: usesEndpoint
-      ? endpointIdentity(llm.base_url ?? 'https://api.openai.com/v1')
-      : `local:${hostname()}:${process.pid}`,
+    endpoint: created.sharedEndpoint ?? `local:${hostname()}:${process.pid}`,
   };
 }

@@ -1,5 +1,6 @@
 import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
+import type { PairJobRunner } from './pair-job-runner.ts';
 
 /**
  * Runs pair jobs somewhere (this process, or BullMQ workers) and hands every outcome back to the
@@ -24,3 +25,10 @@ export interface Executor {
   /** Releases connections and workers. Idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * Builds the executor of one run from its pair-job runner: the in-process executor calls
+ * `runner.runJob`; the BullMQ executor stores `runner.context` in Redis, and each worker builds
+ * the same runner (`createPairJobRunner`) around its own LLM stack.
+ */
+export type ExecutorFactory = (runner: PairJobRunner) => Executor;
