@@ -142,6 +142,17 @@ export const RunConfigSchema = z.object({
       /** `separate` (the paper) or `folded` into the listwise call. @defaultValue per `selection` (`resolveSelection`) */
       filters: FilterModeSchema.optional(),
     })
+    .superRefine((critique, context) => {
+      // Without `selection` the default method applies (`resolveSelection` checks that case).
+      const method = critique.selection ?? (critique.panel !== undefined ? 'round-robin' : undefined);
+      if (critique.filters === 'folded' && method !== undefined && method !== 'listwise') {
+        context.addIssue({
+          code: 'custom',
+          path: ['filters'],
+          message: `"folded" needs critique.selection "listwise" (got "${method}"); use "separate" or --selection listwise`,
+        });
+      }
+    })
     .prefault({}),
   /** Prices per model (USD per million tokens) for cost accounting; unlisted models cost 0. */
   prices: PriceTableSchema.default({}),
