@@ -25,6 +25,7 @@ export function buildManifest(input: ManifestInput): Manifest {
   const usage = emptyUsageByRole();
   const totals = { pairs: 0, accepted: 0, rejected: 0, failed: 0, candidates: 0, cost_usd: input.planning.cost_usd, duration_ms: 0 };
   addUsage(usage, input.planning.usage);
+  let fewShot: { planned: number; used: number } | undefined;
   for (const iteration of input.iterations) {
     addUsage(usage, iteration.usage);
     totals.pairs += iteration.pairs;
@@ -34,6 +35,11 @@ export function buildManifest(input: ManifestInput): Manifest {
     totals.candidates += iteration.candidates;
     totals.cost_usd += iteration.cost_usd;
     totals.duration_ms += iteration.duration_ms;
+    if (iteration.few_shot) {
+      fewShot ??= { planned: 0, used: 0 };
+      fewShot.planned += iteration.few_shot.planned;
+      fewShot.used += iteration.few_shot.used;
+    }
   }
   return {
     run_id: input.runId,
@@ -60,6 +66,7 @@ export function buildManifest(input: ManifestInput): Manifest {
         totals.accepted > 0
           ? { generator: usage.generator.calls / totals.accepted, critic: usage.critic.calls / totals.accepted }
           : null,
+      ...(fewShot && { few_shot: fewShot }),
     },
     stop_reason: input.stopReason,
   };

@@ -1,6 +1,7 @@
 import type { IterationSummary } from '../schemas/manifest.ts';
 import type { OutcomeLine } from '../schemas/outcome-line.ts';
 import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
+import { addLlmFaults } from '../schemas/llm-faults.ts';
 
 export function emptyIterationSummary(iteration: number, pairs: number): IterationSummary {
   return {
@@ -27,6 +28,7 @@ export function addUsage(target: UsageByRole, source: UsageByRole): void {
     target[role].calls += source[role].calls;
     const evaluated = source[role].prompt_tokens_evaluated;
     if (evaluated !== undefined) target[role].prompt_tokens_evaluated = (target[role].prompt_tokens_evaluated ?? 0) + evaluated;
+    if (source[role].faults) target[role].faults = addLlmFaults(target[role].faults, source[role].faults);
   }
 }
 
@@ -40,6 +42,11 @@ export function tallyOutcome(summary: IterationSummary, outcome: OutcomeLine): v
   }
   addUsage(summary.usage, outcome.usage);
   summary.cost_usd += outcome.cost_usd;
+  if (outcome.few_shot) {
+    summary.few_shot ??= { planned: 0, used: 0 };
+    summary.few_shot.planned += outcome.few_shot.planned;
+    summary.few_shot.used += outcome.few_shot.used;
+  }
 }
 
 export const totalTokens = (usage: UsageByRole) =>

@@ -19,6 +19,11 @@ export const LineageSchema = z.object({
   candidate_index: z.number().int().min(0),
   /** How many candidates were generated for the pair. */
   candidates: z.number().int().min(1),
+  /**
+   * Few-shot examples actually shown (`few_shot_ids.length`): fewer than `generation.few_shot`
+   * when the prompt had to fit the model's context. Absent in rows written before it existed.
+   */
+  few_shot_used: z.number().int().min(0).optional(),
 });
 export type Lineage = z.infer<typeof LineageSchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UsageByRoleSchema, emptyUsageByRole } from './usage.ts';
+import { FewShotCountSchema } from './outcome-line.ts';
 
 /** Counts, usage and timing of one iteration. */
 export const IterationSummarySchema = z.object({
@@ -20,6 +21,8 @@ export const IterationSummarySchema = z.object({
   duration_ms: z.number().min(0),
   /** Size of the pool after this iteration's winners joined. */
   pool_size_after: z.number().int().min(0).nullable(),
+  /** Few-shot examples planned and shown, summed over the pairs (fewer shown = prompts fitted to the context). */
+  few_shot: FewShotCountSchema.optional(),
 });
 export type IterationSummary = z.infer<typeof IterationSummarySchema>;
 
@@ -57,6 +60,8 @@ export const ManifestSchema = z.object({
     /** Iterations plus planning. */
     /** LLM calls per accepted conversation, by role, planning included (null before the first acceptance). */
     calls_per_accepted: z.object({ generator: z.number(), critic: z.number() }).nullable(),
+    /** Few-shot examples planned and shown over all pairs. */
+    few_shot: FewShotCountSchema.optional(),
   }),
   /** Why the run stopped early, when it did. */
   stop_reason: z.string().nullable(),

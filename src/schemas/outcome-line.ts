@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { UsageByRoleSchema } from './usage.ts';
 import { PairSchema } from './pair.ts';
 
+/** Few-shot examples planned (`generation.few_shot`, or fewer in a small pool) and actually shown. */
+export const FewShotCountSchema = z.object({
+  planned: z.number().int().min(0),
+  used: z.number().int().min(0),
+});
+export type FewShotCount = z.infer<typeof FewShotCountSchema>;
+
 /** A line of `outcomes.jsonl`: the commit record of one finished (iteration, pair) job. */
 export const OutcomeLineSchema = z.object({
   iteration: z.number().int().min(1),
@@ -16,6 +23,8 @@ export const OutcomeLineSchema = z.object({
   usage: UsageByRoleSchema,
   cost_usd: z.number().min(0),
   duration_ms: z.number().min(0),
+  /** Few-shot examples planned for the pair and shown after fitting the context (absent when no prompt was built). */
+  few_shot: FewShotCountSchema.optional(),
 });
 export type OutcomeLine = z.infer<typeof OutcomeLineSchema>;
 

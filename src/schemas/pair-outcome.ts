@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DatasetRowSchema } from './dataset-row.ts';
 import { CandidateRecordSchema } from './candidate-record.ts';
 import { UsageByRoleSchema } from './usage.ts';
+import { FewShotCountSchema } from './outcome-line.ts';
 
 /**
  * What one (iteration, pair) job returns to the coordinator.
@@ -18,5 +19,7 @@ export const PairOutcomeSchema = z.object({
   error: z.string().nullable(),
   usage: UsageByRoleSchema,
   duration_ms: z.number().min(0),
+  /** Few-shot examples planned and shown after fitting the context (absent when no prompt was built). */
+  few_shot: FewShotCountSchema.optional(),
 });
 export type PairOutcome = z.infer<typeof PairOutcomeSchema>;
