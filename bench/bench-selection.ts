@@ -116,7 +116,7 @@ export async function measureSelection(options: SelectionBenchOptions, log: (lin
   const seedPool = await loadSeedConversations(defaultSeedPaths().conversations);
   const attributes = await loadSeedAttributes(defaultSeedPaths().attributes);
 
-  const planning = [];
+  const planning: SelectionMeasurement['planning'] = [];
   let pairs: Pair[] = [];
   for (const batch of [1, options.contradictionBatch]) {
     const judge = new SimulatedJudgeBackend(options.seed, dimensions, simulation(options, 0.3, 1));

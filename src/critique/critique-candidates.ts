@@ -11,6 +11,9 @@ import { deriveRandom, sampleWithoutReplacement } from '../util/create-random.ts
 import { compareCandidates } from './compare-candidates.ts';
 import { runKnockout } from './run-knockout.ts';
 import { isFlagged, runListwisePanel } from './run-listwise-panel.ts';
+import { LISTWISE_PANEL_LINEAGE_KEY, loadListwisePanel } from './listwise-panel-prompt.ts';
+import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from './combined-panel-file.ts';
+import { describeSelection } from './resolve-selection.ts';
 
 /** One generated candidate of a pair. */
 export interface CritiqueCandidate {
@@ -84,6 +87,10 @@ export interface CritiqueResult {
   reasons: Record<string, number>;
   /** The winner's scores: each LLM filter's confidence, each ranker's pairwise wins, `copeland`. Empty without a winner. */
   scores: Record<string, number>;
+  /** The selection scheme used (`describeSelection`), for lineage. */
+  selection: string;
+  /** Hashes of the panel prompt files used, keyed like `lineage.critic_hashes` (`panel/combined`, `panel/listwise`). */
+  promptHashes: Record<string, string>;
 }
 
 /**
@@ -116,8 +123,15 @@ export async function critiqueCandidates(
     second_order: 'always',
     filters: 'separate',
   };
-  if (selection.method === 'listwise' && !deps.listwisePanel) throw new Error('selection "listwise" needs the listwise panel prompt');
   if (selection.filters === 'folded' && selection.method !== 'listwise') throw new Error('folded filters need selection "listwise"');
+  // Workers get no panel prompts in their context for schemes chosen by default: read the packaged files (once per process).
+  const listwisePanel = selection.method === 'listwise' ? (deps.listwisePanel ?? (await loadListwisePanel())) : undefined;
+  const combinedPanel =
+    selection.method !== 'listwise' && selection.panel === 'combined' ? (deps.panel ?? (await loadCombinedPanel())) : undefined;
+  const promptHashes: Record<string, string> = {
+    ...(combinedPanel && { [COMBINED_PANEL_LINEAGE_KEY]: combinedPanel.promptHash }),
+    ...(listwisePanel && { [LISTWISE_PANEL_LINEAGE_KEY]: listwisePanel.promptHash }),
+  };
 
   const enabled = deps.critics.filter((critic) => critic.enabled);
   const filterCritics = enabled.filter((critic) => critic.kind === 'filter');
@@ -170,13 +184,13 @@ export async function critiqueCandidates(
     return confidence;
   };
   const compare = (a: CritiqueCandidate, b: CritiqueCandidate, firstShown: 'a' | 'b') =>
-    compareCandidates({ rankers, panel: deps.panel, scheme: selection, ...personas, a, b, firstShown }, criticDeps);
+    compareCandidates({ rankers, panel: combinedPanel, scheme: selection, ...personas, a, b, firstShown }, criticDeps);
 
   if (selection.method === 'listwise' && (survivors.length > 1 || (survivors.length === 1 && selection.filters === 'folded'))) {
     const checks = selection.filters === 'folded' ? filterCritics : [];
     const outcome = await runListwisePanel(
       {
-        panel: deps.listwisePanel!,
+        panel: listwisePanel!,
         rankers,
         checks,
         ...personas,
@@ -284,5 +298,5 @@ export async function critiqueCandidates(
     Object.assign(scores, extraScores);
   }
 
-  return { winnerIndex, records, reasons, scores };
+  return { winnerIndex, records, reasons, scores, selection: describeSelection(selection), promptHashes };
 }
