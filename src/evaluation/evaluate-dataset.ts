@@ -51,6 +51,12 @@ export interface EvaluateDatasetOptions {
   outputPath?: string;
   /** Called with short progress messages (`judging ai-detection: 40 trials`). */
   onProgress?: (message: string) => void;
+  /**
+   * Stop with an `InputError` naming `file:line` at the first record of `input` or `reference` that
+   * cannot be imported, instead of skipping it (skips are counted in `dataset.import_notes`).
+   * @defaultValue false
+   */
+  strict?: boolean;
 }
 
 /** Default output location for an input path. */
@@ -68,8 +74,8 @@ export async function evaluateDataset(
   options: EvaluateDatasetOptions,
 ): Promise<{ result: EvaluationResult; outputPath: string }> {
   const progress = options.onProgress ?? (() => {});
-  const dataset = await loadConversations(options.input);
-  const reference = options.reference ? await loadConversations(options.reference) : null;
+  const dataset = await loadConversations(options.input, { strict: options.strict });
+  const reference = options.reference ? await loadConversations(options.reference, { strict: options.strict }) : null;
   progress(
     `read ${dataset.conversations.length} conversations${reference ? ` and ${reference.conversations.length} reference conversations` : ''}`,
   );
@@ -156,24 +162,7 @@ async function runJudge(
 }
 
 function describeInput(loaded: LoadedConversations): EvaluationResult['dataset'] {
-  const notes = loaded.importNotes;
-  return {
-    path: loaded.path,
-    kind: loaded.kind,
-    run_id: loaded.runId,
-    import_notes: notes
-      ? {
-          skipped: notes.skipped.length,
-          duplicates: notes.duplicates,
-          turn_repairs: {
-            preamble_lines: notes.turnRepairs.preambleLines,
-            stage_directions: notes.turnRepairs.stageDirections,
-            continuation_lines: notes.turnRepairs.continuationLines,
-            merged_turns: notes.turnRepairs.mergedTurns,
-          },
-        }
-      : null,
-  };
+  return { path: loaded.path, kind: loaded.kind, run_id: loaded.runId, import_notes: loaded.importSummary };
 }
 
 function groupByIteration(conversations: readonly EvaluatedConversation[]): [number, EvaluatedConversation[]][] {

@@ -4,7 +4,8 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
-import type { ImportNotes } from '../personas/importers/import-notes.ts';
+import { emptyImportNotes, skipRecord, noteImported, summarizeImport } from '../personas/importers/import-notes.ts';
+import type { ImportSummary } from '../schemas/import-summary.ts';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { TurnSchema } from '../schemas/turn.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
@@ -19,8 +20,14 @@ export interface LoadedConversations {
   conversations: EvaluatedConversation[];
   /** Full dataset rows when the source holds them (run directory, our JSONL or Parquet rows). */
   rows: DatasetRow[] | null;
-  /** What the importer skipped, joined or repaired (imported files only). */
-  importNotes: ImportNotes | null;
+  /** What the import read, repaired and skipped (dataset files; null for a run directory). */
+  importSummary: ImportSummary | null;
+}
+
+/** Options of `loadConversations`. */
+export interface LoadConversationsOptions {
+  /** Stop with an `InputError` naming `file:line` at the first record that cannot be imported. @defaultValue false */
+  strict?: boolean;
 }
 
 /** A Parquet row as read by hyparquet: only what evaluation needs is checked. */
@@ -36,8 +43,13 @@ const ParquetConversationSchema = z.object({
  * Reads conversations from a run directory (`conversations.jsonl`, dataset rows with their
  * iterations), a Parquet file written by persona-forge, or any file `importDataset` reads
  * (Persona-Chat text, SPC CSV, our JSONL: autodetected). JSONL files of dataset rows keep their rows.
+ * Records of a dataset file that cannot be read are skipped and counted in `importSummary` (with
+ * `strict`: the first one is the error).
  */
-export async function loadConversations(path: string): Promise<LoadedConversations> {
+export async function loadConversations(
+  path: string,
+  options: LoadConversationsOptions = {},
+): Promise<LoadedConversations> {
   const info = await stat(path).catch(() => null);
   if (!info) throw new InputError('no such file or directory; pass a run directory or a dataset file', path);
 
@@ -50,12 +62,12 @@ export async function loadConversations(path: string): Promise<LoadedConversatio
       );
     }
     const rows = (await readDatasetRows(file, { tolerateTornTail: true }))!;
-    return { path, kind: 'run', runId: rows[0]?.run_id ?? null, conversations: rows, rows, importNotes: null };
+    return { path, kind: 'run', runId: rows[0]?.run_id ?? null, conversations: rows, rows, importSummary: null };
   }
 
-  if (path.toLowerCase().endsWith('.parquet')) return loadParquet(path);
+  if (path.toLowerCase().endsWith('.parquet')) return loadParquet(path, options);
 
-  const { dataset, notes } = await importDatasetWithNotes(path);
+  const { dataset, summary } = await importDatasetWithNotes(path, { strict: options.strict });
   let rows: DatasetRow[] | null = null;
   if (dataset.format === 'jsonl') rows = await readDatasetRows(path, { tolerateTornTail: false, optional: true });
   return {
@@ -72,7 +84,7 @@ export async function loadConversations(path: string): Promise<LoadedConversatio
         turns,
       })),
     rows,
-    importNotes: notes,
+    importSummary: summary,
   };
 }
 
@@ -107,29 +119,32 @@ async function readDatasetRows(
   return notRows ? null : rows;
 }
 
-async function loadParquet(path: string): Promise<LoadedConversations> {
+async function loadParquet(path: string, options: LoadConversationsOptions): Promise<LoadedConversations> {
   let records: Record<string, unknown>[];
   try {
     records = (await parquetReadObjects({ file: await asyncBufferFromFile(path) })) as Record<string, unknown>[];
   } catch (error) {
     throw new InputError(`cannot read Parquet (${(error as Error).message})`, path);
   }
+  const notes = emptyImportNotes({ strict: options.strict });
   const rows: DatasetRow[] = [];
   const conversations: EvaluatedConversation[] = [];
-  let allRows = true;
   records.forEach((record, index) => {
     const normalized = normalizeParquetValue(record);
-    const row = DatasetRowSchema.safeParse(normalized);
-    if (row.success) rows.push(row.data);
-    else allRows = false;
     const parsed = ParquetConversationSchema.safeParse(normalized);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InputError(
-        `row ${index + 1}: field "${issue.path.join('.')}": ${issue.message}; expected persona-forge dataset rows`,
-        path,
-      );
+      // Parquet has no lines: the "line" of a record is its 1-based row number.
+      skipRecord(notes, path, {
+        line: index + 1,
+        reason: 'not_a_conversation_record',
+        message: `row ${index + 1}: field "${issue.path.join('.')}": ${issue.message}; expected persona-forge dataset rows`,
+      });
+      return;
     }
+    noteImported(notes);
+    const row = DatasetRowSchema.safeParse(normalized);
+    if (row.success) rows.push(row.data);
     conversations.push({
       id: parsed.data.id ?? `row-${index + 1}`,
       iteration: parsed.data.iteration === undefined ? undefined : Number(parsed.data.iteration),
@@ -138,13 +153,22 @@ async function loadParquet(path: string): Promise<LoadedConversations> {
       turns: parsed.data.turns,
     });
   });
+  if (conversations.length === 0) {
+    const first = notes.skipped[0];
+    throw new InputError(
+      first ? `no conversations found: all ${notes.skipped.length} rows were skipped (the first: ${first.message})` : 'no rows found',
+      path,
+      first?.line,
+    );
+  }
+  const allRows = rows.length === conversations.length;
   return {
     path,
     kind: 'parquet',
     runId: rows[0]?.run_id ?? null,
     conversations: allRows ? rows : conversations,
     rows: allRows ? rows : null,
-    importNotes: null,
+    importSummary: summarizeImport(notes, path, 'parquet'),
   };
 }
 

@@ -1,17 +1,32 @@
 import { open } from 'node:fs/promises';
 import type { Attribute } from '../schemas/attribute.ts';
+import type { ImportSummary } from '../schemas/import-summary.ts';
 import { fileStem } from './importers/build-seed-record.ts';
 import { importDatasetWithNotes } from './importers/import-dataset.ts';
+import { emptyImportNotes, summarizeImport } from './importers/import-notes.ts';
 import { loadSeedAttributes } from './load-seed-attributes.ts';
+
+/** Attributes read by `loadAttributeSource` and what the import skipped and repaired. */
+export interface AttributeSource {
+  attributes: Attribute[];
+  /** Records (attribute lines or conversations) imported, repaired and skipped. */
+  summary: ImportSummary;
+}
 
 /**
  * Reads attributes from either an attributes JSONL (`{"id","text","category"}` lines, e.g.
  * `seeds/attributes.jsonl` or an `expand` output) or any seed dataset `importDataset` reads, whose
  * persona sentences become attributes (`<file stem>-a<n>`, category `imported`, repeats dropped).
+ * Bad lines or records are skipped and counted in `summary`; with `strict`, the first one is the
+ * `InputError` naming its line.
  */
-export async function loadAttributeSource(path: string): Promise<Attribute[]> {
-  if (await looksLikeAttributesJsonl(path)) return loadSeedAttributes(path);
-  const { dataset } = await importDatasetWithNotes(path);
+export async function loadAttributeSource(path: string, options: { strict?: boolean } = {}): Promise<AttributeSource> {
+  if (await looksLikeAttributesJsonl(path)) {
+    const notes = emptyImportNotes({ strict: options.strict });
+    const attributes = await loadSeedAttributes(path, notes);
+    return { attributes, summary: summarizeImport(notes, path, 'jsonl') };
+  }
+  const { dataset, summary } = await importDatasetWithNotes(path, { strict: options.strict });
   const stem = fileStem(path);
   const seen = new Set<string>();
   const attributes: Attribute[] = [];
@@ -23,7 +38,7 @@ export async function loadAttributeSource(path: string): Promise<Attribute[]> {
       attributes.push({ id: `${stem}-a${attributes.length + 1}`, text: trimmed, category: 'imported' });
     }
   }
-  return attributes;
+  return { attributes, summary };
 }
 
 async function looksLikeAttributesJsonl(path: string): Promise<boolean> {

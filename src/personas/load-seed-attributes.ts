@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { AttributeSchema, type Attribute } from '../schemas/attribute.ts';
 import { InputError } from '../errors.ts';
+import type { ImportSkipReason } from '../schemas/import-summary.ts';
+import { noteImported, skipRecord, type ImportNotes } from './importers/import-notes.ts';
 
 /** Absolute paths of the built-in seed files shipped in `seeds/`. */
 export interface SeedPaths {
@@ -25,15 +27,30 @@ const ATTRIBUTE_EXAMPLE = '{"id":"pets-001","category":"pets","text":"I have a d
 /**
  * Reads a seed attributes file (JSONL, one `Attribute` per line).
  * Blank lines and lines starting with `#` are skipped.
+ * @param notes With notes, a bad line is skipped and counted there (or, with `notes.strict`, is the
+ *   error); without, the first bad line is the error.
  * @throws InputError naming the file and 1-based line for a missing file, invalid JSON, a field
  *   that does not match `AttributeSchema`, a duplicate id, or a file without any attribute.
  */
-export async function loadSeedAttributes(path: string): Promise<Attribute[]> {
-  const records = await loadJsonlRecords(path, {
-    schema: AttributeSchema,
-    example: ATTRIBUTE_EXAMPLE,
-    configKey: 'seeds.attributes',
-  });
+export async function loadSeedAttributes(path: string, notes?: ImportNotes): Promise<Attribute[]> {
+  const records = await loadJsonlRecords(
+    path,
+    {
+      schema: AttributeSchema,
+      example: ATTRIBUTE_EXAMPLE,
+      configKey: 'seeds.attributes',
+      invalidReason: 'not_an_attribute_record',
+    },
+    notes,
+  );
+  if (records.length === 0 && notes && notes.skipped.length > 0) {
+    const first = notes.skipped[0];
+    throw new InputError(
+      `no attributes found: all ${notes.skipped.length} lines were skipped (the first: ${first.message})`,
+      path,
+      first.line,
+    );
+  }
   if (records.length === 0) {
     throw new InputError(
       `no attributes found (every line is blank or a comment). Add one JSON object per line like ${ATTRIBUTE_EXAMPLE}`,
@@ -53,17 +70,26 @@ export interface JsonlRecordFormat<T> {
   configKey: string;
   /** Extra rule on a parsed record: returns a problem (`field "x": ...`) or undefined. */
   check?: (record: T) => string | undefined;
+  /** Skip reason of a line that is JSON but not such a record. @defaultValue 'not_a_conversation_record' */
+  invalidReason?: ImportSkipReason;
 }
 
 /**
  * Reads a JSONL file of records with an `id`: skips blank and `#` lines, parses each line with
  * `JSON.parse` and the schema, and rejects duplicate ids. Shared by the seed loaders.
+ * @param notes With notes, bad lines are skipped and counted (see `skipRecord`); without, thrown.
  * @throws InputError with the file and 1-based line number of the first bad line.
  */
 export async function loadJsonlRecords<T extends { id: string }>(
   path: string,
   format: JsonlRecordFormat<T>,
+  notes?: ImportNotes,
 ): Promise<T[]> {
+  const reject = (reason: ImportSkipReason, message: string, lineNumber: number) => {
+    if (!notes) throw new InputError(message, path, lineNumber);
+    skipRecord(notes, path, { line: lineNumber, reason, message });
+  };
+  const invalidReason = format.invalidReason ?? 'not_a_conversation_record';
   const text = await readSeedFile(path, format.configKey);
   const howToFix = `Each line must be one JSON object like ${format.example}`;
   const records: T[] = [];
@@ -78,32 +104,38 @@ export async function loadJsonlRecords<T extends { id: string }>(
     try {
       json = JSON.parse(content);
     } catch (error) {
-      throw new InputError(`invalid JSON (${(error as Error).message}). ${howToFix}`, path, lineNumber);
+      reject('invalid_json', `invalid JSON (${(error as Error).message}). ${howToFix}`, lineNumber);
+      continue;
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
       const got = json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`;
-      throw new InputError(`expected a JSON object, got ${got}. ${howToFix}`, path, lineNumber);
+      reject(invalidReason, `expected a JSON object, got ${got}. ${howToFix}`, lineNumber);
+      continue;
     }
 
     const parsed = format.schema.safeParse(json);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => describeIssue(issue, json));
-      throw new InputError(`${problems.join('; ')}. ${howToFix}`, path, lineNumber);
+      reject(invalidReason, `${problems.join('; ')}. ${howToFix}`, lineNumber);
+      continue;
     }
     const problem = format.check?.(parsed.data);
     if (problem !== undefined) {
-      throw new InputError(`${problem}. ${howToFix}`, path, lineNumber);
+      reject(invalidReason, `${problem}. ${howToFix}`, lineNumber);
+      continue;
     }
 
     const firstLine = lineById.get(parsed.data.id);
     if (firstLine !== undefined) {
-      throw new InputError(
+      reject(
+        'duplicate_id',
         `duplicate id "${parsed.data.id}" (already used on line ${firstLine}). Ids must be unique within a file: rename one of them.`,
-        path,
         lineNumber,
       );
+      continue;
     }
     lineById.set(parsed.data.id, lineNumber);
+    if (notes) noteImported(notes);
     records.push(parsed.data);
   }
   return records;

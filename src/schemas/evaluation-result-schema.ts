@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImportSummarySchema } from './import-summary.ts';
 
 /*
  * Shapes owned by the evaluation feature: `evaluation.json` and its parts. (Kept beside the code
@@ -151,13 +152,8 @@ export const EvaluationInputSchema = z.object({
   kind: z.enum(['run', 'jsonl', 'spc-csv', 'persona-chat', 'parquet']),
   run_id: z.string().nullable(),
   /** What the importer skipped or repaired while reading a file (null for runs and Parquet). */
-  import_notes: z
-    .object({
-      skipped: z.number().int(),
-      duplicates: z.number().int(),
-      turn_repairs: z.record(z.string(), z.number().int()),
-    })
-    .nullable(),
+  /** What importing a dataset file read, repaired and skipped (null for a run directory). */
+  import_notes: ImportSummarySchema.nullable(),
 });
 
 /** `evaluation.json`. */

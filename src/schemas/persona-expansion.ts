@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ImportSummarySchema } from './import-summary.ts';
 
 /** Reply of query induction (schema name `persona_query_induction`): the question a cluster answers. */
 export const QueryInductionReplySchema = z.object({
@@ -90,6 +91,8 @@ export const ExpansionStatsSchema = z.object({
   /** False when the run stopped (abort or attempts exhausted) before reaching the target. */
   complete: z.boolean(),
   target: z.number().int().min(0),
+  /** What reading `--seeds` imported, repaired and skipped (absent when seeds were passed in directly). */
+  import: ImportSummarySchema.optional(),
 });
 export type ExpansionStats = z.infer<typeof ExpansionStatsSchema>;
 
@@ -116,5 +119,7 @@ export const PersonasReportSchema = z.object({
   }),
   /** Human-readable notes (fallbacks, skipped records, shortfalls). */
   notes: z.array(z.string()),
+  /** What reading the attribute source (`profiles`) or `personas.source` (runs) imported, repaired and skipped. */
+  import: ImportSummarySchema.optional(),
 });
 export type PersonasReport = z.infer<typeof PersonasReportSchema>;

@@ -10,8 +10,9 @@ import { ImportedDatasetSchema } from '../../src/schemas/imported-dataset.ts';
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'personas');
 const fixture = (name: string) => join(fixtures, name);
 
+/** The error of a strict import (the first record that cannot be imported stops it). */
 async function importError(name: string): Promise<InputError> {
-  const error = await importDataset(fixture(name)).then(
+  const error = await importDataset(fixture(name), { strict: true }).then(
     () => undefined,
     (caught: unknown) => caught,
   );
@@ -114,7 +115,8 @@ describe('importDataset: Persona-Chat ParlAI text', () => {
     expect(notes.skipped).toEqual([
       {
         line: 9,
-        reason: "persona of User 1 unknown (a self/other-only file without the other side's copy of this dialogue)",
+        reason: 'unknown_persona',
+        message: "persona of User 1 unknown (a self/other-only file without the other side's copy of this dialogue)",
       },
     ]);
   });
@@ -230,7 +232,7 @@ describe('importDataset: unknown input', () => {
 
   it('honours an explicit format', async () => {
     await expect(importDataset(fixture('spc-small.csv'), { format: 'jsonl' })).rejects.toThrow(
-      /spc-small.csv:1: invalid JSON/,
+      /spc-small.csv:1: no conversations found in this jsonl file: all 27 records were skipped \(the first: invalid JSON/,
     );
   });
 });

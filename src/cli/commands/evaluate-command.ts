@@ -7,6 +7,7 @@ import { OpenAiCompatibleBackend } from '../../llm/openai/openai-compatible-back
 import { limitConcurrency } from '../../llm/limit-concurrency.ts';
 import { evaluateDataset, type JudgeProtocol } from '../../evaluation/evaluate-dataset.ts';
 import { formatEvaluationTable } from '../../evaluation/format-evaluation-table.ts';
+import { formatImportSummary, formatImportWarnings } from '../../personas/importers/format-import-summary.ts';
 import { writeRunReport } from '../../evaluation/write-run-report.ts';
 import { writeDatasetCard } from '../../output/write-dataset-card.ts';
 import { nonNegativeInteger, positiveInteger } from '../parse-flag.ts';
@@ -24,6 +25,7 @@ const EvaluateFlagsSchema = z.object({
   judgeProtocols: z.array(z.enum(PROTOCOLS)).default([...PROTOCOLS]),
   judgeConcurrency: z.number().int().positive().default(4),
   seed: z.number().int().min(0).default(1),
+  strict: z.boolean().default(false),
 });
 type EvaluateFlags = z.input<typeof EvaluateFlagsSchema>;
 
@@ -53,6 +55,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--judge-protocols <list>', `comma-separated: ${PROTOCOLS.join(', ')} (default both)`, protocolList)
     .option('--judge-concurrency <n>', 'trials judged at once (default 4)', positiveInteger)
     .option('--seed <n>', 'seed of the judge sampling and pairing (default 1)', nonNegativeInteger)
+    .option('--strict', 'stop (exit 2) at the first record that cannot be imported instead of skipping it')
     .action(async (path: string, rawFlags: EvaluateFlags) => {
       const parsed = EvaluateFlagsSchema.safeParse(rawFlags);
       if (!parsed.success) {
@@ -88,7 +91,14 @@ export function registerEvaluateCommand(program: Command): void {
             concurrency: flags.judgeConcurrency,
           },
           onProgress: (message) => process.stderr.write(`${message}\n`),
+          strict: flags.strict,
         });
+        for (const input of [result.dataset, result.reference]) {
+          if (!input?.import_notes) continue;
+          for (const warning of formatImportWarnings(input.import_notes)) process.stderr.write(`${warning}\n`);
+          // The import line goes with the table on stdout, and to stderr when stdout is JSON.
+          (flags.json ? process.stderr : process.stdout).write(`${formatImportSummary(input.import_notes)}\n`);
+        }
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else process.stdout.write(`${formatEvaluationTable(result)}\n\nwrote ${outputPath}\n`);
 

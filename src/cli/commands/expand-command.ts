@@ -4,6 +4,7 @@ import { positiveInteger, nonNegativeInteger } from '../parse-flag.ts';
 import { expandPersonas } from '../../personas/expansion/expand-personas.ts';
 import { formatExpansionStats } from '../../personas/expansion/format-expansion-stats.ts';
 import { loadAttributeSource } from '../../personas/load-attribute-source.ts';
+import { formatImportSummary, formatImportWarnings } from '../../personas/importers/format-import-summary.ts';
 import { EXIT_CODES } from '../handle-cli-error.ts';
 import {
   createCliEmbedder,
@@ -20,6 +21,7 @@ interface ExpandFlags extends PersonasCliFlags {
   steps: number;
   questionsPerStep: number;
   concurrency: number;
+  strict?: boolean;
 }
 
 function clusterDistance(value: string): number {
@@ -60,9 +62,14 @@ export function registerExpandCommand(program: Command): void {
     )
     .option('--embedding-model <name>', 'embedding model name (openai) or GGUF path (local)')
     .option('--embedding-base-url <url>', 'embeddings endpoint (default: --base-url)')
+    .option('--strict', 'stop (exit 2) at the first --seeds record that cannot be imported instead of skipping it')
     .action(async (flags: ExpandFlags) => {
       const { config, personas } = await loadPersonasCliConfig(flags, { cluster_threshold: flags.clusterThreshold });
-      const seeds = await loadAttributeSource(flags.seeds);
+      const { attributes: seeds, summary: importSummary } = await loadAttributeSource(flags.seeds, {
+        strict: flags.strict,
+      });
+      for (const warning of formatImportWarnings(importSummary)) process.stderr.write(`${warning}\n`);
+      process.stderr.write(`${formatImportSummary(importSummary)}\n`);
       const embedder = await createCliEmbedder(config, personas);
       const created = await createBackend(config, process.env);
       process.stderr.write(
@@ -88,6 +95,7 @@ export function registerExpandCommand(program: Command): void {
             questionsPerStep: flags.questionsPerStep,
             concurrency: flags.concurrency,
             temperature: config.llm.temperature,
+            importSummary,
           },
           {
             backend: created.backend,

@@ -5,6 +5,7 @@ import { createBackend, type CreatedBackend } from '../create-backend.ts';
 import { positiveInteger, nonNegativeInteger } from '../parse-flag.ts';
 import { preparePairs } from '../../personas/prepare-pairs.ts';
 import { loadAttributeSource } from '../../personas/load-attribute-source.ts';
+import { formatImportSummary, formatImportWarnings } from '../../personas/importers/format-import-summary.ts';
 import type { LlmBackend } from '../../llm/llm-backend.ts';
 import { deriveRandom } from '../../util/create-random.ts';
 import {
@@ -24,6 +25,7 @@ interface ProfilesFlags extends PersonasCliFlags {
   negationCheck?: boolean;
   pairSimilarityMin?: number;
   maxProfileReuse?: number;
+  strict?: boolean;
 }
 
 /** A backend that refuses every call: `profiles --no-consistency-check` must not need an endpoint. */
@@ -66,6 +68,7 @@ export function registerProfilesCommand(program: Command): void {
     )
     .option('--embedding-model <name>', 'embedding model name (openai) or GGUF path (local)')
     .option('--embedding-base-url <url>', 'embeddings endpoint (default: --base-url)')
+    .option('--strict', 'stop (exit 2) at the first --attributes record that cannot be imported instead of skipping it')
     .action(async (flags: ProfilesFlags) => {
       const { config, personas } = await loadPersonasCliConfig(flags, {
         consistency_check: flags.consistencyCheck,
@@ -74,7 +77,10 @@ export function registerProfilesCommand(program: Command): void {
         max_profile_reuse: flags.maxProfileReuse,
         profile_pool: flags.count,
       });
-      const attributes = await loadAttributeSource(flags.attributes);
+      const { attributes, summary: importSummary } = await loadAttributeSource(flags.attributes, {
+        strict: flags.strict,
+      });
+      for (const warning of formatImportWarnings(importSummary)) process.stderr.write(`${warning}\n`);
       const embedder = await createCliEmbedder(config, personas);
       const needsLlm = personas.consistency_check || personas.negation_check;
       const created: CreatedBackend | undefined = needsLlm ? await createBackend(config, process.env) : undefined;
@@ -103,8 +109,8 @@ export function registerProfilesCommand(program: Command): void {
         const jsonl = (records: readonly unknown[]) => records.map((record) => `${JSON.stringify(record)}\n`).join('');
         await writeFile(flags.out, jsonl(result.profiles), 'utf8');
         await writeFile(`${flags.out}.pairs.jsonl`, jsonl(result.pairs), 'utf8');
-        await writeFile(`${flags.out}.report.json`, `${JSON.stringify(result.report, null, 2)}\n`, 'utf8');
-        const { report } = result;
+        const report = { ...result.report, import: importSummary };
+        await writeFile(`${flags.out}.report.json`, `${JSON.stringify(report, null, 2)}\n`, 'utf8');
         const rejections = Object.entries(report.rejections)
           .map(([reason, count]) => `${count} ${reason}`)
           .join(', ');
@@ -115,6 +121,7 @@ export function registerProfilesCommand(program: Command): void {
             `coverage: ${report.coverage.attributes_used}/${report.coverage.attributes_available} attributes, ` +
               `${report.coverage.clusters_used}/${report.coverage.clusters_available} clusters; pairs per profile ${JSON.stringify(report.coverage.pairs_per_profile)}`,
             ...report.notes.map((note) => `note: ${note}`),
+            formatImportSummary(importSummary),
             `report: ${flags.out}.report.json`,
           ].join('\n') + '\n',
         );

@@ -4,6 +4,7 @@ import type { CompletionUsage, LlmBackend } from '../../llm/llm-backend.ts';
 import { InputError } from '../../errors.ts';
 import type { Attribute } from '../../schemas/attribute.ts';
 import type { ExpansionStats } from '../../schemas/persona-expansion.ts';
+import type { ImportSummary } from '../../schemas/import-summary.ts';
 import { bootstrapExpansionPersonas } from './bootstrap-expansion-personas.ts';
 import { bootstrapExpansionQueries } from './bootstrap-expansion-queries.ts';
 import { clusterAgglomerative } from './cluster-agglomerative.ts';
@@ -44,6 +45,8 @@ export interface ExpandPersonasInput {
   temperature?: number;
   /** Maximum output tokens per reply. @defaultValue 300 */
   maxOutputTokens?: number;
+  /** What reading the seeds file imported, repaired and skipped; copied into `<out>.stats.json`. */
+  importSummary?: ImportSummary;
 }
 
 export interface ExpandPersonasDeps {
@@ -177,6 +180,7 @@ export async function expandPersonas(
     cluster_threshold: settings.clusterThreshold,
     complete: attributes.length >= input.target && seedsComplete,
     target: input.target,
+    ...(input.importSummary && { import: input.importSummary }),
   };
   await writeFile(paths.stats, `${JSON.stringify(stats, null, 2)}\n`, 'utf8');
   report({ phase: 'done', done: attributes.length, total: input.target, attributes: attributes.length });

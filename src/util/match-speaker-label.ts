@@ -1,0 +1,32 @@
+import type { Speaker } from '../schemas/turn.ts';
+
+/** A line that starts with a `User 1` / `User 2` speaker label, and how the label was written. */
+export interface SpeakerLabelMatch {
+  speaker: Speaker;
+  /** What follows the label (emphasis markers around it not yet removed). */
+  text: string;
+  /** The label was wrapped in Markdown (`*User 1:*`, `**User 2:**`, `* * User 1: * *`, `### User 1:`, `- User 1:`). */
+  decorated: boolean;
+  /** The label differs from `User 1:` in case, spacing or separator (`user 1 :`, `USER2:`, `User 1 -`). */
+  variant: boolean;
+}
+
+// Decoration, `user`, optional spaces, 1 or 2, decoration, `:` (or a spaced dash), decoration, text.
+const SPEAKER_LABEL = /^([\s*_#>-]*)(user)(\s*)([12])([\s*_]*)(:|\s[-–—])([\s*_]*)(.*)$/i;
+
+/**
+ * Reads the speaker label at the start of a trimmed line, tolerating what people and chat models
+ * wrap around it. Returns undefined for a line without a label.
+ */
+export function matchSpeakerLabel(line: string): SpeakerLabelMatch | undefined {
+  const match = SPEAKER_LABEL.exec(line);
+  if (!match) return undefined;
+  const [, before, word, gap, digit, between, separator, after, text] = match;
+  const decoration = `${before}${between}${after}`;
+  return {
+    speaker: digit === '1' ? 'User 1' : 'User 2',
+    text,
+    decorated: /[*_#>-]/.test(decoration),
+    variant: word !== 'User' || gap !== ' ' || /\s/.test(between) || separator !== ':',
+  };
+}
