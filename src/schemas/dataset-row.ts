@@ -20,6 +20,11 @@ export const LineageSchema = z.object({
   /** How many candidates were generated for the pair. */
   candidates: z.number().int().min(1),
   /**
+   * The selection scheme that chose the winner (`describeSelection`), e.g. `listwise; second order
+   * when-uncertain; filters folded`. Absent in rows written before selection schemes existed.
+   */
+  selection: z.string().optional(),
+  /**
    * Few-shot examples actually shown (`few_shot_ids.length`): fewer than `generation.few_shot`
    * when the prompt had to fit the model's context. Absent in rows written before it existed.
    */
