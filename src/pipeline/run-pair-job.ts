@@ -10,6 +10,7 @@ import { DatasetRowSchema, SCHEMA_VERSION, type DatasetRow } from '../schemas/da
 import { buildGeneratorPrompt } from '../generation/build-generator-prompt.ts';
 import { parseConversation } from '../generation/parse-conversation.ts';
 import { critiqueCandidates } from '../critique/critique-candidates.ts';
+import { resolveSelection } from '../critique/resolve-selection.ts';
 import { COMBINED_PANEL_LINEAGE_KEY } from '../critique/combined-panel-file.ts';
 import type { PairJobContext } from '../schemas/run-context.ts';
 import { seedFor } from './seed-for.ts';
@@ -71,7 +72,9 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
           critic_hashes: {
             ...Object.fromEntries(deps.critics.map((critic) => [critic.name, critic.promptHash])),
             ...(panel && { [COMBINED_PANEL_LINEAGE_KEY]: panel.promptHash }),
+            ...result.promptHashes,
           },
+          selection: result.selection,
           few_shot_ids: job.few_shot.map((record) => record.id),
           pool_version: job.pool_version,
           candidate_index: winner.candidate_index,
@@ -130,6 +133,7 @@ async function generateAndJudge(
       backend,
       critics: deps.critics,
       panel: deps.panel,
+      selection: resolveSelection(config.critique),
       options: {
         minTurns: config.critique.min_turns,
         maxTurns: config.critique.max_turns,
@@ -155,5 +159,5 @@ async function generateAndJudge(
       filtered_by: record.filtered_by,
     };
   });
-  return { records, winnerIndex: critique.winnerIndex, reasons: critique.reasons, scores: critique.scores };
+  return { records, winnerIndex: critique.winnerIndex, reasons: critique.reasons, scores: critique.scores, selection: critique.selection, promptHashes: critique.promptHashes };
 }
