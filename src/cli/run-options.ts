@@ -23,6 +23,9 @@ export interface RunFlags {
   config?: string;
   critics?: string;
   panel?: 'per-expert' | 'combined';
+  selection?: 'round-robin' | 'knockout' | 'listwise';
+  secondOrder?: 'always' | 'when-uncertain';
+  filters?: 'separate' | 'folded';
   maxCost?: number;
   maxTokens?: number;
   resume?: string;
@@ -52,6 +55,24 @@ export function addRunOptions(command: Command): Command {
         'pairwise rankers: one call per expert (paper) or one combined call (default per-expert)',
       ).choices(['per-expert', 'combined']),
     )
+    .addOption(
+      new Option(
+        '--selection <method>',
+        'how the best candidate is chosen: round-robin (the paper, with per-expert panel, both orders, separate filters), knockout, or listwise (default)',
+      ).choices(['round-robin', 'knockout', 'listwise']),
+    )
+    .addOption(
+      new Option('--second-order <when>', 'ask the second presentation order always (paper) or only when the first answer is uncertain').choices([
+        'always',
+        'when-uncertain',
+      ]),
+    )
+    .addOption(
+      new Option('--filters <mode>', 'faithfulness/toxicity filters: one call each (separate) or folded into the listwise call').choices([
+        'separate',
+        'folded',
+      ]),
+    )
     .option('--max-cost <usd>', 'stop admitting work once the run has cost this much', positiveNumber)
     .option('--max-tokens <n>', 'stop admitting work once the run has used this many tokens', positiveInteger)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'));
@@ -75,7 +96,7 @@ export function flagsToConfig(flags: RunFlags): RunConfigInput {
       model_path: flags.modelPath,
       ...(flags.baseUrl ? { provider: 'openai' as const } : flags.modelPath ? { provider: 'local' as const } : {}),
     },
-    critique: { critics_dir: flags.critics, panel: flags.panel },
+    critique: { critics_dir: flags.critics, panel: flags.panel, selection: flags.selection, second_order: flags.secondOrder, filters: flags.filters },
     budget: { max_cost_usd: flags.maxCost, max_tokens: flags.maxTokens },
   };
 }
