@@ -358,7 +358,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     positionBias: Number(argument('--bias') ?? 0.1),
     filterErrorRate: Number(argument('--filter-error') ?? 0.05),
     contradictionBatch: Number(argument('--contradiction-batch') ?? 8),
-    seed: 7,
+    seed: Number(argument('--seed') ?? 7),
   };
   const started = Date.now();
   const loadBefore = loadavg()[0].toFixed(2);
