@@ -78,7 +78,6 @@ async function runCoordinator(spec: CoordinatorSpec): Promise<CoordinatorResult>
     generatorModel: config.llm.model,
     criticModel: config.llm.critic_model ?? config.llm.model,
     timeoutMs: config.llm.timeout_ms,
-    maxRetries: config.llm.max_retries,
     samplesMode: config.llm.samples_mode,
     structuredMode: config.llm.structured_mode,
   });

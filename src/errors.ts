@@ -22,20 +22,48 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * What went wrong with an LLM call, as the retry policy (`src/llm/retry-policy.ts`) and the
+ * manifest's retry counts name it.
+ */
+export type LlmFault =
+  | 'rate_limited'
+  | 'server_error'
+  | 'timeout'
+  | 'hang'
+  | 'connection_reset'
+  | 'truncated_body'
+  | 'malformed_body'
+  | 'invalid_json'
+  | 'empty_reply';
+
 /** An LLM call failed. `retryable` says whether trying again may help. */
 export class LlmError extends Error {
   override name = 'LlmError';
   readonly status: number | undefined;
   readonly retryable: boolean;
   readonly requestId: string | undefined;
+  /** The kind of transient fault, when the adapter could tell (the retry policy counts retries by it). */
+  readonly fault: LlmFault | undefined;
+  /** The wait the server asked for (`retry-after-ms` / `retry-after`), in milliseconds. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     message: string,
-    options: { status?: number; retryable?: boolean; requestId?: string; cause?: unknown } = {},
+    options: {
+      status?: number;
+      retryable?: boolean;
+      requestId?: string;
+      cause?: unknown;
+      fault?: LlmFault;
+      retryAfterMs?: number;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.status = options.status;
     this.retryable = options.retryable ?? false;
     this.requestId = options.requestId;
+    this.fault = options.fault;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -52,6 +80,6 @@ export class StructuredOutputError extends LlmError {
     readonly rawText: string,
     readonly issues: string[] = [],
   ) {
-    super(message, { retryable: true });
+    super(message, { retryable: true, fault: 'invalid_json' });
   }
 }

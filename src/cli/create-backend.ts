@@ -1,5 +1,7 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { OpenAiCompatibleBackend } from '../llm/openai/openai-compatible-backend.ts';
+import { proxySettingsFromEnv } from '../llm/openai/openai-connection.ts';
+import { faultToleranceFor } from '../llm/fault-tolerance.ts';
 import { buildLlmStack } from '../llm/build-llm-stack.ts';
 import { DEFAULT_OPENAI_BASE_URL, sharedEndpointOf, usesOpenAiEndpoint } from '../llm/shared-endpoint.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
@@ -27,16 +29,20 @@ export interface CreatedBackend {
  */
 export async function createBackend(config: RunConfig, env: Record<string, string | undefined>): Promise<CreatedBackend> {
   const { llm } = config;
-  const created = usesOpenAiEndpoint(llm) ? createOpenAiAdapter(config) : await createLocalAdapter(config, env);
+  const created = usesOpenAiEndpoint(llm) ? createOpenAiAdapter(config, env) : await createLocalAdapter(config, env);
   return {
     ...created,
-    backend: buildLlmStack({ adapter: created.adapter, maxInFlight: llm.max_in_flight }),
+    backend: buildLlmStack({
+      adapter: created.adapter,
+      maxInFlight: llm.max_in_flight,
+      faultTolerance: faultToleranceFor(llm, created.adapter.kind),
+    }),
     sharedEndpoint: sharedEndpointOf(llm),
     dispose: () => created.adapter.dispose(),
   };
 }
 
-function createOpenAiAdapter(config: RunConfig): { adapter: LlmBackend; description: string } {
+function createOpenAiAdapter(config: RunConfig, env: Record<string, string | undefined>): { adapter: LlmBackend; description: string } {
   const { llm } = config;
   const baseUrl = llm.base_url ?? DEFAULT_OPENAI_BASE_URL;
   const adapter = new OpenAiCompatibleBackend({
@@ -45,7 +51,7 @@ function createOpenAiAdapter(config: RunConfig): { adapter: LlmBackend; descript
     generatorModel: llm.model,
     criticModel: llm.critic_model ?? llm.model,
     timeoutMs: llm.timeout_ms,
-    maxRetries: llm.max_retries,
+    proxy: proxySettingsFromEnv(env),
     samplesMode: llm.samples_mode,
     structuredMode: llm.structured_mode,
   });

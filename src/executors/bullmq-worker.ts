@@ -2,6 +2,7 @@ import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type 
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { EndpointUnreachableError } from '../errors.ts';
 import { buildLlmStack } from '../llm/build-llm-stack.ts';
+import { faultToleranceFor } from '../llm/fault-tolerance.ts';
 import { RedisResponseCache } from './redis/redis-response-cache.ts';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
 import { RedisCommandBatch } from './redis/redis-command-batch.ts';
@@ -120,6 +121,7 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
     const backend = buildLlmStack({
       adapter: created.backend,
       maxInFlight: context.config.llm.max_in_flight,
+      faultTolerance: faultToleranceFor(context.config.llm, created.backend.kind),
       rateLimiter: new RedisRateLimiter(redis, {
         endpoint: created.endpoint,
         prefix,

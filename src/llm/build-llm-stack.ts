@@ -4,6 +4,9 @@ import type { RateLimiter } from './rate-limiter.ts';
 import { limitConcurrency } from './limit-concurrency.ts';
 import { rateLimitBackend } from './rate-limit-backend.ts';
 import { cacheResponses } from './cache-responses.ts';
+import { hedgeBackend } from './hedge-backend.ts';
+import { DEFAULT_RETRY_POLICY, retryBackend } from './retry-policy.ts';
+import type { FaultTolerance } from './fault-tolerance.ts';
 
 /**
  * The stores an LLM stack uses, injected by whoever runs it: file-based in a single process (the
@@ -21,6 +24,11 @@ export interface LlmStackOptions extends LlmStores {
   adapter: LlmBackend;
   /** `complete` calls this process keeps in flight at once (`llm.max_in_flight`). */
   maxInFlight: number;
+  /**
+   * Retry policy and hedging (`faultToleranceFor(config.llm, adapter.kind)`).
+   * @defaultValue `DEFAULT_RETRY_POLICY`, no hedging
+   */
+  faultTolerance?: FaultTolerance;
 }
 
 /**
@@ -30,17 +38,24 @@ export interface LlmStackOptions extends LlmStores {
  * 1. usage accounting: not built here, because it counts per consumer: `runPairJob` and the pair
  *    planner each wrap the stack in `recordUsage`, so a cache hit is recorded with `calls: 0`;
  * 2. response cache: a stored reply returns at once, taking no rate-limit slot and costing nothing;
- * 3. retries and hedged requests belong here, between the cache and the limits: each attempt takes
- *    its own slot, and only the reply that is finally returned is cached;
+ * 3. retries (`retryBackend`, the one retry policy): between the cache and the limits, so each
+ *    attempt takes its own slot, a backoff wait holds none, and only the final reply is cached;
  * 4. shared rate limiter (Redis): requests in flight and per-minute budgets across processes;
  * 5. local concurrency limit: at most `maxInFlight` calls in flight from this process;
- * 6. the adapter.
+ * 6. hedging (`hedgeBackend`), right around the adapter, so the deadlines it learns are the
+ *    endpoint's latencies and not queue waits (a hedge copy is the one request beyond the limit);
+ * 7. the adapter.
  *
  * Every layer is a decorator of the `LlmBackend` port; none owns the adapter.
  */
 export function buildLlmStack(options: LlmStackOptions): LlmBackend {
-  let backend = limitConcurrency(options.adapter, options.maxInFlight);
+  const hedging = options.faultTolerance?.hedging;
+  let backend = limitConcurrency(
+    hedging ? hedgeBackend(options.adapter, hedging) : options.adapter,
+    options.maxInFlight,
+  );
   if (options.rateLimiter) backend = rateLimitBackend(backend, options.rateLimiter);
+  backend = retryBackend(backend, options.faultTolerance?.retryPolicy ?? DEFAULT_RETRY_POLICY);
   if (options.responseCache) backend = cacheResponses(backend, options.responseCache);
   return backend;
 }

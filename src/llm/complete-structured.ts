@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ChatMessage, CompletionRequest, CompletionUsage, JsonResponseFormat, LlmBackend } from './llm-backend.ts';
 import { StructuredOutputError } from '../errors.ts';
 import { extractJson } from './extract-json.ts';
+import { DEFAULT_RETRY_POLICY, retryWithPolicy, type RetryPolicy } from './retry-policy.ts';
 
 /** A reply parsed and validated against a zod schema. */
 export interface StructuredCompletion<T> {
@@ -17,8 +18,12 @@ type ParseOutcome<T> = { ok: true; value: T } | { ok: false; issues: string[] };
 /**
  * Asks `backend` for JSON matching `schema` (sent as `jsonSchema: { name, schema }`), extracts the
  * JSON from the reply, parses and validates it. On failure it makes exactly one repair call (the
- * conversation plus the bad reply and the list of problems), then throws `StructuredOutputError`
- * with the last raw text and the issues. Backend errors (`LlmError`) propagate unchanged.
+ * conversation plus the bad reply and the list of problems). A reply still unusable after its
+ * repair is a transient fault (`invalid_json`): the retry policy (`src/llm/retry-policy.ts`) asks
+ * again, up to `invalidJsonRetries` times, with the seed moved on by one each time (so neither a
+ * response cache nor a deterministic endpoint serves the same bad reply again) and `reaskOf` set
+ * (so `retryBackend` counts it). Then it throws `StructuredOutputError` with the last raw text and
+ * the issues. Backend errors (`LlmError`) propagate unchanged: the stack already retried them.
  *
  * @param name Schema name, letters/digits/`_`: `critic_<critic>`, `pairwise_<critic>`, `contradiction_check`.
  */
@@ -34,23 +39,48 @@ export async function completeStructured<T>(
     samples: 1,
     jsonSchema: responseFormatOf(schema, name),
   });
+  const usage: CompletionUsage = { promptTokens: 0, completionTokens: 0, calls: 0 };
+  let reasks = 0;
+  return retryWithPolicy(
+    () => {
+      const asked =
+        reasks === 0
+          ? structuredRequest
+          : Object.assign({}, structuredRequest, { seed: (request.seed ?? 0) + reasks, reaskOf: 'invalid_json' as const });
+      reasks += 1;
+      return askWithRepair(backend, asked, request.messages, schema, name, usage);
+    },
+    STRUCTURED_REASK_POLICY,
+    { signal: request.signal },
+  );
+}
 
+/** The policy with only the re-asks after unusable replies: transport faults were retried below. */
+const STRUCTURED_REASK_POLICY: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxRetries: 0 };
+
+/** One ask plus at most one repair; adds to `usage`. */
+async function askWithRepair<T>(
+  backend: LlmBackend,
+  structuredRequest: CompletionRequest,
+  messages: ChatMessage[],
+  schema: z.ZodType<T>,
+  name: string,
+  usage: CompletionUsage,
+): Promise<StructuredCompletion<T>> {
   const first = await backend.complete(structuredRequest);
   const firstText = first.texts[0] ?? '';
-  const usage: CompletionUsage = { ...first.usage };
+  addCompletionUsage(usage, first.usage);
   const firstOutcome = parseStructured(firstText, schema);
   if (firstOutcome.ok) return { value: firstOutcome.value, rawText: firstText, usage };
 
   const repairMessages: ChatMessage[] = [
-    ...request.messages,
+    ...messages,
     { role: 'assistant', content: firstText },
     { role: 'user', content: buildRepairPrompt(name, firstOutcome.issues) },
   ];
-  const repair = await backend.complete({ ...structuredRequest, messages: repairMessages });
+  const repair = await backend.complete(Object.assign({}, structuredRequest, { messages: repairMessages, reaskOf: undefined }));
   const repairText = repair.texts[0] ?? '';
-  usage.promptTokens += repair.usage.promptTokens;
-  usage.completionTokens += repair.usage.completionTokens;
-  usage.calls += repair.usage.calls;
+  addCompletionUsage(usage, repair.usage);
   const repairOutcome = parseStructured(repairText, schema);
   if (repairOutcome.ok) return { value: repairOutcome.value, rawText: repairText, usage };
 
@@ -59,6 +89,12 @@ export async function completeStructured<T>(
     repairText,
     repairOutcome.issues,
   );
+}
+
+function addCompletionUsage(target: CompletionUsage, source: CompletionUsage): void {
+  target.promptTokens += source.promptTokens;
+  target.completionTokens += source.completionTokens;
+  target.calls += source.calls;
 }
 
 const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();

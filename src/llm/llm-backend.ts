@@ -1,4 +1,5 @@
 import type { LlmRole } from '../schemas/usage.ts';
+import type { LlmFaults } from '../schemas/llm-faults.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -31,6 +32,11 @@ export interface CompletionRequest {
   jsonSchema?: JsonResponseFormat;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /**
+   * Set by `completeStructured` when this request asks again after a reply that stayed unusable
+   * through its repair: `retryBackend` counts it as a retry under this cause.
+   */
+  reaskOf?: 'invalid_json';
 }
 
 export interface CompletionUsage {
@@ -38,6 +44,8 @@ export interface CompletionUsage {
   completionTokens: number;
   /** Requests actually sent (0 when served from a cache). */
   calls: number;
+  /** Transient faults met and handled on the way (retries by cause, hedges); absent when none. */
+  faults?: LlmFaults;
   /** Prompt tokens actually evaluated (prompt minus reused prefix); absent when the backend cannot tell. */
   evaluatedPromptTokens?: number;
 }

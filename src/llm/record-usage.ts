@@ -1,5 +1,6 @@
 import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-backend.ts';
 import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
+import { addLlmFaults } from '../schemas/llm-faults.ts';
 import { contextCapabilityOf } from './with-context-length.ts';
 
 /** A backend decorator that adds up token usage per role, for one job or one run. */
@@ -23,6 +24,7 @@ export function recordUsage(backend: LlmBackend): UsageRecordingBackend {
       if (result.usage.evaluatedPromptTokens !== undefined) {
         bucket.prompt_tokens_evaluated = (bucket.prompt_tokens_evaluated ?? 0) + result.usage.evaluatedPromptTokens;
       }
+      if (result.usage.faults) bucket.faults = addLlmFaults(bucket.faults, result.usage.faults);
       return result;
     },
     // The wrapped backend is owned by whoever created it.

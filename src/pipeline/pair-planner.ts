@@ -9,7 +9,6 @@ import { emptyUsageByRole } from '../schemas/usage.ts';
 import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { planPairs } from './plan-pairs.ts';
-import { retryTransient } from './retry-transient.ts';
 import { addUsage } from './iteration-tally.ts';
 
 /**
@@ -80,9 +79,8 @@ export class PairPlanner {
 
   private async add(count: number, label: string, idPrefix: string, iterationOf: (index: number) => number): Promise<void> {
     const backend = recordUsage(this.backend);
-    const batch = await retryTransient(() =>
-      planPairs(this.config, { count, label, idPrefix, offset: this.plan.length }, { backend, signal: this.signal }),
-    );
+    // Transient faults were retried by the LLM stack's retry policy; what still fails ends planning.
+    const batch = await planPairs(this.config, { count, label, idPrefix, offset: this.plan.length }, { backend, signal: this.signal });
     addUsage(this.planning.usage, backend.usage);
     this.planning.cost_usd = computeRoleCost(this.config.prices, this.models, this.planning.usage);
     const planned = batch.pairs.map((pair, index) => ({ iteration: iterationOf(index), pair }));

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { buildLlmStack, type LlmStores } from '../llm/build-llm-stack.ts';
+import { faultToleranceFor } from '../llm/fault-tolerance.ts';
 import { openFileResponseCache } from '../llm/file-response-cache.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';
@@ -108,6 +109,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
   const backend = buildLlmStack({
     adapter: deps.backend,
     maxInFlight: config.llm.max_in_flight,
+    faultTolerance: faultToleranceFor(config.llm, deps.backend.kind),
     rateLimiter: deps.stores?.rateLimiter,
     responseCache: config.cache.enabled ? (deps.stores?.responseCache ?? ownCache) : undefined,
   });

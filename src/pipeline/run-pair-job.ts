@@ -14,7 +14,6 @@ import { resolveSelection } from '../critique/resolve-selection.ts';
 import { COMBINED_PANEL_LINEAGE_KEY } from '../critique/combined-panel-file.ts';
 import type { PairJobContext } from '../schemas/run-context.ts';
 import { seedFor } from './seed-for.ts';
-import { retryTransient } from './retry-transient.ts';
 
 /** What `runPairJob` needs: the run's context and its LLM stack. */
 export interface PairJobDeps extends PairJobContext {
@@ -30,8 +29,9 @@ export const rowId = (job: Pick<PairJob, 'run_id' | 'iteration' | 'pair'>) =>
 /**
  * Runs one (iteration, pair) job: generate N candidates, lint, filter, rank, aggregate.
  * Returns an accepted row, a counted rejection with its reasons, or a failure with the error.
- * Transient LLM failures retry the attempt (cached calls are free); what still fails becomes a
- * `failed` outcome. Only an unreachable endpoint is thrown: no other pair could succeed either.
+ * Transient LLM faults were already retried by the LLM stack (`src/llm/retry-policy.ts`); what
+ * still fails becomes a `failed` outcome (retried by `--resume`). Only an unreachable endpoint is
+ * thrown: no other pair could succeed either.
  */
 export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairOutcome> {
   const started = Date.now();
@@ -48,7 +48,7 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
     const { panel } = deps;
     for (let attempt = 0; attempt < attempts; attempt++) {
       const offset = candidates.length;
-      const result = await retryTransient(() => generateAndJudge(job, deps, backend, attempt, offset));
+      const result = await generateAndJudge(job, deps, backend, attempt, offset);
       candidates.push(...result.records);
       for (const [critic, count] of Object.entries(result.reasons)) reasons[critic] = (reasons[critic] ?? 0) + count;
       if (result.winnerIndex === null) continue;

@@ -32,8 +32,17 @@ export const LlmConfigSchema = z.object({
   critic_max_output_tokens: positiveInt.default(400),
   /** Request timeout in milliseconds. */
   timeout_ms: positiveInt.default(120_000),
-  /** HTTP retries for 408/409/429/5xx, timeouts, connection errors and broken bodies (0.5 s · 2ⁿ backoff, Retry-After honoured). */
-  max_retries: z.number().int().min(0).default(2),
+  /**
+   * Retries of one request after a transient fault: 408/409/429/5xx, timeouts, hangs, connection
+   * resets, bodies cut off or not JSON (0.5 s · 2ⁿ backoff up to 8 s, Retry-After honoured up to
+   * 60 s; the policy is in src/llm/retry-policy.ts).
+   */
+  max_retries: z.number().int().min(0).default(10),
+  /**
+   * Hedge requests to an OpenAI-compatible endpoint that run past 3 × the p95 latency of their
+   * role and model (at least 1 s, at most `timeout_ms`): a second copy is sent, the first answer wins.
+   */
+  hedge: z.boolean().default(true),
   /** `n` samples in one call: `auto` tries it and falls back to separate calls. */
   samples_mode: z.enum(['auto', 'n', 'separate']).default('auto'),
   /** Structured output: `auto` tries json_schema, then json_object, then prompted JSON. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LlmFaultsSchema } from './llm-faults.ts';
 
 /** Token usage of one or more LLM calls. */
 export const TokenUsageSchema = z.object({
@@ -11,6 +12,8 @@ export const TokenUsageSchema = z.object({
    * prefix (the embedded llama.cpp backend reports it; absent for backends that cannot tell).
    */
   prompt_tokens_evaluated: z.number().int().min(0).optional(),
+  /** Transient faults met while serving these calls: retries by cause, hedges (absent when none). */
+  faults: LlmFaultsSchema.optional(),
 });
 export type TokenUsage = z.infer<typeof TokenUsageSchema>;
 

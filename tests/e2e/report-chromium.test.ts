@@ -90,7 +90,6 @@ beforeAll(async () => {
       baseUrl: fixture.baseUrl,
       generatorModel: 'unused',
       criticModel: 'fixture-judge',
-      maxRetries: 0,
     });
     await evaluateDataset({ input: run.dir, reference: referencePath, judge: { backend, samplesPerGroup: 3 } });
   } finally {

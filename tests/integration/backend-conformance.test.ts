@@ -32,7 +32,7 @@ afterAll(async () => fixture?.close());
 describeBackendConformance(
   'openai-compatible (HTTP fixture)',
   async () => {
-    return new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'gen', criticModel: 'critic', maxRetries: 0 });
+    return new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'gen', criticModel: 'critic' });
   },
   {
     errorCases: [
@@ -40,7 +40,7 @@ describeBackendConformance(
         name: 'an unreachable endpoint is an EndpointUnreachableError',
         request: { role: 'generator', messages: [{ role: 'user', content: 'hi' }] },
         expected: EndpointUnreachableError,
-        backend: () => new OpenAiCompatibleBackend({ baseUrl: 'http://127.0.0.1:59999/v1', generatorModel: 'g', criticModel: 'c', maxRetries: 0 }),
+        backend: () => new OpenAiCompatibleBackend({ baseUrl: 'http://127.0.0.1:59999/v1', generatorModel: 'g', criticModel: 'c' }),
       },
     ],
   },

@@ -365,7 +365,6 @@ describe('BullMqExecutor with in-process workers', () => {
           baseUrl,
           generatorModel: runConfig.llm.model,
           criticModel: runConfig.llm.model,
-          maxRetries: 0,
           timeoutMs: 5_000,
         });
         return { backend, dispose: () => backend.dispose(), endpoint: baseUrl };

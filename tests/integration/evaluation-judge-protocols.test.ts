@@ -36,7 +36,6 @@ async function setup(options: FixtureServerOptions) {
     baseUrl: fixture.baseUrl,
     generatorModel: 'unused',
     criticModel: 'fixture-judge',
-    maxRetries: 0,
   });
   return { fixture, backend };
 }

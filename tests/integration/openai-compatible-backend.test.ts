@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { EndpointUnreachableError, LlmError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
+import { DEFAULT_RETRY_POLICY, retryBackend } from '../../src/llm/retry-policy.ts';
 import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../fixtures/openai-fixture-server.ts';
 
 const API_KEY = 'sk-secret-test';
@@ -23,7 +24,6 @@ async function setup(serverOptions: FixtureServerOptions = {}, backendOptions: P
     generatorModel: 'fixture-generator',
     criticModel: 'fixture-critic',
     timeoutMs: 5_000,
-    maxRetries: 0,
     ...backendOptions,
   });
   return { fixture, backend };
@@ -149,21 +149,27 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
     expect(errorTexts(error)).not.toContain(API_KEY);
   });
 
-  it('retries a 429 that says Retry-After: 0', async () => {
-    const { fixture, backend } = await setup({ faults: { rate: 0, kinds: ['429'], requestIndices: [0] } }, { maxRetries: 2 });
-    const result = await backend.complete(generatorRequest());
-    expect(result.texts).toHaveLength(1);
-    expect(fixture.stats.total).toBe(2);
+  it('sends each request once (the SDK retries nothing), and reports the 429 with its Retry-After', async () => {
+    const { fixture, backend } = await setup({ faults: { rate: 0, kinds: ['429'], requestIndices: [0], retryAfter: '7' } });
+    const error = await backend.complete(generatorRequest()).catch((caught) => caught);
+    expect(error).toMatchObject({ status: 429, retryable: true, fault: 'rate_limited', retryAfterMs: 7_000 });
+    expect(error.message).toContain('lower --concurrency');
+    expect(fixture.stats.total).toBe(1);
   });
 
-  it('cuts a long Retry-After down to maxRetryAfterMs', async () => {
-    const { fixture, backend } = await setup(
-      { faults: { rate: 0, kinds: ['429'], requestIndices: [0], retryAfter: '3600' } },
-      { maxRetries: 1, maxRetryAfterMs: 20 },
-    );
-    const started = Date.now();
-    await backend.complete(generatorRequest());
-    expect(Date.now() - started).toBeLessThan(3_000);
+  it('under retryBackend: retries a 429 (Retry-After: 0) and counts it by cause in usage', async () => {
+    const { fixture, backend } = await setup({ faults: { rate: 0, kinds: ['429'], requestIndices: [0] } });
+    const result = await retryBackend(backend, { ...DEFAULT_RETRY_POLICY, maxRetries: 2 }).complete(generatorRequest());
+    expect(result.texts).toHaveLength(1);
+    expect(fixture.stats.total).toBe(2);
+    expect(result.usage.faults?.retries).toEqual({ rate_limited: 1 });
+  });
+
+  it('under retryBackend: cuts a long Retry-After down to maxRetryAfterMs', async () => {
+    const { fixture, backend } = await setup({ faults: { rate: 0, kinds: ['429'], requestIndices: [0], retryAfter: '3600' } });
+    const retrying = retryBackend(backend, { ...DEFAULT_RETRY_POLICY, maxRetries: 1, maxRetryAfterMs: 20 });
+    const result = await retrying.complete(generatorRequest());
+    expect(result.texts).toHaveLength(1);
     expect(fixture.stats.total).toBe(2);
   });
 
@@ -174,7 +180,6 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
       apiKey: API_KEY,
       generatorModel: 'g',
       criticModel: 'c',
-      maxRetries: 0,
     });
     const error = await badPath.complete(generatorRequest()).catch((caught) => caught);
     expect(error).toMatchObject({ status: 404, retryable: false });
@@ -211,7 +216,6 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
       apiKey: API_KEY,
       generatorModel: 'g',
       criticModel: 'c',
-      maxRetries: 0,
     });
     const error = await backend.complete(generatorRequest()).catch((caught) => caught);
     expect(error).toBeInstanceOf(EndpointUnreachableError);

@@ -22,7 +22,7 @@ function tenCalls(backend: LlmBackend) {
 describe('limitConcurrency over HTTP', () => {
   it('keeps at most maxInFlight requests at the server', async () => {
     fixture = await startFixtureServer({ latencyMs: 50 });
-    const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c', maxRetries: 0 });
+    const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c' });
     const results = await tenCalls(limitConcurrency(backend, 3));
     expect(results).toHaveLength(10);
     expect(fixture.stats.total).toBe(10);
@@ -32,7 +32,7 @@ describe('limitConcurrency over HTTP', () => {
 
   it('is what keeps the count down (unlimited calls overlap)', async () => {
     fixture = await startFixtureServer({ latencyMs: 50 });
-    const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c', maxRetries: 0 });
+    const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c' });
     await tenCalls(backend);
     expect(fixture.stats.maxConcurrent).toBeGreaterThan(3);
   });

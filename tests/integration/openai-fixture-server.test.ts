@@ -16,7 +16,7 @@ afterEach(async () => {
 
 async function setup(serverOptions: FixtureServerOptions = {}, timeoutMs = 5_000) {
   fixture = await startFixtureServer(serverOptions);
-  const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c', maxRetries: 0, timeoutMs });
+  const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c', timeoutMs });
   return { fixture, backend };
 }
 

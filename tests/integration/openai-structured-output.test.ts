@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai/openai-compatible-backend.ts';
+import { DEFAULT_RETRY_POLICY } from '../../src/llm/retry-policy.ts';
 import { completeStructured } from '../../src/llm/complete-structured.ts';
 import { StructuredOutputError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
@@ -20,7 +21,6 @@ async function setup(serverOptions: FixtureServerOptions = {}, backendOptions: P
     baseUrl: fixture.baseUrl,
     generatorModel: 'fixture-generator',
     criticModel: 'fixture-critic',
-    maxRetries: 0,
     ...backendOptions,
   });
   return { fixture, backend };
@@ -111,7 +111,8 @@ describe('completeStructured against an OpenAI-compatible server', () => {
     expect(error.message).toContain('critic_toxicity');
     expect(error.rawText).toContain('fixture broken reply');
     expect(error.issues.length).toBeGreaterThan(0);
-    expect(fixture.requests).toHaveLength(2);
+    // Ask + repair, then each re-ask of the retry policy (invalid_json) asks and repairs again.
+    expect(fixture.requests).toHaveLength(2 * (1 + DEFAULT_RETRY_POLICY.invalidJsonRetries));
   });
 
   it('answers unknown schema names with a minimal valid object', async () => {

@@ -28,7 +28,6 @@ beforeAll(async () => {
     baseUrl: server.baseUrl,
     generatorModel: 'fixture-generator',
     criticModel: 'fixture-critic',
-    maxRetries: 0,
   });
   seeds = await loadSeedAttributes(SEEDS_FILE);
   dir = await mkdtemp(join(tmpdir(), 'persona-forge-expansion-'));

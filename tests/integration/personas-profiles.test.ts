@@ -30,7 +30,6 @@ beforeAll(async () => {
     baseUrl: server.baseUrl,
     generatorModel: 'fixture-generator',
     criticModel: 'fixture-critic',
-    maxRetries: 0,
   });
 });
 afterAll(async () => {
@@ -174,7 +173,6 @@ describe('OpenAiEmbedder against an /embeddings endpoint', () => {
       baseUrl: server.embeddingsBaseUrl,
       model: 'fixture-embed',
       batchSize: 3,
-      maxRetries: 0,
     });
     const texts = [
       'I have a dog.',

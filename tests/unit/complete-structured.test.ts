@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { DEFAULT_RETRY_POLICY } from '../../src/llm/retry-policy.ts';
 import { completeStructured } from '../../src/llm/complete-structured.ts';
 import { extractJson } from '../../src/llm/extract-json.ts';
 import { StructuredOutputError } from '../../src/errors.ts';
@@ -64,14 +65,29 @@ describe('completeStructured', () => {
     expect(baseRequest.messages).toHaveLength(2);
   });
 
-  it('throws StructuredOutputError with the last raw text after one failed repair', async () => {
-    const backend = scriptedBackend(['not json', 'still {not json']);
+  it('asks again (seed moved on, marked as a re-ask) when the repair is unusable too, and succeeds', async () => {
+    const backend = scriptedBackend(['not json', 'still {not json', '{"rationale": "ok", "toxic": false}']);
+    const result = await completeStructured(backend, { ...baseRequest, seed: 40 }, VerdictSchema, 'critic_toxicity');
+    expect(result.value).toEqual({ rationale: 'ok', toxic: false });
+    expect(result.usage.calls).toBe(3);
+    expect(backend.requests.map((request) => [request.seed, request.reaskOf, request.messages.length])).toEqual([
+      [40, undefined, 2],
+      [40, undefined, 4],
+      [41, 'invalid_json', 2],
+    ]);
+  });
+
+  it('throws StructuredOutputError with the last raw text once the re-asks are used up', async () => {
+    const replies = ['not json', 'still {not json', 'a', 'b', 'c', 'd', 'e', 'last {not json'];
+    const backend = scriptedBackend(replies);
     const error = await completeStructured(backend, baseRequest, VerdictSchema, 'critic_toxicity').catch((caught) => caught);
     expect(error).toBeInstanceOf(StructuredOutputError);
     expect(error.message).toContain('critic_toxicity');
-    expect(error.rawText).toBe('still {not json');
+    expect(error.rawText).toBe('last {not json');
     expect(error.issues[0]).toContain('not valid JSON');
     expect(error.retryable).toBe(true);
-    expect(backend.requests).toHaveLength(2);
+    expect(error.fault).toBe('invalid_json');
+    // One ask and one repair, then 3 re-asks (DEFAULT_RETRY_POLICY.invalidJsonRetries) of ask + repair each.
+    expect(backend.requests).toHaveLength(2 * (1 + DEFAULT_RETRY_POLICY.invalidJsonRetries));
   });
 });

@@ -4,10 +4,9 @@ import type { ChatMessage, CompletionRequest, CompletionResult, CompletionUsage,
 import { ConfigError, LlmError } from '../../errors.ts';
 import { buildResponseFormat, type ResponseFormatBody, type StructuredWireMode } from '../build-response-format.ts';
 import { estimateTokens } from '../estimate-tokens.ts';
-import { OpenAiHttpClient } from '../openai-http-client.ts';
+import { OpenAiConnection, type ProxySettings } from './openai-connection.ts';
 
-/** Placeholder key sent when none is given: local servers (vLLM, llama.cpp, Ollama) ignore it. */
-export const PLACEHOLDER_API_KEY = 'not-needed';
+export { PLACEHOLDER_API_KEY } from './openai-connection.ts';
 
 /** Options of `OpenAiCompatibleBackend`. Explicit values only: this class never reads `process.env`. */
 export interface OpenAiCompatibleBackendOptions {
@@ -22,14 +21,13 @@ export interface OpenAiCompatibleBackendOptions {
   generatorModel: string;
   /** Model for `role: 'critic'` requests. */
   criticModel: string;
-  /** Per-HTTP-request timeout in milliseconds (each retry gets a fresh one). @defaultValue 120000 */
+  /** Per-HTTP-request timeout in milliseconds, from sending to the last byte of the reply. @defaultValue 120000 */
   timeoutMs?: number;
   /**
-   * HTTP retries for connection errors, timeouts, 408/409/429/5xx and 2xx replies cut off or not
-   * JSON (the openai SDK's policy: backoff 0.5 s · 2ⁿ capped at 8 s, or the server's Retry-After).
-   * 0 disables. @defaultValue 2
+   * Proxies (`HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY` semantics). Absent: read from those
+   * environment variables by undici's `EnvHttpProxyAgent`. @defaultValue from the environment
    */
-  maxRetries?: number;
+  proxy?: ProxySettings;
   /**
    * How `samples > 1` is served. `n`: one request with `n` (missing choices are filled by separate
    * calls); `separate`: one request per sample with `seed = seed + sampleIndex`; `auto`: try `n`
@@ -46,8 +44,6 @@ export interface OpenAiCompatibleBackendOptions {
   structuredMode?: 'auto' | 'json_schema' | 'json_object' | 'prompt';
   /** Send `topK` as the non-standard body field `top_k` (vLLM, llama.cpp accept it; OpenAI rejects it). @defaultValue false */
   sendTopK?: boolean;
-  /** Longest Retry-After honoured, in milliseconds; longer waits are cut to this. @defaultValue 60000 */
-  maxRetryAfterMs?: number;
 }
 
 interface SentCompletion {
@@ -74,11 +70,13 @@ interface ChatCompletionBody {
 
 /**
  * `LlmBackend` for any OpenAI-compatible chat completions endpoint (OpenAI, vLLM, llama.cpp
- * server, Ollama, proxies), over `OpenAiHttpClient`.
+ * server, Ollama, proxies), through the openai SDK on a keep-alive undici dispatcher. It sends
+ * each request once: failures become `LlmError`s that name the fault (`mapOpenAiError`), and
+ * `retryBackend` (src/llm/retry-policy.ts) decides whether to send again.
  */
 export class OpenAiCompatibleBackend implements LlmBackend {
   readonly kind = 'openai-compatible';
-  private readonly client: OpenAiHttpClient;
+  private readonly connection: OpenAiConnection;
   /** Learned in auto mode: false once the endpoint showed it cannot serve `n`. */
   private supportsN = true;
   /** Learned in auto mode: the best structured mode the endpoint accepted so far. */
@@ -92,13 +90,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     if (problems.length) throw new ConfigError('Invalid OpenAI-compatible backend options', problems);
 
     this.structuredWireMode = options.structuredMode === undefined || options.structuredMode === 'auto' ? 'json_schema' : options.structuredMode;
-    this.client = new OpenAiHttpClient({
-      baseUrl: options.baseUrl,
-      apiKey: options.apiKey || PLACEHOLDER_API_KEY,
-      timeoutMs: options.timeoutMs,
-      maxRetries: options.maxRetries,
-      maxRetryAfterMs: options.maxRetryAfterMs,
-    });
+    this.connection = new OpenAiConnection(options);
   }
 
   modelFor(role: LlmRole): string {
@@ -141,8 +133,9 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     return { texts, model, usage };
   }
 
+  /** Closes the keep-alive connections; requests still in flight are cut. Idempotent. */
   async dispose(): Promise<void> {
-    this.client.close();
+    await this.connection.close();
   }
 
   /** One chat completion request (plus structured-mode fallbacks); adds to `usage`. */
@@ -158,7 +151,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
       let reply: { body: unknown; requestId: string | undefined };
       try {
         usage.calls += 1;
-        reply = await this.client.postJson('/chat/completions', body, request.signal);
+        reply = await this.connection.post('/chat/completions', body, request.signal);
       } catch (error) {
         if (request.jsonSchema && this.canStepDown(wireMode) && isResponseFormatRejection(error)) {
           this.stepDownFrom(wireMode);
@@ -204,8 +197,8 @@ export class OpenAiCompatibleBackend implements LlmBackend {
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new LlmError(
-          `LLM endpoint ${this.client.baseUrl} sent a reply that is not a chat completion (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
-          { retryable: true, requestId },
+          `LLM endpoint ${this.connection.baseUrl} sent a reply that is not a chat completion (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
+          { retryable: true, requestId, fault: 'malformed_body' },
         );
       }
       completion = parsed.data;
@@ -213,9 +206,10 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     const choices = [...completion.choices].sort((left, right) => (left.index ?? 0) - (right.index ?? 0));
     const texts = choices.map((choice) => choice.message?.content ?? '');
     if (texts.length === 0 || texts.some((text) => text.trim() === '')) {
-      throw new LlmError(`LLM endpoint ${this.client.baseUrl} returned an empty reply (model ${body.model}).`, {
+      throw new LlmError(`LLM endpoint ${this.connection.baseUrl} returned an empty reply (model ${body.model}).`, {
         retryable: true,
         requestId,
+        fault: 'empty_reply',
       });
     }
     if (completion.usage) {

@@ -1,7 +1,8 @@
 import { embeddingsReplySchema } from '../../schemas/openai-wire.ts';
 import type { Embedder } from '../embedders/embedder.ts';
 import { LlmError } from '../../errors.ts';
-import { OpenAiHttpClient } from '../openai-http-client.ts';
+import { DEFAULT_RETRY_POLICY, retryWithPolicy, type RetryPolicy } from '../retry-policy.ts';
+import { OpenAiConnection, type ProxySettings } from './openai-connection.ts';
 
 export interface OpenAiEmbedderOptions {
   /** Base URL of an OpenAI-compatible API, e.g. `http://127.0.0.1:8000/v1`. */
@@ -14,14 +15,20 @@ export interface OpenAiEmbedderOptions {
   batchSize?: number;
   /** Request timeout in milliseconds. @defaultValue 120000 */
   timeoutMs?: number;
-  /** HTTP retries (connection errors, timeouts, 408/409/429/5xx; see `OpenAiHttpClient`). @defaultValue 2 */
+  /** Proxies; absent: `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY` as undici reads them. */
+  proxy?: ProxySettings;
+  /**
+   * Sends of one batch, for transient faults (the policy of `src/llm/retry-policy.ts`).
+   * @defaultValue 3
+   */
   maxRetries?: number;
 }
 
 /** `Embedder` for an OpenAI-compatible `/embeddings` endpoint. */
 export class OpenAiEmbedder implements Embedder {
   readonly kind: string;
-  private readonly client: OpenAiHttpClient;
+  private readonly connection: OpenAiConnection;
+  private readonly retryPolicy: RetryPolicy;
   private readonly model: string;
   private readonly batchSize: number;
 
@@ -29,24 +36,21 @@ export class OpenAiEmbedder implements Embedder {
     this.model = options.model ?? 'text-embedding-3-small';
     this.batchSize = options.batchSize ?? 64;
     this.kind = `openai:${this.model}`;
-    this.client = new OpenAiHttpClient({
-      baseUrl: options.baseUrl,
-      apiKey: options.apiKey || 'not-needed',
-      timeoutMs: options.timeoutMs,
-      maxRetries: options.maxRetries,
-    });
+    this.connection = new OpenAiConnection(options);
+    this.retryPolicy = { ...DEFAULT_RETRY_POLICY, maxRetries: options.maxRetries ?? 3 };
   }
 
   async embed(texts: readonly string[]): Promise<number[][]> {
     const vectors: number[][] = [];
     for (let start = 0; start < texts.length; start += this.batchSize) {
       const batch = texts.slice(start, start + this.batchSize);
-      const reply = await this.client.postJson('/embeddings', { model: this.model, input: batch, encoding_format: 'float' });
+      const body = { model: this.model, input: batch, encoding_format: 'float' };
+      const reply = await retryWithPolicy(() => this.connection.post('/embeddings', body), this.retryPolicy);
       const parsed = embeddingsReplySchema.safeParse(reply.body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new LlmError(
-          `The /embeddings endpoint at ${this.client.baseUrl} sent a malformed reply (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
+          `The /embeddings endpoint at ${this.connection.baseUrl} sent a malformed reply (${issue.path.join('.') || 'reply'}: ${issue.message}).`,
           { retryable: true, requestId: reply.requestId },
         );
       }
@@ -63,6 +67,6 @@ export class OpenAiEmbedder implements Embedder {
   }
 
   async dispose(): Promise<void> {
-    this.client.close();
+    await this.connection.close();
   }
 }
