@@ -154,7 +154,9 @@ export class BullMqWave {
     for (const [index, [, score]] of ((await failedCheck.exec()) ?? []).entries()) {
       if (score !== null) await queue.remove(ids[index]);
     }
-    await queue.addBulk(ids.map((id) => ({ name: 'pair', data: toQueuedPairJob(this.byId.get(id)!), opts: { jobId: id } })));
+    await queue.addBulk(
+      ids.map((id) => ({ name: 'pair', data: toQueuedPairJob(this.byId.get(id)!), opts: { jobId: id } })),
+    );
     for (const id of ids) {
       this.added.add(id);
       if (this.pending.has(id)) this.inQueue.add(id);
@@ -197,7 +199,11 @@ export class BullMqWave {
     if (lost.length && this.phase === 'draining') {
       for (const id of lost) this.settle(id); // not started, and no more are being added
     } else if (lost.length) {
-      emit('jobs re-enqueued', { run_id: this.byId.get(lost[0])!.run_id, count: lost.length, reason: 'missing from Redis' });
+      emit('jobs re-enqueued', {
+        run_id: this.byId.get(lost[0])!.run_id,
+        count: lost.length,
+        reason: 'missing from Redis',
+      });
       await this.addJobs(lost);
     }
     await this.warnWhenIdle();

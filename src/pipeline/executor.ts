@@ -15,7 +15,11 @@ export interface Executor {
    * `onOutcome` may be called again before an earlier call settles (the coordinator makes its
    * decisions synchronously when a call starts); an executor may also wait for each call.
    */
-  run(jobs: readonly PairJob[], onOutcome: (outcome: PairOutcome) => Promise<void>, signal?: AbortSignal): Promise<void>;
+  run(
+    jobs: readonly PairJob[],
+    onOutcome: (outcome: PairOutcome) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<void>;
   /**
    * How long the coordinator may hold a finished pair so that pairs finishing close together share
    * one durable write of the run files (0 or absent: each is written at once). Only useful when

@@ -11,6 +11,7 @@ import { sampleFewShot } from '../generation/sample-few-shot.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { writeJsonlAtomic } from '../output/write-jsonl-atomic.ts';
 import { deriveRandom } from '../util/create-random.ts';
+import { countReplyParsing } from '../generation/count-reply-parsing.ts';
 import { updatePool } from './update-pool.ts';
 import { RUN_FILES } from './run-directory.ts';
 import { pairsForQuota } from './target-quotas.ts';
@@ -30,11 +31,16 @@ export type IterationEnd =
  * outcome committed to the run state as it comes; then the next pool version from the winners.
  */
 export async function runIteration(run: PreparedRun, iteration: number, pool: PoolRecord[]): Promise<IterationEnd> {
-  const { config, state, planner, budget, emit } = run;
+  const { config, state, budget, emit } = run;
   const summary = state.summaries[iteration - 1];
   const quota = run.quotas?.[iteration - 1];
   const startedAt = Date.now();
-  emit('iteration started', { iteration, pool_version: iteration - 1, pool_size: pool.length, ...(quota ? { target: quota } : {}) });
+  emit('iteration started', {
+    iteration,
+    pool_version: iteration - 1,
+    pool_size: pool.length,
+    ...(quota ? { target: quota } : {}),
+  });
 
   const waves = await runWaves(run, iteration, quota, pool);
   summary.duration_ms += Date.now() - startedAt;
@@ -57,7 +63,13 @@ export async function runIteration(run: PreparedRun, iteration: number, pool: Po
   summary.pool_size_after = next.length;
   await writeJsonlAtomic(poolPath, next);
   await run.writeManifest('running');
-  emit('iteration finished', { iteration, accepted: summary.accepted, rejected: summary.rejected, failed: summary.failed, pool_size: next.length });
+  emit('iteration finished', {
+    iteration,
+    accepted: summary.accepted,
+    rejected: summary.rejected,
+    failed: summary.failed,
+    pool_size: next.length,
+  });
   return { finished: true, pool: next };
 }
 
@@ -66,7 +78,12 @@ export async function runIteration(run: PreparedRun, iteration: number, pool: Po
  * there is one wave (the planned pairs); with it, more pairs are planned while the quota is unmet,
  * sized by the acceptance rate so far. Returns why it gave up, if it did.
  */
-async function runWaves(run: PreparedRun, iteration: number, quota: number | undefined, pool: PoolRecord[]): Promise<{ gaveUp?: string }> {
+async function runWaves(
+  run: PreparedRun,
+  iteration: number,
+  quota: number | undefined,
+  pool: PoolRecord[],
+): Promise<{ gaveUp?: string }> {
   const { state, planner, budget, progress } = run;
   const summary = state.summaries[iteration - 1];
   const unfinished = () => planner.pairsOf(iteration).filter((item) => !state.isDone(iteration, item.pair.id));
@@ -125,7 +142,11 @@ function jobFor(run: PreparedRun, item: PlannedPair, iteration: number, pool: Po
   };
 }
 
-function toOutcomeLine(outcome: PairOutcome, config: RunConfig, models: { generator: string; critic: string }): OutcomeLine {
+function toOutcomeLine(
+  outcome: PairOutcome,
+  config: RunConfig,
+  models: { generator: string; critic: string },
+): OutcomeLine {
   return {
     iteration: outcome.iteration,
     pair_id: outcome.pair_id,
@@ -137,6 +158,8 @@ function toOutcomeLine(outcome: PairOutcome, config: RunConfig, models: { genera
     usage: outcome.usage,
     cost_usd: computeRoleCost(config.prices, models, outcome.usage),
     duration_ms: outcome.duration_ms,
+    reply_parsing: countReplyParsing(outcome.candidates),
+    ...(outcome.few_shot && { few_shot: outcome.few_shot }),
   };
 }
 

@@ -1,0 +1,15 @@
+import type { UsageByRole } from '../schemas/usage.ts';
+import { addLlmFaults } from '../schemas/llm-faults.ts';
+
+/** Adds `source` into `target`, role by role (tokens, calls, evaluated prompt tokens, faults). */
+export function addUsage(target: UsageByRole, source: UsageByRole): void {
+  for (const role of ['generator', 'critic'] as const) {
+    target[role].prompt_tokens += source[role].prompt_tokens;
+    target[role].completion_tokens += source[role].completion_tokens;
+    target[role].calls += source[role].calls;
+    const evaluated = source[role].prompt_tokens_evaluated;
+    if (evaluated !== undefined)
+      target[role].prompt_tokens_evaluated = (target[role].prompt_tokens_evaluated ?? 0) + evaluated;
+    if (source[role].faults) target[role].faults = addLlmFaults(target[role].faults, source[role].faults);
+  }
+}
