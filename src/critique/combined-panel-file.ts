@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { readFrontmatterFile } from './read-frontmatter-file.ts';
+import { readFrontmatterFile } from '../util/read-frontmatter-file.ts';
 import { CombinedPanelFrontmatterSchema, type CombinedPanel } from '../schemas/combined-panel.ts';
 import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';

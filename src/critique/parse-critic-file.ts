@@ -1,4 +1,4 @@
-import { readFrontmatterFile } from './read-frontmatter-file.ts';
+import { readFrontmatterFile } from '../util/read-frontmatter-file.ts';
 import type { z } from 'zod';
 import { CriticFrontmatterSchema, type CriticDefinition } from '../schemas/critic.ts';
 import { InputError } from '../errors.ts';

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import matter from 'gray-matter';
-import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
+import { readFrontmatterFile } from '../util/read-frontmatter-file.ts';
+import { SystemPromptFrontmatterSchema } from '../schemas/prompt-template.ts';
 
 /** One judge prompt file: system message (frontmatter `system`) and a body with `{{placeholders}}`. */
 export interface JudgePrompt {
@@ -37,8 +37,6 @@ const PLACEHOLDERS = {
   'faithfulness-distractors.md': ['negate', 'contradict'],
 } as const;
 
-const FrontmatterSchema = z.object({ system: z.string().min(1) });
-
 /** The built-in prompts directory (`src/evaluation/prompts`). */
 export function defaultJudgePromptsDirectory(): string {
   return fileURLToPath(new URL('./prompts/', import.meta.url));
@@ -54,8 +52,8 @@ export async function loadJudgePrompts(directory = defaultJudgePromptsDirectory(
     } catch {
       throw new InputError('cannot read the judge prompt file', path);
     }
-    const parsed = matter(text);
-    const frontmatter = FrontmatterSchema.safeParse(parsed.data);
+    const parsed = readFrontmatterFile(text, path, 'the system message (system: ...)');
+    const frontmatter = SystemPromptFrontmatterSchema.safeParse(parsed.data);
     if (!frontmatter.success)
       throw new InputError('frontmatter field "system": expected the system message as a non-empty string', path);
     const required: readonly string[] = PLACEHOLDERS[name];

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import matter from 'gray-matter';
 import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
-import { PromptTemplateFrontmatterSchema, type PromptTemplate } from '../schemas/prompt-template.ts';
+import { readFrontmatterFile } from '../util/read-frontmatter-file.ts';
+import { SystemPromptFrontmatterSchema, type PromptTemplate } from '../schemas/prompt-template.ts';
 
 export type { PromptTemplate } from '../schemas/prompt-template.ts';
 
@@ -23,8 +23,8 @@ export async function loadPromptTemplate(path = defaultPromptTemplatePath()): Pr
   } catch {
     throw new InputError('cannot read the generator prompt template; check `generation.template`', path);
   }
-  const parsed = matter(text);
-  const frontmatter = PromptTemplateFrontmatterSchema.safeParse(parsed.data);
+  const parsed = readFrontmatterFile(text, path, 'the system message (system: ...)');
+  const frontmatter = SystemPromptFrontmatterSchema.safeParse(parsed.data);
   if (!frontmatter.success) {
     throw new InputError(
       'frontmatter field "system": expected the system message as a non-empty string',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** Frontmatter of a generator prompt template file: the system message. */
-export const PromptTemplateFrontmatterSchema = z.object({
+/** Frontmatter of a prompt file that gives its system message (generator template, judge prompts). */
+export const SystemPromptFrontmatterSchema = z.object({
   system: z.string().min(1),
 });
 
