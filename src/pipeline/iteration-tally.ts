@@ -2,7 +2,6 @@ import type { IterationSummary } from '../schemas/manifest.ts';
 import type { OutcomeLine } from '../schemas/outcome-line.ts';
 import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
 import { addLlmFaults } from '../schemas/llm-faults.ts';
-import { addLlmFaults } from '../schemas/llm-faults.ts';
 
 export function emptyIterationSummary(iteration: number, pairs: number): IterationSummary {
   return {
@@ -29,7 +28,6 @@ export function addUsage(target: UsageByRole, source: UsageByRole): void {
     target[role].calls += source[role].calls;
     const evaluated = source[role].prompt_tokens_evaluated;
     if (evaluated !== undefined) target[role].prompt_tokens_evaluated = (target[role].prompt_tokens_evaluated ?? 0) + evaluated;
-    if (source[role].faults) target[role].faults = addLlmFaults(target[role].faults, source[role].faults);
     if (source[role].faults) target[role].faults = addLlmFaults(target[role].faults, source[role].faults);
   }
 }
