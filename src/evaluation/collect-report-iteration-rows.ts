@@ -21,14 +21,14 @@ export function collectReportIterationRows(data: RunReportData): ReportIteration
   const numbers = new Set<number>([
     ...(data.manifest?.iterations ?? []).map((entry) => entry.iteration),
     ...data.tallies.map((tally) => tally.iteration),
-    ...data.rows.map((row) => row.iteration),
+    ...Object.keys(data.rows.byIteration).map(Number),
   ]);
   return [...numbers]
     .sort((left, right) => left - right)
     .map((iteration) => {
       const fromManifest = data.manifest?.iterations.find((entry) => entry.iteration === iteration);
       const tally = data.tallies.find((entry) => entry.iteration === iteration);
-      const rows = data.rows.filter((row) => row.iteration === iteration).length;
+      const rows = data.rows.byIteration[iteration] ?? 0;
       return {
         iteration,
         pairs: fromManifest?.pairs ?? tally?.pairs,

@@ -6,7 +6,10 @@ import { CandidateRecordSchema, type CandidateRecord } from '../schemas/candidat
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { hashText } from '../util/hash-text.ts';
 import { EvaluationResultSchema, type EvaluationResult } from '../schemas/evaluation-result-schema.ts';
-import { readJsonlLines } from './read-jsonl-lines.ts';
+import { readJsonlLines } from '../output/read-jsonl-lines.ts';
+import { LowestHashSelection } from './lowest-hash-selection.ts';
+import { ReservoirSample } from './reservoir-sample.ts';
+import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
 import { RunManifestViewSchema, type RunManifestView } from '../schemas/run-manifest-view-schema.ts';
 
 /** What the tally pass needs of a candidate record (validating whole records twice was most of the report's cost). */
@@ -42,19 +45,51 @@ export interface SampledPair {
   candidates: CandidateRecord[];
 }
 
+/**
+ * What the report shows of the accepted rows (`conversations.jsonl`): counts and distributions
+ * over every row, plus a bounded, seeded sample for the statistics; never every row.
+ */
+export interface AcceptedRowsSummary {
+  count: number;
+  /** `run_id` of the first row. */
+  firstRunId: string | null;
+  byIteration: Record<number, number>;
+  /** Utterances per conversation → rows. */
+  utteranceCounts: Record<number, number>;
+  /** Per score name (critics, `copeland`): value → rows. Values rounded to 4 significant digits. */
+  scores: Map<string, Map<number, number>>;
+  /**
+   * Conversations for the dataset statistics: every row up to `statisticsSampleSize`, beyond that
+   * a uniform random sample of that many (reservoir sampling, seed fixed).
+   */
+  statisticsSample: EvaluatedConversation[];
+}
+
 /** Everything the run report shows, read leniently: missing or malformed files become warnings. */
 export interface RunReportData {
   runDir: string;
   manifest: RunManifestView | null;
   config: Record<string, unknown> | null;
-  rows: DatasetRow[];
+  rows: AcceptedRowsSummary;
   tallies: CandidateTally[];
-  /** Copeland score of every ranked candidate (filtered ones have none). */
-  copelandScores: number[];
+  /** Copeland score of every ranked candidate (filtered ones have none): value → candidates. */
+  copelandScores: Map<number, number>;
   samples: SampledPair[];
   evaluation: EvaluationResult | null;
   warnings: string[];
 }
+
+/** Options of `readRunReportData`. */
+export interface ReadRunReportOptions {
+  /** Pairs shown in the conversation browser. @defaultValue 60 */
+  sampleSize?: number;
+  /** Rows the dataset statistics are computed on at most. @defaultValue 10000 */
+  statisticsSampleSize?: number;
+  evaluation?: EvaluationResult | null;
+}
+
+/** Seed of the statistics sample: the same run directory always gives the same report. */
+const STATISTICS_SAMPLE_SEED = 20240611;
 
 const PlanLineSchema = z.object({
   iteration: z.number().int(),
@@ -68,16 +103,20 @@ const PlanLineSchema = z.object({
 const pairKey = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
 
 /**
- * Reads a run directory for the report. `candidates.jsonl` is streamed twice (tally, then the
- * candidates of the sampled pairs), so large runs need little memory. The sample is deterministic:
- * pairs ordered by a hash of (iteration, pair id), alternating accepted and rejected ones.
+ * Reads a run directory for the report in bounded memory, streaming each file:
+ * 1. `candidates.jsonl`: per-iteration tallies, Copeland scores as value counts, and the pairs
+ *    of the conversation browser (deterministic: pairs ordered by a hash of (iteration, pair id),
+ *    alternating accepted and rejected ones; only the lowest hashes are held). A pair's candidates
+ *    are contiguous in the file (the coordinator writes them in one append).
+ * 2. `candidates.jsonl` again: the candidates of the sampled pairs.
+ * 3. `conversations.jsonl`: counts, distributions and a seeded sample of rows (see
+ *    `AcceptedRowsSummary`), and the rows of the sampled pairs.
+ * 4. `plan.jsonl`, only when a sampled pair has no row: its personas.
  */
-export async function readRunReportData(
-  runDir: string,
-  options: { sampleSize?: number; evaluation?: EvaluationResult | null } = {},
-): Promise<RunReportData> {
+export async function readRunReportData(runDir: string, options: ReadRunReportOptions = {}): Promise<RunReportData> {
   const warnings: string[] = [];
   const file = (name: string) => join(runDir, name);
+  const sampleSize = options.sampleSize ?? 60;
 
   const manifest = await readJsonFile(file('manifest.json'), warnings, (value) => {
     const parsed = RunManifestViewSchema.safeParse(value);
@@ -94,16 +133,25 @@ export async function readRunReportData(
     });
   }
 
-  const rows: DatasetRow[] = [];
-  await readLenient(file('conversations.jsonl'), warnings, (value, line) => {
-    const parsed = DatasetRowSchema.safeParse(value);
-    if (parsed.success) rows.push(parsed.data);
-    else warnings.push(`conversations.jsonl:${line}: not a dataset row, skipped`);
-  });
-
-  const pairs = new Map<string, { iteration: number; pair_id: string; winner: boolean }>();
   const tallies = new Map<number, CandidateTally>();
-  const copelandScores: number[] = [];
+  const copelandScores = new Map<number, number>();
+  const acceptedPairs = new LowestHashSelection<PairStatus>(sampleSize);
+  const rejectedPairs = new LowestHashSelection<PairStatus>(sampleSize);
+  let pairCount = 0;
+  let current: PairStatus | undefined;
+  const finishPair = () => {
+    if (!current) return;
+    const tally = tallies.get(current.iteration)!;
+    tally.pairs++;
+    if (current.winner) tally.accepted++;
+    else tally.rejected++;
+    pairCount++;
+    (current.winner ? acceptedPairs : rejectedPairs).offer(
+      hashText(pairKey(current.iteration, current.pair_id)),
+      current,
+    );
+    current = undefined;
+  };
   let badCandidates = 0;
   await readLenient(file('candidates.jsonl'), warnings, (value) => {
     const parsed = CandidateTallySchema.safeParse(value);
@@ -112,7 +160,6 @@ export async function readRunReportData(
       return;
     }
     const candidate = parsed.data;
-    const key = pairKey(candidate.iteration, candidate.pair_id);
     let tally = tallies.get(candidate.iteration);
     if (!tally) {
       tally = { iteration: candidate.iteration, pairs: 0, candidates: 0, accepted: 0, rejected: 0, filtered_by: {} };
@@ -121,25 +168,17 @@ export async function readRunReportData(
     tally.candidates++;
     if (candidate.filtered_by)
       tally.filtered_by[candidate.filtered_by] = (tally.filtered_by[candidate.filtered_by] ?? 0) + 1;
-    if (candidate.copeland !== null) copelandScores.push(candidate.copeland);
-    const pair = pairs.get(key);
-    if (!pair)
-      pairs.set(key, {
-        iteration: candidate.iteration,
-        pair_id: candidate.pair_id,
-        winner: candidate.status === 'winner',
-      });
-    else if (candidate.status === 'winner') pair.winner = true;
+    if (candidate.copeland !== null) countValue(copelandScores, candidate.copeland);
+    if (current?.iteration !== candidate.iteration || current.pair_id !== candidate.pair_id) {
+      finishPair();
+      current = { iteration: candidate.iteration, pair_id: candidate.pair_id, winner: false };
+    }
+    if (candidate.status === 'winner') current.winner = true;
   });
+  finishPair();
   if (badCandidates > 0) warnings.push(`candidates.jsonl: ${badCandidates} line(s) are not candidate records, skipped`);
-  for (const pair of pairs.values()) {
-    const tally = tallies.get(pair.iteration)!;
-    tally.pairs++;
-    if (pair.winner) tally.accepted++;
-    else tally.rejected++;
-  }
 
-  const chosen = choosePairs([...pairs.values()], options.sampleSize ?? 60);
+  const chosen = alternate(acceptedPairs.items(), rejectedPairs.items(), sampleSize);
   const candidatesByKey = new Map<string, CandidateRecord[]>(
     chosen.map((pair) => [pairKey(pair.iteration, pair.pair_id), []]),
   );
@@ -154,7 +193,46 @@ export async function readRunReportData(
       if (parsed.success) sampled.push(parsed.data);
     });
   }
-  const rowsByKey = new Map(rows.map((row) => [pairKey(row.iteration, row.pair_id), row]));
+
+  const rows: AcceptedRowsSummary = {
+    count: 0,
+    firstRunId: null,
+    byIteration: {},
+    utteranceCounts: {},
+    scores: new Map(),
+    statisticsSample: [],
+  };
+  const statisticsSample = new ReservoirSample<EvaluatedConversation>(
+    options.statisticsSampleSize ?? 10_000,
+    STATISTICS_SAMPLE_SEED,
+  );
+  const rowsByKey = new Map<string, DatasetRow>();
+  // Runs without candidates.jsonl still show their accepted conversations.
+  const rowPairs = new LowestHashSelection<DatasetRow>(pairCount === 0 ? sampleSize : 0);
+  await readLenient(file('conversations.jsonl'), warnings, (value, line) => {
+    const parsed = DatasetRowSchema.safeParse(value);
+    if (!parsed.success) {
+      warnings.push(`conversations.jsonl:${line}: not a dataset row, skipped`);
+      return;
+    }
+    const row = parsed.data;
+    const key = pairKey(row.iteration, row.pair_id);
+    rows.count++;
+    rows.firstRunId ??= row.run_id;
+    rows.byIteration[row.iteration] = (rows.byIteration[row.iteration] ?? 0) + 1;
+    rows.utteranceCounts[row.turns.length] = (rows.utteranceCounts[row.turns.length] ?? 0) + 1;
+    for (const [name, score] of Object.entries(row.scores)) {
+      let counts = rows.scores.get(name);
+      if (!counts) rows.scores.set(name, (counts = new Map()));
+      countValue(counts, score);
+    }
+    const { id, iteration, user1_persona, user2_persona, turns } = row;
+    statisticsSample.offer({ id, iteration, user1_persona, user2_persona, turns });
+    if (candidatesByKey.has(key)) rowsByKey.set(key, row);
+    rowPairs.offer(hashText(key), row);
+  });
+  rows.statisticsSample = statisticsSample.items as EvaluatedConversation[];
+
   const planPersonas = new Map<string, { user1: string[]; user2: string[] }>();
   if (chosen.some((pair) => !rowsByKey.has(pairKey(pair.iteration, pair.pair_id))) && existsSync(file('plan.jsonl'))) {
     await readLenient(file('plan.jsonl'), [], (value) => {
@@ -179,22 +257,16 @@ export async function readRunReportData(
       candidates: (candidatesByKey.get(key) ?? []).sort((left, right) => left.candidate_index - right.candidate_index),
     };
   });
-  // Runs without candidates.jsonl still show their accepted conversations.
-  if (pairs.size === 0) {
-    for (const row of choosePairs(
-      rows.map((row) => ({ ...row, winner: true })),
-      options.sampleSize ?? 60,
-    )) {
-      samples.push({
-        iteration: row.iteration,
-        pair_id: row.pair_id,
-        status: 'accepted',
-        user1_persona: row.user1_persona,
-        user2_persona: row.user2_persona,
-        row: rowsByKey.get(pairKey(row.iteration, row.pair_id)) ?? null,
-        candidates: [],
-      });
-    }
+  for (const row of rowPairs.items()) {
+    samples.push({
+      iteration: row.iteration,
+      pair_id: row.pair_id,
+      status: 'accepted',
+      user1_persona: row.user1_persona,
+      user2_persona: row.user2_persona,
+      row,
+      candidates: [],
+    });
   }
 
   return {
@@ -212,20 +284,26 @@ export async function readRunReportData(
   };
 }
 
-/** Deterministic sample: by hash of the pair key, alternating accepted and rejected pairs. */
-function choosePairs<T extends { iteration: number; pair_id: string; winner: boolean }>(pairs: T[], size: number): T[] {
-  const ordered = pairs
-    .map((pair) => ({ pair, hash: hashText(pairKey(pair.iteration, pair.pair_id)) }))
-    .sort((left, right) => (left.hash < right.hash ? -1 : left.hash > right.hash ? 1 : 0))
-    .map((entry) => entry.pair);
-  const accepted = ordered.filter((pair) => pair.winner);
-  const rejected = ordered.filter((pair) => !pair.winner);
+interface PairStatus {
+  iteration: number;
+  pair_id: string;
+  winner: boolean;
+}
+
+/** Scores are counted at 4 significant digits: histogram bins are far wider, and distinct values stay few. */
+function countValue(counts: Map<number, number>, value: number): void {
+  const rounded = Number.isInteger(value) ? value : Number(value.toPrecision(4));
+  counts.set(rounded, (counts.get(rounded) ?? 0) + 1);
+}
+
+/** Accepted and rejected pairs in turn (each list lowest hash first) until `size` are chosen. */
+function alternate<T>(accepted: T[], rejected: T[], size: number): T[] {
   const chosen: T[] = [];
-  while (chosen.length < size && (accepted.length > 0 || rejected.length > 0)) {
-    const next = (
-      chosen.length % 2 === 0 ? (accepted.shift() ?? rejected.shift()) : (rejected.shift() ?? accepted.shift())
-    )!;
-    chosen.push(next);
+  let nextAccepted = 0;
+  let nextRejected = 0;
+  while (chosen.length < size && (nextAccepted < accepted.length || nextRejected < rejected.length)) {
+    const takeAccepted = chosen.length % 2 === 0 ? nextAccepted < accepted.length : nextRejected >= rejected.length;
+    chosen.push(takeAccepted ? accepted[nextAccepted++] : rejected[nextRejected++]);
   }
   return chosen;
 }

@@ -26,7 +26,21 @@ export interface BarChartOptions {
   height?: number;
 }
 
-const MARGIN = { top: 12, right: 12, bottom: 44, left: 56 };
+const BASE_MARGIN = { top: 12, right: 12, bottom: 44, left: 56 };
+
+/** Smallest size, in CSS pixels, axis and tick text is shown at. */
+export const CHART_MIN_FONT_PX = 11;
+/**
+ * Narrowest width a chart is drawn at, in CSS pixels: a report grid column (420 px, see
+ * `REPORT_CSS`) less the figure's padding and border. The SVG scales to its container, so its
+ * text is sized in drawing units that come out at `CHART_MIN_FONT_PX` or more at this width.
+ */
+export const CHART_MIN_RENDERED_WIDTH_PX = 394;
+
+/** Font size, in drawing units, of a chart `width` units wide (see `CHART_MIN_RENDERED_WIDTH_PX`). */
+export function chartFontSize(width: number): number {
+  return Math.ceil((CHART_MIN_FONT_PX * Math.max(width, CHART_MIN_RENDERED_WIDTH_PX)) / CHART_MIN_RENDERED_WIDTH_PX);
+}
 
 const defaultFormat = (value: number) => (Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2));
 
@@ -65,6 +79,15 @@ export function renderBarChart(options: BarChartOptions): string {
   );
   const ticks = niceTicks(Math.max(...totals));
   const top = ticks[ticks.length - 1];
+  // Margins and label spacing grow with the text, which grows with the drawing's width.
+  const fontSize = chartFontSize(width);
+  const grow = fontSize / CHART_MIN_FONT_PX;
+  const MARGIN = {
+    top: BASE_MARGIN.top,
+    right: BASE_MARGIN.right,
+    bottom: Math.round(BASE_MARGIN.bottom * grow),
+    left: Math.round(BASE_MARGIN.left * grow),
+  };
   const plotWidth = width - MARGIN.left - MARGIN.right;
   const plotHeight = height - MARGIN.top - MARGIN.bottom;
   const y = (value: number) => MARGIN.top + plotHeight - (value / top) * plotHeight;
@@ -72,13 +95,13 @@ export function renderBarChart(options: BarChartOptions): string {
   const barGap = Math.min(8, band * 0.2);
   const groupWidth = band - barGap;
   const barWidth = options.stacked ? groupWidth : groupWidth / series.length;
-  const labelEvery = Math.ceil(categories.length / Math.max(1, Math.floor(plotWidth / 36)));
+  const labelEvery = Math.ceil(categories.length / Math.max(1, Math.floor(plotWidth / (36 * grow))));
 
   const parts: string[] = [];
   for (const tick of ticks) {
     parts.push(
       `<line class="grid" x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}"/>`,
-      `<text class="tick" x="${MARGIN.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${escapeHtml(format(tick))}</text>`,
+      `<text class="tick" x="${MARGIN.left - 6}" y="${(y(tick) + fontSize / 3).toFixed(1)}" text-anchor="end">${escapeHtml(format(tick))}</text>`,
     );
   }
   categories.forEach((category, index) => {
@@ -98,14 +121,14 @@ export function renderBarChart(options: BarChartOptions): string {
     });
     if (index % labelEvery === 0) {
       parts.push(
-        `<text class="tick" x="${(groupX + groupWidth / 2).toFixed(1)}" y="${height - MARGIN.bottom + 16}" text-anchor="middle">${escapeHtml(category)}</text>`,
+        `<text class="tick" x="${(groupX + groupWidth / 2).toFixed(1)}" y="${(height - MARGIN.bottom + fontSize * 1.45).toFixed(1)}" text-anchor="middle">${escapeHtml(category)}</text>`,
       );
     }
   });
   parts.push(`<line class="axis" x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${y(0)}" y2="${y(0)}"/>`);
   if (options.valueLabel) {
     parts.push(
-      `<text class="axis-label" transform="translate(14 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(options.valueLabel)}</text>`,
+      `<text class="axis-label" transform="translate(${Math.round(fontSize * 1.2)} ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(options.valueLabel)}</text>`,
     );
   }
   const legend =
@@ -114,7 +137,7 @@ export function renderBarChart(options: BarChartOptions): string {
       : '';
   return (
     `<figure class="chart" data-chart="${escapeHtml(options.id)}">${caption}` +
-    `<svg viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(options.title)}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>` +
+    `<svg viewBox="0 0 ${width} ${height}" font-size="${fontSize}" role="img" aria-label="${escapeHtml(options.title)}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>` +
     `${legend}</figure>`
   );
 }
@@ -127,27 +150,41 @@ export function binValues(
   values: readonly number[],
   maxBins = 20,
 ): { labels: string[]; counts: number[]; edges: number[] } {
-  if (values.length === 0) return { labels: [], counts: [], edges: [] };
+  const counts = new Map<number, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return binValueCounts(counts, maxBins);
+}
+
+/** `binValues` of values given as value → how many times it occurs (memory bounded by distinct values). */
+export function binValueCounts(
+  valueCounts: ReadonlyMap<number, number>,
+  maxBins = 20,
+): { labels: string[]; counts: number[]; edges: number[] } {
+  if (valueCounts.size === 0) return { labels: [], counts: [], edges: [] };
   let minimum = Infinity;
   let maximum = -Infinity;
-  for (const value of values) {
+  let total = 0;
+  let integers = true;
+  for (const [value, count] of valueCounts) {
     if (value < minimum) minimum = value;
     if (value > maximum) maximum = value;
+    if (!Number.isInteger(value)) integers = false;
+    total += count;
   }
-  const integers = values.every(Number.isInteger);
   if (integers && maximum - minimum + 1 <= maxBins) {
     const edges = Array.from({ length: maximum - minimum + 1 }, (_, index) => minimum + index);
     const counts = edges.map(() => 0);
-    for (const value of values) counts[value - minimum]++;
+    for (const [value, count] of valueCounts) counts[value - minimum] += count;
     return { labels: edges.map(String), counts, edges };
   }
   if (maximum === minimum)
-    return { labels: [String(Number(minimum.toPrecision(3)))], counts: [values.length], edges: [minimum] };
+    return { labels: [String(Number(minimum.toPrecision(3)))], counts: [total], edges: [minimum] };
   const width = (maximum - minimum) / maxBins;
   const binCount = maxBins;
   const edges = Array.from({ length: binCount }, (_, index) => minimum + index * width);
   const counts = edges.map(() => 0);
-  for (const value of values) counts[Math.min(binCount - 1, Math.floor((value - minimum) / width))]++;
+  for (const [value, count] of valueCounts)
+    counts[Math.min(binCount - 1, Math.floor((value - minimum) / width))] += count;
   const label = (value: number) => (integers ? String(Math.ceil(value)) : Number(value.toPrecision(3)).toString());
   return { labels: edges.map((edge) => `${label(edge)}–${label(edge + width)}`), counts, edges };
 }

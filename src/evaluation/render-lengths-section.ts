@@ -6,8 +6,10 @@ const REFERENCE_COLOR = '#9a6700';
 
 /** Share of conversations per utterance-count bin, ours and the reference on the same bins. */
 export function renderLengthsSection(view: RunReportView): string {
-  const ours =
-    view.statistics?.utterances.distribution ?? countDistribution(view.data.rows.map((row) => row.turns.length));
+  // Statistics computed on a sample give the same shares only roughly: count every row instead.
+  const ours = view.statisticsSample
+    ? view.data.rows.utteranceCounts
+    : (view.statistics?.utterances.distribution ?? view.data.rows.utteranceCounts);
   const theirs = view.reference?.statistics.utterances.distribution ?? null;
   const lengths = [...Object.keys(ours), ...Object.keys(theirs ?? {})].map(Number);
   if (!lengths.length)
@@ -42,10 +44,4 @@ export function renderLengthsSection(view: RunReportView): string {
     valueLabel: 'share of conversations',
     formatValue: (value) => `${(value * 100).toFixed(1)}%`,
   });
-}
-
-function countDistribution(values: number[]): Record<string, number> {
-  const distribution: Record<string, number> = {};
-  for (const value of values) distribution[value] = (distribution[value] ?? 0) + 1;
-  return distribution;
 }

@@ -18,7 +18,7 @@ export type { RunReportView } from './run-report-view.ts';
 export function renderRunReport(view: RunReportView): string {
   const { data } = view;
   const manifest = data.manifest;
-  const runId = manifest?.run_id ?? data.rows[0]?.run_id ?? data.runDir.split(/[\\/]/).filter(Boolean).pop() ?? 'run';
+  const runId = manifest?.run_id ?? data.rows.firstRunId ?? data.runDir.split(/[\\/]/).filter(Boolean).pop() ?? 'run';
   const iterations = collectReportIterationRows(data);
   const subtitle = [
     manifest?.status ? `status ${manifest.status}` : null,

@@ -1,20 +1,13 @@
-import { binValues, renderBarChart } from './render-bar-chart.ts';
+import { binValueCounts, renderBarChart } from './render-bar-chart.ts';
 import type { RunReportData } from './read-run-report-data.ts';
 import { REPORT_CHART_COLORS } from './report-chart-colors.ts';
 
 /** Histograms of the Copeland scores and of each critic's scores on accepted rows (first 16 critics by name). */
 export function renderScoresSection(data: RunReportData): string {
-  const byCritic = new Map<string, number[]>();
-  for (const row of data.rows) {
-    for (const [critic, value] of Object.entries(row.scores)) {
-      const values = byCritic.get(critic);
-      if (values) values.push(value);
-      else byCritic.set(critic, [value]);
-    }
-  }
+  const byCritic = data.rows.scores;
   const charts: string[] = [];
-  if (data.copelandScores.length) {
-    const bins = binValues(data.copelandScores);
+  if (data.copelandScores.size) {
+    const bins = binValueCounts(data.copelandScores);
     charts.push(
       renderBarChart({
         id: 'score-copeland-candidates',
@@ -29,7 +22,7 @@ export function renderScoresSection(data: RunReportData): string {
     .sort(([left], [right]) => left.localeCompare(right))
     .slice(0, 16)
     .forEach(([critic, values], index) => {
-      const bins = binValues(values, 12);
+      const bins = binValueCounts(values, 12);
       charts.push(
         renderBarChart({
           id: `score-${critic}`,

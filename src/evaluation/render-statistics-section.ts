@@ -11,5 +11,9 @@ export function renderStatisticsSection(view: RunReportView): string {
     format(view.statistics!),
     ...(view.reference ? [format(view.reference.statistics)] : []),
   ]);
-  return renderHtmlTable(header, rows, ' id="statistics-table"');
+  const sample = view.statisticsSample;
+  const note = sample
+    ? `<p class="muted">This run's column is computed on a seeded random sample of ${sample.conversations.toLocaleString('en-US')} of its ${sample.of.toLocaleString('en-US')} conversations; <code>persona-forge evaluate</code> measures every one.</p>`
+    : '';
+  return `${note}${renderHtmlTable(header, rows, ' id="statistics-table"')}`;
 }

@@ -17,7 +17,7 @@ export function renderSummarySection(view: RunReportView, iterations: ReportIter
       ? iterations.reduce((total, row) => total + (pick(row) ?? 0), 0)
       : undefined;
   const pairs = totals?.pairs ?? sum((row) => row.pairs);
-  const accepted = totals?.accepted ?? sum((row) => row.accepted) ?? view.data.rows.length;
+  const accepted = totals?.accepted ?? sum((row) => row.accepted) ?? view.data.rows.count;
   const rejected = totals?.rejected ?? sum((row) => row.rejected);
   const failed = totals?.failed ?? sum((row) => row.failed);
   const finished = (accepted ?? 0) + (rejected ?? 0) + (failed ?? 0);

@@ -24,7 +24,7 @@ figure.chart figcaption { font-weight: 600; font-size: .9rem; margin-bottom: 4px
 figure.chart svg { width: 100%; height: auto; display: block; }
 svg .grid { stroke: var(--line); stroke-width: 1; }
 svg .axis { stroke: var(--muted); stroke-width: 1; }
-svg .tick, svg .axis-label { fill: var(--muted); font-size: 11px; }
+svg .tick, svg .axis-label { fill: var(--muted); }
 svg .bar:hover { opacity: .75; }
 .legend { font-size: .8rem; color: var(--muted); }
 .legend span { margin-right: 12px; white-space: nowrap; }

@@ -8,6 +8,8 @@ export interface RunReportView {
   statistics: DatasetStatistics | null;
   /** A reference dataset, e.g. SPC or Persona-Chat. */
   reference: { label: string; statistics: DatasetStatistics } | null;
+  /** Set when `statistics` were computed on a random sample of the run's conversations. */
+  statisticsSample?: { conversations: number; of: number } | null;
   generatedAt: string;
   version: string;
 }

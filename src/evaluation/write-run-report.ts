@@ -17,6 +17,11 @@ export interface WriteRunReportOptions {
   sampleSize?: number;
   /** Compute dataset statistics of the run's rows (a few seconds for 20k rows). @defaultValue true */
   statistics?: boolean;
+  /**
+   * Rows the statistics are computed on at most: larger runs use a seeded random sample of this
+   * many, so memory stays bounded (`persona-forge evaluate` measures every row). @defaultValue 10000
+   */
+  statisticsSampleSize?: number;
   /** Output file. @defaultValue `<runDir>/report.html` */
   outputPath?: string;
 }
@@ -31,11 +36,19 @@ export interface WriteRunReportOptions {
 export async function writeRunReport(runDir: string, options: WriteRunReportOptions = {}): Promise<string> {
   const data = await readRunReportData(runDir, {
     sampleSize: options.sampleSize,
+    statisticsSampleSize: options.statisticsSampleSize,
     evaluation: options.evaluation ?? null,
   });
   const evaluation = data.evaluation;
+  const fromSample = options.statistics !== false && !evaluation?.statistics.dataset;
   const statistics: DatasetStatistics | null =
-    options.statistics === false ? null : (evaluation?.statistics.dataset ?? computeDatasetStatistics(data.rows));
+    options.statistics === false
+      ? null
+      : (evaluation?.statistics.dataset ?? computeDatasetStatistics(data.rows.statisticsSample));
+  const statisticsSample =
+    fromSample && data.rows.statisticsSample.length < data.rows.count
+      ? { conversations: data.rows.statisticsSample.length, of: data.rows.count }
+      : null;
 
   let reference: { label: string; statistics: DatasetStatistics } | null = null;
   if (options.reference) {
@@ -59,6 +72,7 @@ export async function writeRunReport(runDir: string, options: WriteRunReportOpti
     data,
     statistics,
     reference,
+    statisticsSample,
     generatedAt: new Date().toISOString(),
     version: PACKAGE_VERSION,
   });

@@ -146,6 +146,16 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
       expect(byId[id].bars, id).toBeGreaterThan(0);
       expect(byId[id].width, id).toBeGreaterThan(100);
     }
+    // Axis text is at least 11 CSS pixels as drawn, after the SVG is scaled to its column.
+    const fontPixels = await page.locator('figure.chart svg').evaluateAll((svgs) =>
+      svgs.map((svg) => {
+        const text = svg.querySelector('text.tick');
+        const scale = svg.getBoundingClientRect().width / Number(svg.getAttribute('viewBox')!.split(' ')[2]);
+        return text ? Number.parseFloat(getComputedStyle(text).fontSize) * scale : Infinity;
+      }),
+    );
+    expect(fontPixels.length).toBeGreaterThan(5);
+    for (const pixels of fontPixels) expect(pixels).toBeGreaterThanOrEqual(11);
     // Lengths against the reference: two series.
     expect(await page.locator('figure[data-chart="lengths"] .legend span').allInnerTexts()).toEqual([
       'this run',

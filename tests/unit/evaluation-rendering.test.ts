@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { computeDatasetStatistics } from '../../src/evaluation/compute-dataset-statistics.ts';
 import type { EvaluationResult } from '../../src/schemas/evaluation-result-schema.ts';
 import { formatEvaluationTable } from '../../src/evaluation/format-evaluation-table.ts';
-import { binValues, niceTicks, renderBarChart } from '../../src/evaluation/render-bar-chart.ts';
+import {
+  binValueCounts,
+  binValues,
+  CHART_MIN_RENDERED_WIDTH_PX,
+  niceTicks,
+  renderBarChart,
+} from '../../src/evaluation/render-bar-chart.ts';
+import { REPORT_CSS } from '../../src/evaluation/report-assets.ts';
 import { STATISTIC_DEFINITIONS } from '../../src/evaluation/statistic-definitions.ts';
 
 describe('renderBarChart', () => {
@@ -37,6 +44,39 @@ describe('renderBarChart', () => {
       10,
     );
     expect(wide.counts).toEqual(new Array(10).fill(10));
+  });
+});
+
+describe('chart text size', () => {
+  it('draws axis and tick text at 11 px or more at the narrowest width a chart is shown', () => {
+    for (const width of [420, 640, 900]) {
+      const svg = renderBarChart({
+        id: 'w',
+        title: 't',
+        width,
+        categories: ['a', 'b'],
+        valueLabel: 'rows',
+        series: [{ name: 's', values: [3, 5], color: '#000' }],
+      });
+      const viewBoxWidth = Number(/viewBox="0 0 (\d+) /.exec(svg)![1]);
+      const fontSize = Number(/<svg [^>]*font-size="([\d.]+)"/.exec(svg)![1]);
+      // The SVG scales to its container: text shrinks by container width / viewBox width.
+      expect((fontSize * CHART_MIN_RENDERED_WIDTH_PX) / viewBoxWidth, `width ${width}`).toBeGreaterThanOrEqual(11);
+      expect(svg).toContain('class="tick"');
+      expect(svg).toContain('class="axis-label"');
+    }
+    // No stylesheet rule pins the chart text to a size of its own (it would win over the SVG's).
+    expect(REPORT_CSS).not.toMatch(/svg \.tick[^{]*\{[^}]*font-size/);
+  });
+});
+
+describe('binValueCounts', () => {
+  it('bins value counts exactly as binValues bins the values', () => {
+    const values = [0.5, 0.75, 0.75, 0.9, 1, 1, 1, 0.62];
+    const counts = new Map<number, number>();
+    for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+    expect(binValueCounts(counts, 12)).toEqual(binValues(values, 12));
+    expect(binValueCounts(new Map([[2, 5]]))).toEqual({ labels: ['2'], counts: [5], edges: [2] });
   });
 });
 
