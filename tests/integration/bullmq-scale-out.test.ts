@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BullMqExecutor } from '../../src/executors/bullmq-executor.ts';
 import { openBullMqCoordinator } from '../../src/executors/bullmq-coordinator.ts';
@@ -185,8 +185,12 @@ describe('RedisCommandBatch', () => {
     expect(Number((await redis.command('TTL', 'batch:usage')).slice(1))).toBeGreaterThan(0);
 
     await connection.set('batch:not-a-hash', 'x');
+    const wrongTypeErrors = async () =>
+      Number(/count=(\d+)/.exec((await redis.info('errorstats')).errorstat_WRONGTYPE ?? 'count=0')![1]);
+    const errorsBefore = await wrongTypeErrors();
     batch.increment('batch:not-a-hash', { calls: 1 }, {}, 60);
-    await new Promise((resolve) => setTimeout(resolve, 120)); // sent on its own, failed unseen
+    // Sent on its own (write-behind) and failed unseen.
+    await expect.poll(wrongTypeErrors, { timeout: 5000 }).toBeGreaterThan(errorsBefore);
     await expect(batch.flushWith()).rejects.toThrow(/WRONGTYPE/);
     await expect(batch.flushWith()).resolves.toEqual([]);
   });
@@ -239,11 +243,16 @@ describe('RedisRateLimiter', () => {
     const options = { endpoint: 'http://renew/v1', prefix: 'renew', maxInFlight: 1, leaseMs: 150 };
     const holder = new RedisRateLimiter(client(), options);
     const lease = await holder.acquire(1);
+    const inFlightKey = `renew:limits:${createHash('sha256').update('http://renew/v1').digest('hex').slice(0, 16)}:in-flight`;
+    // The lease's score is its expiry (Redis time in ms).
+    const expiry = async () => Number((await client().zrange(inFlightKey, 0, 0, 'WITHSCORES'))[1]);
+    const firstExpiry = await expiry();
     const other = new RedisRateLimiter(client(), options);
     const waiting = other.acquire(1).then((second) => second.release());
     let finished = false;
     void waiting.then(() => (finished = true));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // Renewed until it holds a whole lease past its first expiry: unrenewed, the slot would be free.
+    await expect.poll(expiry, { timeout: 10_000 }).toBeGreaterThanOrEqual(firstExpiry + 2 * options.leaseMs);
     expect(finished).toBe(false);
     lease.release();
     await waiting;

@@ -143,8 +143,7 @@ describe('openai fixture server', () => {
   it('closes promptly while a request hangs', async () => {
     const { backend, fixture } = await setup({ faults: { rate: 1, kinds: ['hang'] } }, 60_000);
     const pending = backend.complete(generatorRequest()).catch((error) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fixture.stats.inFlight).toBe(1);
+    await expect.poll(() => fixture.stats.inFlight).toBe(1);
     const started = Date.now();
     await fixture.close();
     expect(Date.now() - started).toBeLessThan(1_000);

@@ -43,8 +43,8 @@ describe('openFileResponseCache', () => {
     const cache = await openFileResponseCache(path, { flushIntervalMs: 20 });
     await cache.set('k1', 'v1');
     await cache.set('k2', 'v2');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line).k)).toEqual(['k1', 'k2']);
+    const keysOnDisk = () => readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line).k);
+    await expect.poll(keysOnDisk, { timeout: 5000 }).toEqual(['k1', 'k2']);
     // Entries read back from disk after the batch was written.
     expect(await cache.get('k2')).toBe('v2');
     await cache.close();
