@@ -1,4 +1,7 @@
 import type { IterationSummary, Manifest } from '../schemas/manifest.ts';
+import type { ImportSummary } from '../schemas/import-summary.ts';
+import type { ReplyParsing } from '../schemas/outcome-line.ts';
+import { addReplyParsing } from '../util/add-reply-parsing.ts';
 import { SCHEMA_VERSION } from '../schemas/dataset-row.ts';
 import { emptyUsageByRole } from '../schemas/usage.ts';
 import { addUsage } from '../pipeline/iteration-tally.ts';
@@ -18,6 +21,8 @@ export interface ManifestInput {
   iterations: IterationSummary[];
   planning: Manifest['planning'];
   stopReason: string | null;
+  /** What reading `personas.source` imported, repaired and skipped. @defaultValue null (no source) */
+  personasImport?: ImportSummary | null;
 }
 
 /** Assembles `manifest.json` from the per-iteration summaries (totals are derived, never stored twice). */
@@ -25,6 +30,7 @@ export function buildManifest(input: ManifestInput): Manifest {
   const usage = emptyUsageByRole();
   const totals = { pairs: 0, accepted: 0, rejected: 0, failed: 0, candidates: 0, cost_usd: input.planning.cost_usd, duration_ms: 0 };
   addUsage(usage, input.planning.usage);
+  let replyParsing: ReplyParsing | undefined;
   let fewShot: { planned: number; used: number } | undefined;
   for (const iteration of input.iterations) {
     addUsage(usage, iteration.usage);
@@ -35,6 +41,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     totals.candidates += iteration.candidates;
     totals.cost_usd += iteration.cost_usd;
     totals.duration_ms += iteration.duration_ms;
+    if (iteration.reply_parsing) replyParsing = addReplyParsing(replyParsing, iteration.reply_parsing);
     if (iteration.few_shot) {
       fewShot ??= { planned: 0, used: 0 };
       fewShot.planned += iteration.few_shot.planned;
@@ -66,8 +73,10 @@ export function buildManifest(input: ManifestInput): Manifest {
         totals.accepted > 0
           ? { generator: usage.generator.calls / totals.accepted, critic: usage.critic.calls / totals.accepted }
           : null,
+      ...(replyParsing && { reply_parsing: replyParsing }),
       ...(fewShot && { few_shot: fewShot }),
     },
     stop_reason: input.stopReason,
+    personas_import: input.personasImport ?? null,
   };
 }

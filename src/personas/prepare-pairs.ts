@@ -16,6 +16,7 @@ import { createLlmNegationCheck } from './create-llm-negation-check.ts';
 import { clusterAgglomerative } from './expansion/cluster-agglomerative.ts';
 import { fileStem } from './importers/build-seed-record.ts';
 import { importDatasetWithNotes } from './importers/import-dataset.ts';
+import { formatImportSummary } from './importers/format-import-summary.ts';
 import { pairByClusters } from './pair-by-clusters.ts';
 
 /** `RunConfig.personas` plus what the run decides around it. */
@@ -63,7 +64,8 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
     throw new RangeError(`Expected \`count\` to be a positive integer, got ${config.count}.`);
   }
   const notes: string[] = [];
-  const imported = config.source ? await importSource(config.source, notes, deps) : undefined;
+  const source = config.source ? await importSource(config.source, config.strict, notes, deps) : undefined;
+  const imported = source?.dataset;
 
   if (config.mode === 'seed-pairs') {
     if (!imported) {
@@ -94,6 +96,7 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
           similarities: pairs.map(() => 0),
         }),
         notes,
+        ...(source && { import: source.summary }),
       },
     };
   }
@@ -168,20 +171,18 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
         similarities: paired.similarities,
       }),
       notes,
+      ...(source && { import: source.summary }),
     },
   };
 }
 
-async function importSource(source: string, notes: string[], deps: PreparePairsDeps) {
+async function importSource(source: string, strict: boolean, notes: string[], deps: PreparePairsDeps) {
   deps.onProgress?.({ phase: 'import', done: 0, total: 1 });
-  const { dataset, notes: importNotes } = await importDatasetWithNotes(source);
-  if (importNotes.skipped.length > 0)
-    notes.push(
-      `${importNotes.skipped.length} records of ${source} skipped (first: line ${importNotes.skipped[0].line}, ${importNotes.skipped[0].reason})`,
-    );
-  if (importNotes.duplicates > 0) notes.push(`${importNotes.duplicates} duplicate dialogues in ${source} kept once`);
+  const imported = await importDatasetWithNotes(source, { strict });
+  const { summary } = imported;
+  if (summary.skipped > 0 || summary.repaired > 0 || summary.duplicates > 0) notes.push(formatImportSummary(summary));
   deps.onProgress?.({ phase: 'import', done: 1, total: 1 });
-  return dataset;
+  return imported;
 }
 
 /** The personas of imported pairs as attributes (`<file stem>-a<n>`, category `imported`). */

@@ -1,5 +1,6 @@
 import type { IterationSummary } from '../schemas/manifest.ts';
 import type { OutcomeLine } from '../schemas/outcome-line.ts';
+import { addReplyParsing } from '../util/add-reply-parsing.ts';
 import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
 import { addLlmFaults } from '../schemas/llm-faults.ts';
 
@@ -42,6 +43,7 @@ export function tallyOutcome(summary: IterationSummary, outcome: OutcomeLine): v
   }
   addUsage(summary.usage, outcome.usage);
   summary.cost_usd += outcome.cost_usd;
+  if (outcome.reply_parsing) summary.reply_parsing = addReplyParsing(summary.reply_parsing, outcome.reply_parsing);
   if (outcome.few_shot) {
     summary.few_shot ??= { planned: 0, used: 0 };
     summary.few_shot.planned += outcome.few_shot.planned;

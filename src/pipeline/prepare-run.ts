@@ -13,7 +13,7 @@ import { loadCritics } from '../critique/load-critics.ts';
 import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combined-panel-file.ts';
 import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
 import { defaultSeedPaths, loadSeedAttributes } from '../personas/load-seed-attributes.ts';
-import { importDataset } from '../personas/importers/import-dataset.ts';
+import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
 import { buildManifest } from '../output/build-manifest.ts';
 import type { Executor, ExecutorFactory } from './executor.ts';
@@ -94,9 +94,21 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
   const runId = config.run_id ?? defaultRunId(startedAt, config.seed);
 
   const context = await loadPairJobContext(config);
+  // The seed dataset is read once here, so a bad record is reported (or, with `personas.strict`, is the
+  // exit-2 error) before the first LLM call; pair planning reads it again, silently.
+  const sourceImport = config.personas.source
+    ? await importDatasetWithNotes(config.personas.source, { strict: config.personas.strict })
+    : undefined;
+  if (sourceImport) {
+    for (const skipped of sourceImport.summary.skipped_records) {
+      emit('seed record skipped', { file: sourceImport.summary.path, ...skipped });
+    }
+    const { path, rows_read, imported, repaired, repaired_by_kind, skipped, skipped_by_reason, duplicates } = sourceImport.summary;
+    emit('seed dataset imported', { path, rows_read, imported, repaired, repaired_by_kind, skipped, skipped_by_reason, duplicates });
+  }
   const seedPool =
-    config.personas.source && config.personas.pool_from_source
-      ? (await importDataset(config.personas.source)).conversations
+    sourceImport && config.personas.pool_from_source
+      ? sourceImport.dataset.conversations
       : await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
   if (config.personas.mode !== 'seed-pairs') await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
   const models = { generator: deps.backend.modelFor('generator'), critic: deps.backend.modelFor('critic') };
@@ -149,6 +161,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
     },
     iterations: summaries,
     planning: planner.planning,
+    personasImport: sourceImport?.summary ?? null,
   };
 
   return {

@@ -151,6 +151,8 @@ async function generateAndJudge(
       pair_id: job.pair.id,
       candidate_index: record.index,
       raw_text: candidate.rawText,
+      parse_repairs: candidate.repairs,
+      ...(candidate.parseError !== undefined && { parse_error: candidate.parseError }),
       turns: candidate.turns,
       filters: record.filters,
       pairwise: record.pairwise,

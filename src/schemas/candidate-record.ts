@@ -10,6 +10,10 @@ export const CandidateRecordSchema = z.object({
   candidate_index: z.number().int().min(0),
   /** Raw generator reply, kept even when it did not parse. */
   raw_text: z.string(),
+  /** Repairs the parser made to `raw_text` (kind -> lines touched; see `PARSE_REPAIR_KINDS`). */
+  parse_repairs: z.record(z.string(), z.number().int().min(0)).optional(),
+  /** Why `raw_text` could not be read as a conversation (the candidate is then filtered by the lint). */
+  parse_error: z.string().optional(),
   turns: z.array(TurnSchema),
   filters: z.array(FilterVerdictSchema),
   /** Pairwise verdicts this candidate took part in. */

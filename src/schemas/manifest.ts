@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ImportSummarySchema } from './import-summary.ts';
+import { ReplyParsingSchema } from './outcome-line.ts';
 import { UsageByRoleSchema, emptyUsageByRole } from './usage.ts';
 import { FewShotCountSchema } from './outcome-line.ts';
 
@@ -21,6 +23,8 @@ export const IterationSummarySchema = z.object({
   duration_ms: z.number().min(0),
   /** Size of the pool after this iteration's winners joined. */
   pool_size_after: z.number().int().min(0).nullable(),
+  /** How this iteration's generator replies parsed (absent before the first finished pair). */
+  reply_parsing: ReplyParsingSchema.optional(),
   /** Few-shot examples planned and shown, summed over the pairs (fewer shown = prompts fitted to the context). */
   few_shot: FewShotCountSchema.optional(),
 });
@@ -60,10 +64,14 @@ export const ManifestSchema = z.object({
     /** Iterations plus planning. */
     /** LLM calls per accepted conversation, by role, planning included (null before the first acceptance). */
     calls_per_accepted: z.object({ generator: z.number(), critic: z.number() }).nullable(),
+    /** How the run's generator replies parsed, over all iterations. */
+    reply_parsing: ReplyParsingSchema.optional(),
     /** Few-shot examples planned and shown over all pairs. */
     few_shot: FewShotCountSchema.optional(),
   }),
   /** Why the run stopped early, when it did. */
   stop_reason: z.string().nullable(),
+  /** What reading `personas.source` imported, repaired (by kind) and skipped (by reason, with lines); null without a source. */
+  personas_import: ImportSummarySchema.nullable().default(null),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -9,6 +9,20 @@ export const FewShotCountSchema = z.object({
 });
 export type FewShotCount = z.infer<typeof FewShotCountSchema>;
 
+/**
+ * How generator replies parsed (`parseConversation`), counted in candidates: `repaired_by_kind`
+ * counts the candidates that needed each kind of repair (one candidate may need several).
+ */
+export const ReplyParsingSchema = z.object({
+  replies: z.number().int().min(0),
+  /** Parsed after at least one repair. */
+  repaired: z.number().int().min(0),
+  /** Could not be read as a conversation: rejected candidates with the reason in `candidates.jsonl`. */
+  unparsable: z.number().int().min(0),
+  repaired_by_kind: z.record(z.string(), z.number().int().min(0)),
+});
+export type ReplyParsing = z.infer<typeof ReplyParsingSchema>;
+
 /** A line of `outcomes.jsonl`: the commit record of one finished (iteration, pair) job. */
 export const OutcomeLineSchema = z.object({
   iteration: z.number().int().min(1),
@@ -23,6 +37,8 @@ export const OutcomeLineSchema = z.object({
   usage: UsageByRoleSchema,
   cost_usd: z.number().min(0),
   duration_ms: z.number().min(0),
+  /** How the pair's generator replies parsed: clean, repaired (by kind) or unparsable. */
+  reply_parsing: ReplyParsingSchema.optional(),
   /** Few-shot examples planned for the pair and shown after fitting the context (absent when no prompt was built). */
   few_shot: FewShotCountSchema.optional(),
 });

@@ -38,6 +38,11 @@ export const PersonasConfigSchema = z.object({
    * `seed-pairs`; in `synthesize` mode its personas are an extra attribute source. @defaultValue none
    */
   source: z.string().min(1).optional(),
+  /**
+   * Stop (exit 2, naming file:line) at the first record of `source` that cannot be imported, instead
+   * of skipping it with a warning and counting it in the import summary. @defaultValue false
+   */
+  strict: z.boolean().default(false),
   embedder: EmbedderConfigSchema.prefault({}),
   /**
    * Agglomerative clustering (average linkage) merges two clusters while their mean cosine distance

@@ -73,7 +73,7 @@ describe('parseConversation', () => {
   });
 
   it('reports a parse error when no speaker lines exist', () => {
-    expect(parseConversation('Once upon a time there were two people.')).toEqual({
+    expect(parseConversation('Once upon a time there were two people.')).toMatchObject({
       turns: [],
       parseError: 'no "User 1:" / "User 2:" lines found in the reply',
     });
