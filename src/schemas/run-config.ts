@@ -108,6 +108,12 @@ export const RunConfigSchema = z.object({
       contradiction_check: z.boolean().default(true),
       /** Contradiction checks allowed per profile before the run stops with an explanation. */
       max_contradiction_checks: positiveInt.default(30),
+      /**
+       * Contradiction checks asked in one call (profiles are built this many at a time); 1 = one
+       * check per call, as before. @defaultValue 8 (`DEFAULT_CONTRADICTION_BATCH`; absent so
+       * existing fingerprints are unchanged)
+       */
+      contradiction_batch: positiveInt.max(32).optional(),
       /** Lexical near-duplicate threshold (token Jaccard) for attributes within a profile. */
       near_duplicate_threshold: z.number().min(0).max(1).default(0.6),
     })
