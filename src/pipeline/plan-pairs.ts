@@ -9,6 +9,10 @@ import { loadSeedAttributes, defaultSeedPaths } from '../personas/load-seed-attr
 import { buildSimpleProfiles } from '../personas/build-simple-profiles.ts';
 import { pairRandomly } from '../personas/pair-randomly.ts';
 import { createLlmContradictionCheck } from '../personas/create-llm-contradiction-check.ts';
+import {
+  createBatchedContradictionCheck,
+  DEFAULT_CONTRADICTION_BATCH,
+} from '../personas/create-batched-contradiction-check.ts';
 import { deriveRandom } from '../util/create-random.ts';
 import { seedFor } from './seed-for.ts';
 
@@ -39,13 +43,17 @@ export async function planPairs(
 ): Promise<PairBatch> {
   const attributes = await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
   if (config.personas.mode !== 'simple') return preparePersonaPairs(config, request, attributes, deps);
-  const checkContradiction = config.profiles.contradiction_check
-    ? createLlmContradictionCheck(deps.backend, {
-        temperature: config.llm.critic_temperature,
-        maxOutputTokens: config.llm.critic_max_output_tokens,
-        seed: seedFor(config.seed, `profiles/${request.label}`),
-      })
-    : undefined;
+  const checkOptions = {
+    temperature: config.llm.critic_temperature,
+    maxOutputTokens: config.llm.critic_max_output_tokens,
+    seed: seedFor(config.seed, `profiles/${request.label}`),
+  };
+  const checksPerCall = config.profiles.contradiction_batch ?? DEFAULT_CONTRADICTION_BATCH;
+  const checkContradiction = !config.profiles.contradiction_check
+    ? undefined
+    : checksPerCall > 1
+      ? createBatchedContradictionCheck(deps.backend, { ...checkOptions, maxBatch: checksPerCall })
+      : createLlmContradictionCheck(deps.backend, checkOptions);
   const { profiles, rejections } = await buildSimpleProfiles(
     {
       attributes,
@@ -54,6 +62,8 @@ export async function planPairs(
       attributesPerProfile: config.profiles.attributes_per_profile,
       nearDuplicateThreshold: config.profiles.near_duplicate_threshold,
       maxContradictionChecks: config.profiles.max_contradiction_checks,
+      // Profiles built at once ask their checks together: a batch fills up to `contradiction_batch`.
+      concurrency: Math.max(4, checksPerCall),
     },
     { random: deriveRandom(config.seed, `profiles/${request.label}`), checkContradiction, signal: deps.signal },
   );
