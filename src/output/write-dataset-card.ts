@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { DatasetRowSchema } from '../schemas/dataset-row.ts';
-import { readJsonlLines } from '../evaluation/read-jsonl-lines.ts';
+import { readJsonlLines } from './read-jsonl-lines.ts';
 import { RunManifestViewSchema, type RunManifestView } from '../schemas/run-manifest-view-schema.ts';
 import { EvaluationResultSchema, type EvaluationResult } from '../schemas/evaluation-result-schema.ts';
 import { PACKAGE_VERSION } from '../util/package-version.ts';
