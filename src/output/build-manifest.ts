@@ -4,7 +4,7 @@ import type { ReplyParsing } from '../schemas/outcome-line.ts';
 import { addReplyParsing } from '../util/add-reply-parsing.ts';
 import { SCHEMA_VERSION } from '../schemas/dataset-row.ts';
 import { emptyUsageByRole } from '../schemas/usage.ts';
-import { addUsage } from '../pipeline/iteration-tally.ts';
+import { addUsage } from '../util/add-usage.ts';
 import { PACKAGE_VERSION } from '../util/package-version.ts';
 
 export interface ManifestInput {

@@ -2,7 +2,7 @@ import type { IterationSummary } from '../schemas/manifest.ts';
 import type { OutcomeLine } from '../schemas/outcome-line.ts';
 import { addReplyParsing } from '../util/add-reply-parsing.ts';
 import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
-import { addLlmFaults } from '../schemas/llm-faults.ts';
+import { addUsage } from '../util/add-usage.ts';
 
 export function emptyIterationSummary(iteration: number, pairs: number): IterationSummary {
   return {
@@ -20,17 +20,6 @@ export function emptyIterationSummary(iteration: number, pairs: number): Iterati
     duration_ms: 0,
     pool_size_after: null,
   };
-}
-
-export function addUsage(target: UsageByRole, source: UsageByRole): void {
-  for (const role of ['generator', 'critic'] as const) {
-    target[role].prompt_tokens += source[role].prompt_tokens;
-    target[role].completion_tokens += source[role].completion_tokens;
-    target[role].calls += source[role].calls;
-    const evaluated = source[role].prompt_tokens_evaluated;
-    if (evaluated !== undefined) target[role].prompt_tokens_evaluated = (target[role].prompt_tokens_evaluated ?? 0) + evaluated;
-    if (source[role].faults) target[role].faults = addLlmFaults(target[role].faults, source[role].faults);
-  }
 }
 
 /** Adds one finished pair to its iteration's counts. */

@@ -9,7 +9,7 @@ import { emptyUsageByRole } from '../schemas/usage.ts';
 import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { planPairs } from './plan-pairs.ts';
-import { addUsage } from './iteration-tally.ts';
+import { addUsage } from '../util/add-usage.ts';
 
 /**
  * Owns `plan.jsonl`: the pairs of the run, planned up front (or in waves for `--target`) and read
