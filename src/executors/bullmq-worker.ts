@@ -194,7 +194,9 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
       // Tiny on purpose: the return value is copied into the queue's events stream.
       return outcome.status;
     } catch (error) {
-      if (error instanceof EndpointUnreachableError) throw new Error(`${ENDPOINT_UNREACHABLE_REASON} ${error.message}`);
+      if (error instanceof EndpointUnreachableError) {
+        throw new Error(`${ENDPOINT_UNREACHABLE_REASON} ${error.message}`, { cause: error });
+      }
       throw error;
     } finally {
       run.active -= 1;

@@ -9,7 +9,9 @@ export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
  * `auto` with a base URL and no local model path. Otherwise it runs the embedded local model.
  */
 export function usesOpenAiEndpoint(llm: RunConfig['llm']): boolean {
-  return llm.provider === 'openai' || (llm.provider === 'auto' && llm.base_url !== undefined && llm.model_path === undefined);
+  return (
+    llm.provider === 'openai' || (llm.provider === 'auto' && llm.base_url !== undefined && llm.model_path === undefined)
+  );
 }
 
 /**
