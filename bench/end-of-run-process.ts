@@ -21,6 +21,8 @@ import { finishRun } from '../src/pipeline/finish-run.ts';
 
 export interface PhaseReading {
   ms: number;
+  /** CPU time of the phase (user + system), in ms: less sensitive to the machine's load than `ms`. */
+  cpuMs: number;
   /** Peak RSS during the phase minus RSS at its start (after a full GC), in MB. */
   peakGrowthMb: number;
   startRssMb: number;
@@ -39,8 +41,15 @@ async function phase(run: () => Promise<void>): Promise<PhaseReading> {
   const startRssMb = status('VmRSS');
   writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current RSS
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await run();
-  return { ms: performance.now() - started, peakGrowthMb: status('VmHWM') - startRssMb, startRssMb };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    ms: performance.now() - started,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakGrowthMb: status('VmHWM') - startRssMb,
+    startRssMb,
+  };
 }
 
 /** Phases measured; `end-of-run` is pool, Parquet and finish together, as a run does them. */

@@ -12,6 +12,14 @@ import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
 
 const keyOf = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
 
+/**
+ * What a resume needs of a row (its pair, and an outcome line when the row's own was lost) and of
+ * a candidate (its pair): validating only these keeps reading a large run back cheap. Recovery
+ * copies kept lines byte for byte, so the fields left out are never lost.
+ */
+const RowOnResumeSchema = DatasetRowSchema.pick({ id: true, iteration: true, pair_id: true, lineage: true, usage: true });
+const CandidateOnResumeSchema = CandidateRecordSchema.pick({ iteration: true, pair_id: true });
+
 /** A pair handed to `RunState.commit`, waiting for its durable write. */
 interface PendingCommit {
   outcome: PairOutcome;
@@ -64,7 +72,7 @@ export class RunState {
     });
     const rowIds = new Set<string>();
     const orphans: OutcomeLine[] = [];
-    await recoverJsonl(file(RUN_FILES.conversations), DatasetRowSchema, {
+    await recoverJsonl(file(RUN_FILES.conversations), RowOnResumeSchema, {
       onRecord: (row) => {
         rowIds.add(row.id);
         const key = keyOf(row.iteration, row.pair_id);
@@ -75,10 +83,10 @@ export class RunState {
         tallyOutcome(summaries[outcome.iteration - 1], outcome);
       },
     });
-    await recoverJsonl(file(RUN_FILES.candidates), CandidateRecordSchema, {
+    await recoverJsonl(file(RUN_FILES.candidates), CandidateOnResumeSchema, {
       keep: (record) => done.has(keyOf(record.iteration, record.pair_id)),
     });
-    await recoverJsonl(file(RUN_FILES.surplus), DatasetRowSchema);
+    await recoverJsonl(file(RUN_FILES.surplus), RowOnResumeSchema);
 
     const sinks = {
       conversations: await openJsonlSink(file(RUN_FILES.conversations)),
@@ -224,7 +232,7 @@ export class RunState {
 }
 
 /** The outcome of a pair whose row was written but whose outcome line was lost to a crash. */
-function outcomeFromOrphanRow(row: DatasetRow): OutcomeLine {
+function outcomeFromOrphanRow(row: Pick<DatasetRow, 'id' | 'iteration' | 'pair_id' | 'lineage' | 'usage'>): OutcomeLine {
   return {
     iteration: row.iteration,
     pair_id: row.pair_id,
