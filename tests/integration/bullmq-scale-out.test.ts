@@ -175,24 +175,25 @@ describe('RedisCommandBatch', () => {
     expect(await commandCalls('get')).toBe(gets);
   });
 
-  it('sums the increments of a batch and reports a failed write on the next flushWith', async () => {
+  it('reports a write that failed behind the scenes on the next flushWith, once', async () => {
     const connection = client();
+    const admin = client();
     const batch = RedisCommandBatch.for(connection);
-    batch.increment('batch:usage', { calls: 1, tokens: 10 }, { cost_usd: 0.25 }, 60);
-    batch.increment('batch:usage', { calls: 1, tokens: 5 }, { cost_usd: 0.5 }, 60);
-    const [results] = await Promise.all([batch.flushWith((pipeline) => pipeline.hgetall('batch:usage'))]);
-    expect(results[0][1]).toEqual({ calls: '2', tokens: '15', cost_usd: '0.75' });
-    expect(Number((await redis.command('TTL', 'batch:usage')).slice(1))).toBeGreaterThan(0);
-
-    await connection.set('batch:not-a-hash', 'x');
-    const wrongTypeErrors = async () =>
-      Number(/count=(\d+)/.exec((await redis.info('errorstats')).errorstat_WRONGTYPE ?? 'count=0')![1]);
-    const errorsBefore = await wrongTypeErrors();
-    batch.increment('batch:not-a-hash', { calls: 1 }, {}, 60);
-    // Sent on its own (write-behind) and failed unseen.
-    await expect.poll(wrongTypeErrors, { timeout: 5000 }).toBeGreaterThan(errorsBefore);
-    await expect(batch.flushWith()).rejects.toThrow(/WRONGTYPE/);
+    const oomErrors = async () =>
+      Number(/count=(\d+)/.exec((await redis.info('errorstats')).errorstat_OOM ?? 'count=0')![1]);
+    const errorsBefore = await oomErrors();
+    // Redis refuses every write (maxmemory reached, noeviction) while this entry goes out.
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      batch.setIfAbsent('batch:refused', Buffer.from('x'), 60);
+      // Sent on its own (write-behind) and failed unseen.
+      await expect.poll(oomErrors, { timeout: 5000 }).toBeGreaterThan(errorsBefore);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+    await expect(batch.flushWith()).rejects.toThrow(/OOM/);
     await expect(batch.flushWith()).resolves.toEqual([]);
+    expect(await connection.exists('batch:refused')).toBe(0);
   });
 });
 

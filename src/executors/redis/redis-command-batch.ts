@@ -1,30 +1,12 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 
-// Applies one batch of writes: `SET key value EX ttl NX` for the first KEYS, then HINCRBY /
-// HINCRBYFLOAT on the remaining (hash) KEYS, refreshing each hash's TTL.
-// ARGV: setCount, (ttlSeconds, value) x setCount, then per hash: ttlSeconds, fieldCount,
-// (field, increment, 'i' | 'f') x fieldCount.
+// Applies one batch of writes: `SET key value EX ttl NX` for every KEY.
+// ARGV: (ttlSeconds, value) per key.
 const WRITE_BATCH = `
-local sets = tonumber(ARGV[1])
-local index = 2
-for key = 1, sets do
-  redis.call('SET', KEYS[key], ARGV[index + 1], 'EX', ARGV[index], 'NX')
-  index = index + 2
+for key = 1, #KEYS do
+  redis.call('SET', KEYS[key], ARGV[2 * key], 'EX', ARGV[2 * key - 1], 'NX')
 end
-for key = sets + 1, #KEYS do
-  local ttl, fields = ARGV[index], tonumber(ARGV[index + 1])
-  index = index + 2
-  for _ = 1, fields do
-    if ARGV[index + 2] == 'i' then
-      redis.call('HINCRBY', KEYS[key], ARGV[index], ARGV[index + 1])
-    else
-      redis.call('HINCRBYFLOAT', KEYS[key], ARGV[index], ARGV[index + 1])
-    end
-    index = index + 3
-  end
-  redis.call('EXPIRE', KEYS[key], ttl)
-end
-return sets
+return #KEYS
 `;
 
 declare module 'ioredis' {
@@ -54,12 +36,12 @@ interface Read {
 const batches = new WeakMap<Redis, RedisCommandBatch>();
 
 /**
- * Everything LLM calls send on one Redis connection (cached replies, usage counters, the shared
+ * Everything LLM calls send on one Redis connection (cached replies, the shared
  * rate limiter), in as few round trips as possible. Each round trip wakes the process for its
  * reply, and on the workers those wake-ups, not the commands, were most of the CPU that Redis cost
  * per call; so commands that can wait ride in the next pipeline that has to go out anyway:
  * - reads (`getBuffer`) of one turn of the event loop go out at its end as one `MGET`;
- * - writes (`setIfAbsent`, `increment`) are written behind: not awaited, applied by one script
+ * - writes (`setIfAbsent`) are written behind: not awaited, applied by one script
  *   in the next pipeline, at the latest after 50 ms;
  * - `send` adds commands due within a given time (0: at the end of this turn);
  * - `flushWith` sends everything now, plus the given commands, and reports failed writes.
@@ -69,7 +51,6 @@ const batches = new WeakMap<Redis, RedisCommandBatch>();
 export class RedisCommandBatch {
   private reads = new Map<string, Read[]>();
   private sets = new Map<string, { value: Buffer; ttlSeconds: number }>();
-  private hashes = new Map<string, { ttlSeconds: number; fields: Map<string, [number, boolean]> }>();
   private queued: Queued[] = [];
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -105,32 +86,6 @@ export class RedisCommandBatch {
   /** Queues `SET key value EX ttlSeconds NX`: the first value written wins (also within one batch). */
   setIfAbsent(key: string, value: Buffer, ttlSeconds: number): void {
     if (!this.sets.has(key)) this.sets.set(key, { value, ttlSeconds });
-    this.schedule(WRITE_BEHIND_MS);
-  }
-
-  /**
-   * Queues additions to fields of the hash `key` (HINCRBY for `integers`, HINCRBYFLOAT for
-   * `floats`) and sets its TTL. Additions to one field in one batch are summed first.
-   */
-  increment(key: string, integers: Record<string, number>, floats: Record<string, number>, ttlSeconds: number): void {
-    let hash = this.hashes.get(key);
-    if (!hash) {
-      hash = { ttlSeconds, fields: new Map() };
-      this.hashes.set(key, hash);
-    }
-    hash.ttlSeconds = ttlSeconds;
-    for (const [increments, integer] of [
-      [integers, true],
-      [floats, false],
-    ] as const) {
-      for (const field in increments) {
-        const value = increments[field];
-        if (value === 0) continue;
-        const current = hash.fields.get(field);
-        if (current) current[0] += value;
-        else hash.fields.set(field, [value, integer]);
-      }
-    }
     this.schedule(WRITE_BEHIND_MS);
   }
 
@@ -248,19 +203,12 @@ export class RedisCommandBatch {
 
   /** Adds the pending writes to `pipeline` (first); false when there were none. */
   private addWrites(pipeline: ChainableCommander): boolean {
-    if (this.sets.size === 0 && this.hashes.size === 0) return false;
-    const { sets, hashes } = this;
+    if (this.sets.size === 0) return false;
+    const { sets } = this;
     this.sets = new Map();
-    this.hashes = new Map();
-    const keys: string[] = [...sets.keys()];
-    const args: Array<string | number | Buffer> = [sets.size];
+    const args: Array<string | number | Buffer> = [];
     for (const { value, ttlSeconds } of sets.values()) args.push(ttlSeconds, value);
-    for (const [key, { ttlSeconds, fields }] of hashes) {
-      keys.push(key);
-      args.push(ttlSeconds, fields.size);
-      for (const [field, [value, integer]] of fields) args.push(field, value, integer ? 'i' : 'f');
-    }
-    pipeline.pfWriteBatch(keys.length, ...keys, ...args);
+    pipeline.pfWriteBatch(sets.size, ...sets.keys(), ...args);
     return true;
   }
 }
