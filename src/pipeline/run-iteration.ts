@@ -18,7 +18,7 @@ import { pairsForQuota } from './target-quotas.ts';
 import type { PreparedRun } from './prepare-run.ts';
 
 /** Waves of extra pairs an iteration may plan in `--target` mode before giving up. */
-export const MAX_TARGET_WAVES = 12;
+const MAX_TARGET_WAVES = 12;
 
 /** How an iteration ended: with the next pool version, or with the reason the run stops. */
 export type IterationEnd =
