@@ -48,6 +48,8 @@ export interface CompletionUsage {
   faults?: LlmFaults;
   /** Prompt tokens actually evaluated (prompt minus reused prefix); absent when the backend cannot tell. */
   evaluatedPromptTokens?: number;
+  /** Prompt tokens the provider served from its prompt cache (part of `promptTokens`); absent when not reported. */
+  cachedPromptTokens?: number;
 }
 
 export interface CompletionResult {

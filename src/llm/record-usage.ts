@@ -24,6 +24,9 @@ export function recordUsage(backend: LlmBackend): UsageRecordingBackend {
       if (result.usage.evaluatedPromptTokens !== undefined) {
         bucket.prompt_tokens_evaluated = (bucket.prompt_tokens_evaluated ?? 0) + result.usage.evaluatedPromptTokens;
       }
+      if (result.usage.cachedPromptTokens !== undefined) {
+        bucket.cached_prompt_tokens = (bucket.cached_prompt_tokens ?? 0) + result.usage.cachedPromptTokens;
+      }
       if (result.usage.faults) bucket.faults = addLlmFaults(bucket.faults, result.usage.faults);
       return result;
     },

@@ -13,7 +13,12 @@ export const chatCompletionReplySchema = z.looseObject({
     }),
   ),
   usage: z
-    .looseObject({ prompt_tokens: z.number().nullish(), completion_tokens: z.number().nullish() })
+    .looseObject({
+      prompt_tokens: z.number().nullish(),
+      completion_tokens: z.number().nullish(),
+      /** Provider prompt caching: `cached_tokens` of the prompt were served from the cache. */
+      prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish() }).nullish(),
+    })
     .nullish(),
 });
 export type ChatCompletionReply = z.infer<typeof chatCompletionReplySchema>;

@@ -4,6 +4,11 @@ import { z } from 'zod';
 export const ModelPriceSchema = z.object({
   input_per_million_usd: z.number().min(0),
   output_per_million_usd: z.number().min(0),
+  /**
+   * Price of prompt tokens served from the provider's prompt cache (`cached_prompt_tokens`).
+   * @defaultValue `input_per_million_usd` (no discount assumed when absent)
+   */
+  cached_input_per_million_usd: z.number().min(0).optional(),
 });
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
 

@@ -12,6 +12,12 @@ export const TokenUsageSchema = z.object({
    * prefix (the embedded llama.cpp backend reports it; absent for backends that cannot tell).
    */
   prompt_tokens_evaluated: z.number().int().min(0).optional(),
+  /**
+   * Prompt tokens the provider served from its prompt cache (OpenAI-compatible
+   * `usage.prompt_tokens_details.cached_tokens`), included in `prompt_tokens` and priced at
+   * `cached_input_per_million_usd`. Absent when the endpoint does not report it.
+   */
+  cached_prompt_tokens: z.number().int().min(0).optional(),
   /** Transient faults met while serving these calls: retries by cause, hedges (absent when none). */
   faults: LlmFaultsSchema.optional(),
 });

@@ -10,6 +10,8 @@ export function addUsage(target: UsageByRole, source: UsageByRole): void {
     const evaluated = source[role].prompt_tokens_evaluated;
     if (evaluated !== undefined)
       target[role].prompt_tokens_evaluated = (target[role].prompt_tokens_evaluated ?? 0) + evaluated;
+    const cached = source[role].cached_prompt_tokens;
+    if (cached !== undefined) target[role].cached_prompt_tokens = (target[role].cached_prompt_tokens ?? 0) + cached;
     if (source[role].faults) target[role].faults = addLlmFaults(target[role].faults, source[role].faults);
   }
 }

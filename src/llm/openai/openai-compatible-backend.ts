@@ -215,6 +215,8 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     if (completion.usage) {
       usage.promptTokens += completion.usage.prompt_tokens ?? 0;
       usage.completionTokens += completion.usage.completion_tokens ?? 0;
+      const cached = completion.usage.prompt_tokens_details?.cached_tokens;
+      if (typeof cached === 'number') usage.cachedPromptTokens = (usage.cachedPromptTokens ?? 0) + cached;
     } else {
       // No usage reported (some local servers): estimate at ~4 characters per token.
       usage.promptTokens += estimateTokens(body.messages.map((message) => message.content).join('\n'));
