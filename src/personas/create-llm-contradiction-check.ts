@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ChatMessage, LlmBackend } from '../llm/llm-backend.ts';
 import { completeStructured } from '../llm/complete-structured.ts';
+import { StructuredOutputError } from '../errors.ts';
 import { ContradictionCheckReplySchema } from '../schemas/contradiction-check.ts';
 import { renderPersona } from '../util/render-persona.ts';
 
@@ -14,6 +15,11 @@ export interface LlmContradictionCheckOptions {
   seed: number;
   /** Prompt template with `{{profile}}` and `{{candidate}}`; default: `contradiction-check-prompt.md`. */
   template?: string;
+  /**
+   * Called when a reply stayed unusable through the repair and the retry policy's re-asks; the
+   * candidate is then treated as contradicting (rejected), so planning goes on. Count it here.
+   */
+  onUnusableReply?: (error: StructuredOutputError) => void;
 }
 
 /** The `checkContradiction` dependency of `buildSimpleProfiles`. */
@@ -24,7 +30,11 @@ const DEFAULT_TEMPLATE_URL = new URL('./contradiction-check-prompt.md', import.m
 /**
  * A contradiction check that asks the critic model (schema name `contradiction_check`) whether a
  * candidate attribute contradicts any attribute of the profile, in either direction.
- * Errors of the LLM call (`LlmError`, `StructuredOutputError`) propagate to the caller.
+ * A reply that stays unusable (`StructuredOutputError`, after the repair and the retry policy's
+ * re-asks) rejects the candidate, as a contradiction would, and is reported to `onUnusableReply`:
+ * an unchecked attribute never enters a profile and a bad reply never ends the run. Other errors
+ * of the LLM call (`LlmError`: the stack's retries are used up, or the endpoint is unreachable)
+ * propagate to the caller.
  */
 export function createLlmContradictionCheck(
   backend: LlmBackend,
@@ -39,19 +49,25 @@ export function createLlmContradictionCheck(
 
   return async (profile, candidate) => {
     const messages = buildContradictionCheckMessages(await loadTemplate(), profile, candidate);
-    const { value } = await completeStructured(
-      backend,
-      {
-        role: 'critic',
-        messages,
-        temperature: options.temperature,
-        maxOutputTokens: options.maxOutputTokens,
-        seed: options.seed,
-      },
-      ContradictionCheckReplySchema,
-      'contradiction_check',
-    );
-    return value.contradicts;
+    try {
+      const { value } = await completeStructured(
+        backend,
+        {
+          role: 'critic',
+          messages,
+          temperature: options.temperature,
+          maxOutputTokens: options.maxOutputTokens,
+          seed: options.seed,
+        },
+        ContradictionCheckReplySchema,
+        'contradiction_check',
+      );
+      return value.contradicts;
+    } catch (error) {
+      if (!(error instanceof StructuredOutputError)) throw error;
+      options.onUnusableReply?.(error);
+      return true;
+    }
   };
 }
 

@@ -43,10 +43,13 @@ export async function planPairs(
 ): Promise<PairBatch> {
   const attributes = await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
   if (config.personas.mode !== 'simple') return preparePersonaPairs(config, request, attributes, deps);
+  // Candidates rejected because the check's reply stayed unusable (counted, never fatal).
+  let unusableChecks = 0;
   const checkOptions = {
     temperature: config.llm.critic_temperature,
     maxOutputTokens: config.llm.critic_max_output_tokens,
     seed: seedFor(config.seed, `profiles/${request.label}`),
+    onUnusableReply: () => void unusableChecks++,
   };
   const checksPerCall = config.profiles.contradiction_batch ?? DEFAULT_CONTRADICTION_BATCH;
   const checkContradiction = !config.profiles.contradiction_check
@@ -68,7 +71,10 @@ export async function planPairs(
     { random: deriveRandom(config.seed, `profiles/${request.label}`), checkContradiction, signal: deps.signal },
   );
   const pairs = pairRandomly(profiles, request.count, deriveRandom(config.seed, `pairs/${request.label}`));
-  return { pairs: pairs.map((pair) => prefixPair(pair, request.idPrefix)), rejections: { ...rejections } };
+  return {
+    pairs: pairs.map((pair) => prefixPair(pair, request.idPrefix)),
+    rejections: { ...rejections, ...(unusableChecks > 0 && { unusable_contradiction_check: unusableChecks }) },
+  };
 }
 
 const prefixPair = (pair: Pair, prefix: string): Pair =>
