@@ -83,8 +83,9 @@ const listwise = (score: (take: number) => number): Answer => (request) => {
 describe('resolveSelection', () => {
   const critiqueOf = (critique: Record<string, unknown>) => RunConfigSchema.parse({ critique }).critique;
 
-  it('defaults to listwise with the second order only when uncertain and the filters folded', () => {
-    expect(resolveSelection(critiqueOf({}))).toEqual({ method: 'listwise', panel: 'combined', second_order: 'when-uncertain', filters: 'folded' });
+  it('defaults to listwise in both orders with the filters folded (the bench-chosen scheme)', () => {
+    expect(resolveSelection(critiqueOf({}))).toEqual({ method: 'listwise', panel: 'combined', second_order: 'always', filters: 'folded' });
+    expect(resolveSelection(critiqueOf({ selection: 'knockout' }))).toMatchObject({ panel: 'combined', second_order: 'when-uncertain', filters: 'separate' });
   });
 
   it('makes --selection round-robin the paper-faithful panel, one flag away', () => {
