@@ -1,15 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
 import { emptyImportNotes, skipRecord, noteImported, summarizeImport } from '../personas/importers/import-notes.ts';
 import type { ImportSummary } from '../schemas/import-summary.ts';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
-import { TurnSchema } from '../schemas/turn.ts';
+import { ParquetConversationSchema } from '../schemas/parquet-conversation.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
-import { readJsonlLines } from './read-jsonl-lines.ts';
+import { readJsonlLines } from '../output/read-jsonl-lines.ts';
 
 /** Conversations read from a run directory or a dataset file. */
 export interface LoadedConversations {
@@ -29,15 +28,6 @@ export interface LoadConversationsOptions {
   /** Stop with an `InputError` naming `file:line` at the first record that cannot be imported. @defaultValue false */
   strict?: boolean;
 }
-
-/** A Parquet row as read by hyparquet: only what evaluation needs is checked. */
-const ParquetConversationSchema = z.object({
-  id: z.string().optional(),
-  iteration: z.union([z.number(), z.bigint()]).optional(),
-  user1_persona: z.array(z.string()),
-  user2_persona: z.array(z.string()),
-  turns: z.array(TurnSchema),
-});
 
 /**
  * Reads conversations from a run directory (`conversations.jsonl`, dataset rows with their

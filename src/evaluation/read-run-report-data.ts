@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { CandidateRecordSchema, type CandidateRecord } from '../schemas/candidate-record.ts';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { hashText } from '../util/hash-text.ts';
 import { EvaluationResultSchema, type EvaluationResult } from '../schemas/evaluation-result-schema.ts';
 import { readJsonlLines } from '../output/read-jsonl-lines.ts';
+import { PlanLineViewSchema } from '../schemas/plan-line-view.ts';
 import { LowestHashSelection } from './lowest-hash-selection.ts';
 import { ReservoirSample } from './reservoir-sample.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
@@ -90,15 +90,6 @@ export interface ReadRunReportOptions {
 
 /** Seed of the statistics sample: the same run directory always gives the same report. */
 const STATISTICS_SAMPLE_SEED = 20240611;
-
-const PlanLineSchema = z.object({
-  iteration: z.number().int(),
-  pair: z.object({
-    id: z.string(),
-    user1: z.object({ attributes: z.array(z.string()) }),
-    user2: z.object({ attributes: z.array(z.string()) }),
-  }),
-});
 
 const pairKey = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
 
@@ -236,7 +227,7 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
   const planPersonas = new Map<string, { user1: string[]; user2: string[] }>();
   if (chosen.some((pair) => !rowsByKey.has(pairKey(pair.iteration, pair.pair_id))) && existsSync(file('plan.jsonl'))) {
     await readLenient(file('plan.jsonl'), [], (value) => {
-      const parsed = PlanLineSchema.safeParse(value);
+      const parsed = PlanLineViewSchema.safeParse(value);
       if (!parsed.success) return;
       const key = pairKey(parsed.data.iteration, parsed.data.pair.id);
       if (candidatesByKey.has(key))

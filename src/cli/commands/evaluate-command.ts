@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import { OpenAiCompatibleBackend } from '../../llm/openai/openai-compatible-backend.ts';
-import { limitConcurrency } from '../../llm/limit-concurrency.ts';
+import { buildLlmStack } from '../../llm/build-llm-stack.ts';
+import { EvaluateFlagsSchema, JUDGE_PROTOCOLS, type EvaluateFlags } from '../../schemas/evaluate-flags.ts';
 import { evaluateDataset, type JudgeProtocol } from '../../evaluation/evaluate-dataset.ts';
 import { formatEvaluationTable } from '../../evaluation/format-evaluation-table.ts';
 import { formatImportSummary, formatImportWarnings } from '../../personas/importers/format-import-summary.ts';
@@ -12,31 +12,14 @@ import { writeRunReport } from '../../evaluation/write-run-report.ts';
 import { writeDatasetCard } from '../../output/write-dataset-card.ts';
 import { nonNegativeInteger, positiveInteger } from '../parse-flag.ts';
 
-const PROTOCOLS = ['ai-detection', 'faithfulness'] as const;
-
-const EvaluateFlagsSchema = z.object({
-  reference: z.string().optional(),
-  out: z.string().optional(),
-  json: z.boolean().optional(),
-  report: z.boolean().default(true),
-  judge: z.string().min(1).optional(),
-  judgeBaseUrl: z.string().url().optional(),
-  judgeSamples: z.number().int().positive().default(50),
-  judgeProtocols: z.array(z.enum(PROTOCOLS)).default([...PROTOCOLS]),
-  judgeConcurrency: z.number().int().positive().default(4),
-  seed: z.number().int().min(0).default(1),
-  strict: z.boolean().default(false),
-});
-type EvaluateFlags = z.input<typeof EvaluateFlagsSchema>;
-
 function protocolList(value: string): JudgeProtocol[] {
   const names = value
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  const unknown = names.filter((name) => !(PROTOCOLS as readonly string[]).includes(name));
+  const unknown = names.filter((name) => !(JUDGE_PROTOCOLS as readonly string[]).includes(name));
   if (unknown.length || !names.length)
-    throw new InvalidArgumentError(`Expected a comma-separated list of ${PROTOCOLS.join(', ')}, got "${value}".`);
+    throw new InvalidArgumentError(`Expected a comma-separated list of ${JUDGE_PROTOCOLS.join(', ')}, got "${value}".`);
   return names as JudgeProtocol[];
 }
 
@@ -52,7 +35,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--judge <model>', 'run the LLM-judge protocols with this model (an OpenAI-compatible endpoint)')
     .option('--judge-base-url <url>', 'judge endpoint base URL (default: OPENAI_BASE_URL)')
     .option('--judge-samples <n>', 'conversations judged per iteration (default 50)', positiveInteger)
-    .option('--judge-protocols <list>', `comma-separated: ${PROTOCOLS.join(', ')} (default both)`, protocolList)
+    .option('--judge-protocols <list>', `comma-separated: ${JUDGE_PROTOCOLS.join(', ')} (default both)`, protocolList)
     .option('--judge-concurrency <n>', 'trials judged at once (default 4)', positiveInteger)
     .option('--seed <n>', 'seed of the judge sampling and pairing (default 1)', nonNegativeInteger)
     .option('--strict', 'stop (exit 2) at the first record that cannot be imported instead of skipping it')
@@ -84,7 +67,7 @@ export function registerEvaluateCommand(program: Command): void {
           reference: flags.reference,
           outputPath: flags.out,
           judge: judgeBackend && {
-            backend: limitConcurrency(judgeBackend, flags.judgeConcurrency),
+            backend: buildLlmStack({ adapter: judgeBackend, maxInFlight: flags.judgeConcurrency }),
             seed: flags.seed,
             samplesPerGroup: flags.judgeSamples,
             protocols: flags.judgeProtocols,
