@@ -23,3 +23,4 @@ export * from './queued-pair-job.ts';
 export * from './openai-wire.ts';
 export * from './selection.ts';
 export * from './listwise-panel.ts';
+export * from './prompt-template.ts';
