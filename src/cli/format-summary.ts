@@ -1,5 +1,7 @@
 import type { Manifest } from '../schemas/manifest.ts';
 import { formatDuration } from './format-duration.ts';
+import { formatImportSummary } from '../personas/importers/format-import-summary.ts';
+import { formatReplyParsing } from '../generation/format-reply-parsing.ts';
 
 /** The end-of-run table: one row per iteration and a total. */
 export function formatSummary(manifest: Manifest, runDir: string): string {
@@ -51,6 +53,8 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
     '',
     `candidates filtered by: ${filtered || 'none'}`,
     perAccepted,
+    ...(totals.reply_parsing ? [formatReplyParsing(totals.reply_parsing)] : []),
+    ...(manifest.personas_import ? [formatImportSummary(manifest.personas_import)] : []),
     `status: ${manifest.status}${manifest.stop_reason ? ` (${manifest.stop_reason})` : ''}`,
     `run directory: ${runDir}`,
   ].join('\n');

@@ -65,9 +65,10 @@ describe('persona-forge expand', { timeout: 180_000 }, () => {
     expect(await lines(out)).toHaveLength(55);
   });
 
-  it('exits 2 with the file and line for a bad seeds file', async () => {
+  it('exits 2 with the file and line for a bad seeds file with --strict', async () => {
     const { code, stderr } = await runCli([
       'expand',
+      '--strict',
       '--seeds',
       join(FIXTURES, 'jsonl-invalid-json.jsonl'),
       '--target',

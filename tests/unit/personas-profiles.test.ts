@@ -43,6 +43,7 @@ describe('PersonasConfigSchema', () => {
   it('documents its defaults', () => {
     expect(PersonasConfigSchema.parse({})).toEqual({
       mode: 'synthesize',
+      strict: false,
       embedder: { kind: 'lexical', batch_size: 64 },
       cluster_threshold: 0.8,
       redundancy_threshold: 0.9,
