@@ -88,7 +88,10 @@ describe('critique.panel: combined, over the HTTP fixture', () => {
       llm: { base_url: fixture.baseUrl, model: 'm' },
       profiles: { contradiction_check: false },
     };
-    const perExpert = await run(await loadRunConfig({ flags: { ...flags, run_id: 'per-expert' } }));
+    // The paper's per-expert round robin is one flag away from the default (listwise) selection.
+    const perExpert = await run(
+      await loadRunConfig({ flags: { ...flagsToConfig({ selection: 'round-robin', logLevel: 'info' }), ...flags, run_id: 'per-expert' } }),
+    );
     // The mode comes from a config file, as a user would set it.
     const configFile = join(out, 'combined.yaml');
     await writeFile(configFile, 'critique:\n  panel: combined\n');
@@ -134,7 +137,7 @@ describe('critique.panel: combined, over the HTTP fixture', () => {
     }
   });
 
-  it('is reachable from the run command flags and stays per-expert by default', async () => {
+  it('is reachable from the run command flags; without --selection the panel key alone keeps round robin', async () => {
     expect(flagsToConfig({ panel: 'combined', logLevel: 'info' }).critique?.panel).toBe('combined');
     const defaults = await loadRunConfig({ flags: flagsToConfig({ logLevel: 'info' }) });
     expect(defaults.critique.panel).toBeUndefined();
