@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
@@ -6,6 +8,8 @@ import { importDataset, importDatasetWithNotes } from '../../src/personas/import
 import { detectDatasetFormat } from '../../src/personas/importers/detect-dataset-format.ts';
 import { parseSpeakerTurns, parseSpeakerTurnsDetailed } from '../../src/personas/importers/parse-speaker-turns.ts';
 import { ImportedDatasetSchema } from '../../src/schemas/imported-dataset.ts';
+import { ImportSummarySchema } from '../../src/schemas/import-summary.ts';
+import { loadAttributeSource } from '../../src/personas/load-attribute-source.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'personas');
 const fixture = (name: string) => join(fixtures, name);
@@ -67,6 +71,36 @@ describe('parseSpeakerTurns', () => {
       { speaker: 'User 1', text: 'a b' },
       { speaker: 'User 2', text: 'c' },
     ]);
+  });
+});
+
+describe('parseSpeakerTurns on messy speaker tags', () => {
+  it('reads spaced emphasis, bold and italic tags and case/spacing variants, and names the repairs', () => {
+    const parsed = parseSpeakerTurnsDetailed(
+      ['* * User 1: * * Hello there!', '', '*User 2:* Hi!', '**user 1 :** How far?', 'USER2: Twenty miles.'].join('\n'),
+    );
+    expect(parsed.turns).toEqual([
+      { speaker: 'User 1', text: 'Hello there!' },
+      { speaker: 'User 2', text: 'Hi!' },
+      { speaker: 'User 1', text: 'How far?' },
+      { speaker: 'User 2', text: 'Twenty miles.' },
+    ]);
+    expect([...parsed.repairs].sort()).toEqual(['blank_lines', 'markdown_speaker_tags', 'speaker_label_variants']);
+  });
+
+  it('reads a conversation between two named speakers as User 1 (first named) and User 2', () => {
+    const parsed = parseSpeakerTurnsDetailed("Larry: Hi, I'm Larry.\nAmy: Hi Larry!\n*At the bar*\nLarry: A drink?");
+    expect(parsed.turns).toEqual([
+      { speaker: 'User 1', text: "Hi, I'm Larry." },
+      { speaker: 'User 2', text: 'Hi Larry!' },
+      { speaker: 'User 1', text: 'A drink?' },
+    ]);
+    expect([...parsed.repairs].sort()).toEqual(['named_speakers', 'stage_directions']);
+  });
+
+  it('finds no turns in unlabeled lines or with three named speakers', () => {
+    expect(parseSpeakerTurns('Hello, how are you?\nI am fine.')).toEqual([]);
+    expect(parseSpeakerTurns('Ann: hi\nBob: hey\nCid: yo')).toEqual([]);
   });
 });
 
@@ -214,6 +248,99 @@ describe('importDataset: persona-forge JSONL', () => {
   });
 });
 
+describe('importDataset: tolerant import with accounting', () => {
+  it('SPC CSV: repairs what it can, skips the rest with line and reason, and counts both', async () => {
+    const { dataset, summary } = await importDatasetWithNotes(fixture('spc-messy.csv'));
+    ImportSummarySchema.parse(summary);
+    expect(dataset.conversations).toHaveLength(5);
+    expect(summary).toMatchObject({
+      rows_read: 10,
+      imported: 5,
+      repaired: 3,
+      repaired_by_kind: { markdown_speaker_tags: 2, blank_lines: 1, speaker_label_variants: 1, named_speakers: 1 },
+      skipped: 5,
+    });
+    expect(summary.skipped_records.map(({ line, reason }) => [line, reason])).toEqual([
+      [11, 'empty_conversation'],
+      [12, 'no_recognizable_turns'],
+      [23, 'one_speaker_only'],
+      [25, 'malformed_csv_record'],
+      [27, 'empty_persona'],
+    ]);
+    expect(summary.skipped_records[3].message).toMatch(/^malformed CSV: Invalid Closing Quote/);
+    // The rows after a malformed record are still read, with their own lines.
+    expect(dataset.conversations.at(-1)!.turns).toEqual([
+      { speaker: 'User 1', text: 'Do you skate?' },
+      { speaker: 'User 2', text: 'No, I write poems.' },
+    ]);
+    expect(dataset.conversations[1].turns.map((turn) => turn.text)).toEqual([
+      'Hello there!',
+      'Hi! I just finished a run.',
+      'How far?',
+      'Twenty miles.',
+    ]);
+  });
+
+  it('SPC CSV with strict: the first unreadable row is the error naming file:line', async () => {
+    const error = await importError('spc-messy.csv');
+    expect(error.line).toBe(11);
+    expect(error.message).toBe(
+      `${fixture('spc-messy.csv')}:11: column "Best Generated Conversation" is empty; expected "User 1: …" and "User 2: …" lines`,
+    );
+  });
+
+  it('Persona-Chat text: skips an episode with a broken line or no dialogue, drops an empty persona line', async () => {
+    const { dataset, summary } = await importDatasetWithNotes(fixture('persona-chat-messy.txt'));
+    expect(dataset.conversations).toHaveLength(1);
+    expect(dataset.conversations[0].user2_persona).toEqual(['i like jazz.']);
+    expect(summary).toMatchObject({ rows_read: 4, imported: 1, repaired: 1, repaired_by_kind: { empty_persona_lines: 1 } });
+    expect(summary.skipped_records.map(({ line, reason }) => [line, reason])).toEqual([
+      [3, 'malformed_episode'],
+      [12, 'malformed_episode'],
+      [14, 'no_dialogue_lines'],
+    ]);
+  });
+
+  it('JSONL: normalizes speaker variants and drops blank utterances; skips bad JSON, empty and duplicate records', async () => {
+    const { dataset, summary } = await importDatasetWithNotes(fixture('jsonl-messy.jsonl'));
+    expect(dataset.conversations.map((record) => record.id)).toEqual(['a', 'c']);
+    expect(dataset.conversations[1].turns).toEqual([
+      { speaker: 'User 1', text: 'hi' },
+      { speaker: 'User 2', text: 'hey' },
+    ]);
+    expect(dataset.conversations[1].user1_persona).toEqual(['I bake.']);
+    expect(summary).toMatchObject({
+      rows_read: 6,
+      imported: 2,
+      repaired: 1,
+      repaired_by_kind: { empty_persona_lines: 1, speaker_label_variants: 1, empty_turns: 1 },
+      skipped_by_reason: { invalid_json: 1, empty_conversation: 1, duplicate_id: 1, not_a_conversation_record: 1 },
+    });
+    expect(summary.skipped_records.map(({ line }) => line)).toEqual([2, 5, 6, 7]);
+  });
+
+  it('attributes JSONL (expand --seeds, profiles --attributes): skips bad lines with their reason', async () => {
+    const { attributes, summary } = await loadAttributeSource(fixture('attributes-messy.jsonl'));
+    expect(attributes.map((attribute) => attribute.id)).toEqual(['a-1', 'a-4']);
+    expect(summary.skipped_records.map(({ line, reason }) => [line, reason])).toEqual([
+      [2, 'invalid_json'],
+      [4, 'not_an_attribute_record'],
+      [5, 'duplicate_id'],
+    ]);
+    await expect(loadAttributeSource(fixture('attributes-messy.jsonl'), { strict: true })).rejects.toThrow(
+      `${fixture('attributes-messy.jsonl')}:2: invalid JSON`,
+    );
+  });
+
+  it('fails on a file where every record is skipped, naming the first', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'pf-importers-')), 'all-bad.csv');
+    await writeFile(file, 'user 1 personas,user 2 personas,Best Generated Conversation\n"I run.","I swim.",""\n"I ski.","I surf.","hello"\n');
+    await expect(importDataset(file)).rejects.toThrow(
+      `${file}:2: no conversations found in this spc-csv file: all 2 records were skipped (the first: column "Best Generated Conversation" is empty;`,
+    );
+  });
+});
+
 describe('importDataset: unknown input', () => {
   it('lists the supported formats when it cannot tell the format', async () => {
     expect((await importError('unknown-format.dat')).message).toBe(
@@ -247,7 +374,7 @@ if (!existsSync(SPC_VALID)) {
 describe.skipIf(!existsSync(SPC_VALID))('importDataset on the released SPC valid split', () => {
   it('reads 1,000 conversations with 4–5 attributes per profile and alternating turns', async () => {
     const started = performance.now();
-    const { dataset, notes } = await importDatasetWithNotes(SPC_VALID);
+    const { dataset, notes, summary } = await importDatasetWithNotes(SPC_VALID);
     const elapsedMs = performance.now() - started;
     expect(dataset.format).toBe('spc-csv');
     expect(dataset.conversations).toHaveLength(1000);
@@ -262,6 +389,22 @@ describe.skipIf(!existsSync(SPC_VALID))('importDataset on the released SPC valid
       record.turns.forEach((turn, index) => expect(turn.speaker).toBe(index % 2 === 0 ? 'User 1' : 'User 2'));
     }
     ImportedDatasetSchema.parse(dataset);
+    // Every messy row of the split is repaired and counted; none needs skipping.
+    expect(summary).toMatchObject({
+      rows_read: 1000,
+      imported: 1000,
+      repaired: 64,
+      repaired_by_kind: {
+        blank_lines: 44,
+        merged_turns: 23,
+        stage_directions: 20,
+        continuation_lines: 4,
+        markdown_speaker_tags: 3,
+        preamble: 1,
+      },
+      skipped: 0,
+      duplicates: 0,
+    });
     const turnCounts = dataset.conversations.map((record) => record.turns.length).sort((left, right) => left - right);
     console.info(
       `[personas-importers] valid.csv: ${dataset.conversations.length} conversations in ${elapsedMs.toFixed(0)} ms; ` +
