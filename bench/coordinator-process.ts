@@ -13,7 +13,7 @@ import { OpenAiCompatibleBackend } from '../src/llm/openai/openai-compatible-bac
 import { writeDatasetParquet } from '../src/output/write-dataset-parquet.ts';
 import type { DatasetRow } from '../src/schemas/dataset-row.ts';
 import type { RunConfigInput } from '../src/schemas/run-config.ts';
-import { readRunQueueWaitMs } from './processes.ts';
+import { readRunQueueWaitMs } from './read-run-queue-wait-ms.ts';
 
 export interface CoordinatorSpec {
   /** The run config (flags layer; defaults fill the rest). */

@@ -7,6 +7,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SimulatedEndpointOptions, SimulatedEndpointStats } from './simulated-endpoint.ts';
+import { readRunQueueWaitMs } from './read-run-queue-wait-ms.ts';
 import type { CoordinatorMessage, CoordinatorResult, CoordinatorSpec, MemorySample } from './coordinator-process.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -254,15 +255,6 @@ export function readProc(pid: number): ProcReading {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   return { cpuMs, runQueueWaitMs: readRunQueueWaitMs(pid), rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
-}
-
-/** `/proc/<pid>/schedstat` field 2: ns the (main) thread spent runnable, waiting for a CPU. */
-export function readRunQueueWaitMs(pid: number | 'self'): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** Runs a full GC in each worker (SIGUSR2, see `startWorkerProcesses`) and waits for it to finish. */
