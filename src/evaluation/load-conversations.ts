@@ -162,12 +162,18 @@ async function loadParquet(path: string, options: LoadConversationsOptions): Pro
   };
 }
 
-/** hyparquet reads INT64 as bigint and MAP columns as objects; dataset rows want numbers. */
+/** hyparquet reads INT64 as bigint, timestamps as Date and MAP columns as objects; dataset rows want numbers and ISO text. */
 function normalizeParquetValue(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map(normalizeParquetValue);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, normalizeParquetValue(inner)]));
+    // An OPTIONAL column reads back as null where the row had no value: leave the field out, as in JSONL.
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, inner]) => inner !== null)
+        .map(([key, inner]) => [key, normalizeParquetValue(inner)]),
+    );
   }
   return value;
 }

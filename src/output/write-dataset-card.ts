@@ -124,7 +124,7 @@ export function renderDatasetCard(input: DatasetCardInput, options: DatasetCardO
     '| `scores` | map string → double | critic scores of the winner: filters 1/confidence, rankers their wins, plus `copeland` |',
     '| `lineage` | struct | `generator_model`, `critic_model`, `prompt_hash`, `critic_hashes`, `few_shot_ids`, `pool_version`, `candidate_index`, `candidates` |',
     '| `usage` | struct | `prompt_tokens`, `completion_tokens`, `cost_usd` spent on the pair |',
-    '| `created_at` | string | ISO 8601 time the row was accepted |',
+    '| `created_at` | timestamp (UTC, ms) | time the row was accepted (ISO 8601 text in `conversations.jsonl`) |',
     '| `schema_version` | int | row schema version |',
     '',
     '## How it was made',

@@ -2,6 +2,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileWriter, parquetWriteRows, type SchemaElement } from 'hyparquet-writer';
 import type { DatasetRow } from '../schemas/dataset-row.ts';
+import { InputError } from '../errors.ts';
 
 const string = (name: string): SchemaElement => ({
   name,
@@ -11,6 +12,16 @@ const string = (name: string): SchemaElement => ({
 });
 const int32 = (name: string): SchemaElement => ({ name, type: 'INT32', repetition_type: 'REQUIRED' });
 const double = (name: string): SchemaElement => ({ name, type: 'DOUBLE', repetition_type: 'REQUIRED' });
+/** Milliseconds since the epoch, UTC: DuckDB, pandas and Arrow read it as a timestamp. */
+const timestampMillis = (name: string): SchemaElement => ({
+  name,
+  type: 'INT64',
+  repetition_type: 'REQUIRED',
+  converted_type: 'TIMESTAMP_MILLIS',
+  logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+});
+/** The same column, null where a row has no value (fields added to rows later). */
+const optional = (element: SchemaElement): SchemaElement => ({ ...element, repetition_type: 'OPTIONAL' });
 /** A 3-level LIST of required elements. */
 const list = (name: string, element: SchemaElement[]): SchemaElement[] => [
   { name, repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 },
@@ -51,9 +62,11 @@ export const DATASET_PARQUET_SCHEMA: SchemaElement[] = (() => {
       [int32('pool_version')],
       [int32('candidate_index')],
       [int32('candidates')],
+      [optional(string('selection'))],
+      [optional(int32('few_shot_used'))],
     ]),
     struct('usage', [[int32('prompt_tokens')], [int32('completion_tokens')], [double('cost_usd')]]),
-    [string('created_at')],
+    [timestampMillis('created_at')],
     [int32('schema_version')],
   ];
   return [{ name: 'root', num_children: columns.length }, ...columns.flat()];
@@ -64,9 +77,14 @@ const COLUMN_NAMES = [
   'scores', 'lineage', 'usage', 'created_at', 'schema_version',
 ] as const;
 
+/** Rows per Parquet row group: what the writer holds at once, whatever the number of rows. */
+const ROW_GROUP_SIZE = 2000;
+
 /**
- * Writes dataset rows to a Parquet file (SNAPPY, streamed in row groups) through a temporary
- * file and a rename, so an existing `dataset.parquet` is never left half-written.
+ * Writes dataset rows to a Parquet file (SNAPPY) through a temporary file and a rename, so an
+ * existing `dataset.parquet` is never left half-written. Rows are pulled from `rows` one row
+ * group at a time, so memory is bounded by a row group, not by the dataset. `created_at` (ISO 8601
+ * text in the row) is stored as a UTC timestamp in milliseconds.
  */
 export async function writeDatasetParquet(rows: Iterable<DatasetRow> | AsyncIterable<DatasetRow>, path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -74,10 +92,24 @@ export async function writeDatasetParquet(rows: Iterable<DatasetRow> | AsyncIter
   const writer = fileWriter(temporaryPath);
   await parquetWriteRows({
     writer,
-    rows: rows as Iterable<Record<string, unknown>>,
+    rows: withTimestamps(rows, path),
     columns: COLUMN_NAMES.map((name) => ({ name })),
     schema: DATASET_PARQUET_SCHEMA,
-    rowGroupSize: 5000,
+    rowGroupSize: ROW_GROUP_SIZE,
   });
   await rename(temporaryPath, path);
+}
+
+/** The rows with `created_at` as a `Date` (what the writer stores as a timestamp). */
+async function* withTimestamps(
+  rows: Iterable<DatasetRow> | AsyncIterable<DatasetRow>,
+  path: string,
+): AsyncGenerator<Record<string, unknown>> {
+  for await (const row of rows) {
+    const createdAt = new Date(row.created_at);
+    if (Number.isNaN(createdAt.getTime())) {
+      throw new InputError(`row ${row.id}: created_at "${row.created_at}" is not an ISO 8601 time`, path);
+    }
+    yield { ...row, created_at: createdAt };
+  }
 }

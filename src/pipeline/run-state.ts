@@ -1,5 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { CandidateRecordSchema } from '../schemas/candidate-record.ts';
 import { OutcomeLineSchema, type OutcomeLine } from '../schemas/outcome-line.ts';
@@ -7,6 +5,7 @@ import type { IterationSummary } from '../schemas/manifest.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
 import { recoverJsonl } from '../output/recover-jsonl.ts';
+import { scanJsonlLines } from '../output/read-jsonl.ts';
 import { RUN_FILES, type RunDirectory } from './run-directory.ts';
 import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
 
@@ -131,8 +130,11 @@ export class RunState {
   async *rows(): AsyncGenerator<DatasetRow> {
     await this.flushCommits();
     await this.sinks.conversations.flush();
-    const lines = createInterface({ input: createReadStream(this.conversationsPath), crlfDelay: Infinity });
-    for await (const line of lines) if (line.trim()) yield JSON.parse(line) as DatasetRow;
+    // Pulled a chunk at a time as the consumer asks (readline reads ahead and queues lines while a
+    // slow consumer, e.g. the Parquet writer, works): memory stays bounded by the consumer's needs.
+    for await (const line of scanJsonlLines(this.conversationsPath)) {
+      if (line.text.trim()) yield JSON.parse(line.text) as DatasetRow;
+    }
   }
 
   /**

@@ -110,9 +110,12 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
   it('writes dataset.parquet that reads back equal to the JSONL rows', async () => {
     const rows = await readLines(join(runDir, 'conversations.jsonl'));
     const file = await asyncBufferFromFile(join(runDir, 'dataset.parquet'));
-    const parquetRows = (await parquetReadObjects({ file })) as Array<{ id: string }>;
+    const parquetRows = (await parquetReadObjects({ file })) as Array<{ id: string; created_at: unknown }>;
     const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
-    expect(parquetRows.sort(byId)).toEqual(rows.sort(byId));
+    // created_at is a UTC timestamp column: it reads back as a Date of the same instant.
+    for (const row of parquetRows) expect(row.created_at).toBeInstanceOf(Date);
+    const withDates = rows.map((row) => ({ ...row, created_at: new Date(row.created_at) }));
+    expect(parquetRows.sort(byId)).toEqual(withDates.sort(byId));
   });
 
   it('never writes the API key anywhere', async () => {
