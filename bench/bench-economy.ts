@@ -101,3 +101,10 @@ export function agreementOf(reference: Record<string, number>, other: Record<str
   if (shared.length === 0) return Number.NaN;
   return shared.filter((pairId) => reference[pairId] === other[pairId]).length / shared.length;
 }
+
+/**
+ * Selection schemes against ground truth (calls, tokens, accuracy, agreement per scheme and judge
+ * noise): `bench/bench-selection.ts`, a pure simulation through the real critique code, run on its
+ * own (`npx tsx bench/bench-selection.ts --write`); `npm run bench` keeps its RESULTS.md section.
+ */
+export { measureSelection, renderSelectionSection, writeSelectionSection } from './bench-selection.ts';

@@ -11,7 +11,7 @@
  * Needs `redis-server` on PATH (BullMQ runs) and Linux (/proc, for the workers' CPU and memory).
  * Benchmarks never run in `npm test`; tests never assert times.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -349,9 +349,12 @@ async function main() {
   process.stdout.write(`${formatTable(rows, machine, note)}\n`);
   if (!args.quick && args.write && args.only.length === BENCHMARKS.length) {
     const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+    // The selection-scheme section (bench/bench-selection.ts, a pure simulation run on its own) is kept as it is.
+    const previous = await readFile(path, 'utf8').catch(() => '');
+    const selectionSection = /<!-- selection-bench:start -->[\s\S]*<!-- selection-bench:end -->/.exec(previous)?.[0];
     await writeFile(
       path,
-      renderResultsMarkdown({
+      (selectionSection ? (text: string) => `${text.trimEnd()}\n\n${selectionSection}\n` : (text: string) => text)(renderResultsMarkdown({
         rows,
         machine,
         command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -359,7 +362,7 @@ async function main() {
         durationS: (Date.now() - started) / 1000,
         loadAverageAtEnd: loadAtEnd,
         notes,
-      }),
+      })),
     );
     log(`wrote ${path}`);
   }
