@@ -3,7 +3,11 @@ import type { LlmBackend } from '../llm/llm-backend.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
 import { PACKAGE_VERSION } from '../util/package-version.ts';
 import { computeDatasetStatistics, type EvaluatedConversation } from './compute-dataset-statistics.ts';
-import { EvaluationResultSchema, type EvaluationResult, type JudgeResult } from '../schemas/evaluation-result-schema.ts';
+import {
+  EvaluationResultSchema,
+  type EvaluationResult,
+  type JudgeResult,
+} from '../schemas/evaluation-result-schema.ts';
 import { loadConversations, type LoadedConversations } from './load-conversations.ts';
 import { loadJudgePrompts } from './load-judge-prompts.ts';
 import { emptyJudgeUsage } from './call-judge.ts';

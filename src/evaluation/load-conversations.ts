@@ -146,7 +146,9 @@ async function loadParquet(path: string, options: LoadConversationsOptions): Pro
   if (conversations.length === 0) {
     const first = notes.skipped[0];
     throw new InputError(
-      first ? `no conversations found: all ${notes.skipped.length} rows were skipped (the first: ${first.message})` : 'no rows found',
+      first
+        ? `no conversations found: all ${notes.skipped.length} rows were skipped (the first: ${first.message})`
+        : 'no rows found',
       path,
       first?.line,
     );

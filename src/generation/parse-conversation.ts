@@ -131,7 +131,10 @@ export function parseConversation(rawText: string): ParsedConversation {
   if (turns.length === 0) {
     const fromJson = readJsonTurns(rawText);
     if (fromJson) {
-      return { turns: fromJson, repairs: { ...(repairs.code_fence && { code_fence: repairs.code_fence }), json_turns: 1 } };
+      return {
+        turns: fromJson,
+        repairs: { ...(repairs.code_fence && { code_fence: repairs.code_fence }), json_turns: 1 },
+      };
     }
     return { turns: [], parseError: 'no "User 1:" / "User 2:" lines found in the reply', repairs };
   }
@@ -155,7 +158,8 @@ function readJsonTurns(rawText: string): Turn[] | undefined {
   }
   const list = Array.isArray(data)
     ? data
-    : (data as { turns?: unknown; conversation?: unknown })?.turns ?? (data as { conversation?: unknown })?.conversation;
+    : ((data as { turns?: unknown; conversation?: unknown })?.turns ??
+      (data as { conversation?: unknown })?.conversation);
   if (!Array.isArray(list) || list.length === 0) return undefined;
   const turns: Turn[] = [];
   for (const item of list) {

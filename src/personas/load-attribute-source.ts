@@ -42,7 +42,7 @@ export async function loadAttributeSource(path: string, options: { strict?: bool
 }
 
 async function looksLikeAttributesJsonl(path: string): Promise<boolean> {
-  let head = '';
+  let head: string;
   try {
     const handle = await open(path, 'r');
     try {

@@ -61,7 +61,9 @@ async function startDressingProxy(target: string): Promise<{ baseUrl: string; cl
             });
             text = JSON.stringify(data);
           }
-          response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+          response.writeHead(upstream.status, {
+            'content-type': upstream.headers.get('content-type') ?? 'application/json',
+          });
           response.end(text);
         })
         .catch((error: unknown) => {
@@ -88,15 +90,36 @@ describe('persona-forge run on generator replies the way chat models write them'
 
   beforeAll(async () => {
     // Sample 3 of every pair is no conversation at all: it must be a rejected candidate, not a failed pair.
-    fixture = await startFixtureServer({ candidateScript: ({ sampleIndex }) => (sampleIndex === 3 ? 'garbage' : 'normal') });
+    fixture = await startFixtureServer({
+      candidateScript: ({ sampleIndex }) => (sampleIndex === 3 ? 'garbage' : 'normal'),
+    });
     proxy = await startDressingProxy(fixture.baseUrl);
     out = await mkdtemp(join(tmpdir(), 'pf-messy-replies-'));
     cli = await runCli([
-      'run', '--base-url', proxy.baseUrl, '--model', 'fixture-gen', '--critic-model', 'fixture-critic',
-      '--iterations', '1', '--pairs', '3', '--candidates', '4', '--out', out, '--run-id', 'messy', '--seed', '5',
+      'run',
+      '--base-url',
+      proxy.baseUrl,
+      '--model',
+      'fixture-gen',
+      '--critic-model',
+      'fixture-critic',
+      '--iterations',
+      '1',
+      '--pairs',
+      '3',
+      '--candidates',
+      '4',
+      '--out',
+      out,
+      '--run-id',
+      'messy',
+      '--seed',
+      '5',
     ]).result;
     manifest = ManifestSchema.parse(JSON.parse(await readFile(join(out, 'messy', 'manifest.json'), 'utf8')));
-    candidates = (await readLines(join(out, 'messy', 'candidates.jsonl'))).map((line) => CandidateRecordSchema.parse(line));
+    candidates = (await readLines(join(out, 'messy', 'candidates.jsonl'))).map((line) =>
+      CandidateRecordSchema.parse(line),
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -125,7 +148,12 @@ describe('persona-forge run on generator replies the way chat models write them'
     const fenced = dressed.filter((record) => record.raw_text.startsWith('Sure! Here is the conversation:'));
     expect(fenced).toHaveLength(3);
     for (const record of fenced) {
-      expect(record.parse_repairs).toMatchObject({ preamble: 1, code_fence: 2, closing_remark: 1, markdown_speaker_tags: 12 });
+      expect(record.parse_repairs).toMatchObject({
+        preamble: 1,
+        code_fence: 2,
+        closing_remark: 1,
+        markdown_speaker_tags: 12,
+      });
     }
   });
 
@@ -140,7 +168,9 @@ describe('persona-forge run on generator replies the way chat models write them'
         'reply did not parse: no "User 1:" / "User 2:" lines found in the reply',
       );
     }
-    const outcomes = (await readLines(join(out, 'messy', 'outcomes.jsonl'))).map((line) => OutcomeLineSchema.parse(line));
+    const outcomes = (await readLines(join(out, 'messy', 'outcomes.jsonl'))).map((line) =>
+      OutcomeLineSchema.parse(line),
+    );
     expect(outcomes.every((outcome) => outcome.status !== 'failed')).toBe(true);
   });
 
@@ -162,7 +192,19 @@ describe('persona-forge run when no reply parses', { timeout: 240_000 }, () => {
     const out = await mkdtemp(join(tmpdir(), 'pf-garbage-replies-'));
     try {
       const { code, stdout, stderr } = await runCli([
-        'run', '--base-url', fixture.baseUrl, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', out, '--run-id', 'garbage',
+        'run',
+        '--base-url',
+        fixture.baseUrl,
+        '--iterations',
+        '1',
+        '--pairs',
+        '2',
+        '--candidates',
+        '2',
+        '--out',
+        out,
+        '--run-id',
+        'garbage',
       ]).result;
       expect(stderr).not.toContain('unexpected error');
       expect(code).toBe(0);
@@ -194,7 +236,21 @@ describe('persona-forge run in seed-pairs mode from a messy seed dataset', { tim
     const config = join(out, 'seed-pairs.yaml');
     await writeFile(config, `personas:\n  mode: seed-pairs\n  source: ${MESSY_SOURCE}\n`);
     const { code, stdout, stderr } = await runCli([
-      'run', '--base-url', fixture.baseUrl, '--out', out, '--run-id', 'seeds', '--iterations', '1', '--pairs', '2', '--candidates', '2', '--config', config,
+      'run',
+      '--base-url',
+      fixture.baseUrl,
+      '--out',
+      out,
+      '--run-id',
+      'seeds',
+      '--iterations',
+      '1',
+      '--pairs',
+      '2',
+      '--candidates',
+      '2',
+      '--config',
+      config,
     ]).result;
     expect(stderr).not.toContain('unexpected error');
     expect(code).toBe(0);
@@ -219,7 +275,19 @@ describe('persona-forge run in seed-pairs mode from a messy seed dataset', { tim
     await writeFile(config, `personas:\n  mode: seed-pairs\n  strict: true\n  source: ${MESSY_SOURCE}\n`);
     const before = fixture.stats.total;
     const { code, stderr } = await runCli([
-      'run', '--base-url', fixture.baseUrl, '--out', out, '--run-id', 'strict', '--iterations', '1', '--pairs', '2', '--config', config,
+      'run',
+      '--base-url',
+      fixture.baseUrl,
+      '--out',
+      out,
+      '--run-id',
+      'strict',
+      '--iterations',
+      '1',
+      '--pairs',
+      '2',
+      '--config',
+      config,
     ]).result;
     expect(code).toBe(2);
     expect(stderr).toContain(`persona-forge: ${MESSY_SOURCE}:11: column "Best Generated Conversation" is empty`);

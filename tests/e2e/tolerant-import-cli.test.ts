@@ -7,7 +7,10 @@ import { EvaluationResultSchema } from '../../src/schemas/evaluation-result-sche
 import { ExpansionStatsSchema, PersonasReportSchema } from '../../src/schemas/persona-expansion.ts';
 import type { ImportSummary } from '../../src/schemas/import-summary.ts';
 import { REPO_ROOT, runCli } from '../fixtures/run-cli.ts';
-import { startPersonasFixtureServer, type PersonasFixtureServer } from '../fixtures/personas/personas-fixture-server.ts';
+import {
+  startPersonasFixtureServer,
+  type PersonasFixtureServer,
+} from '../fixtures/personas/personas-fixture-server.ts';
 
 // A synthetic SPC CSV with the messy rows the real splits have (see the fixture for each row).
 const MESSY = join(REPO_ROOT, 'tests', 'fixtures', 'personas', 'spc-messy.csv');
@@ -134,7 +137,18 @@ describe('persona-forge expand and profiles on a messy SPC CSV', { timeout: 180_
 
   it('profiles: counts in the summary and in <out>.report.json; --strict exits 2 naming file:line', async () => {
     const out = join(dir, 'profiles', 'profiles.jsonl');
-    const args = ['profiles', '--attributes', MESSY, '--count', '4', '--attributes-per-profile', '2', '--out', out, '--no-consistency-check'];
+    const args = [
+      'profiles',
+      '--attributes',
+      MESSY,
+      '--count',
+      '4',
+      '--attributes-per-profile',
+      '2',
+      '--out',
+      out,
+      '--no-consistency-check',
+    ];
     const { code, stdout, stderr } = await runCli(args).result;
     expect(stderr).not.toContain('unexpected error');
     expect(code).toBe(0);
@@ -150,60 +164,66 @@ describe('persona-forge expand and profiles on a messy SPC CSV', { timeout: 180_
 });
 
 if (!existsSync(SPC_VALID)) {
-  console.warn(`NOTICE: ${SPC_VALID} is absent (third-party data beside the repo); the real-split CLI tests are skipped.`);
+  console.warn(
+    `NOTICE: ${SPC_VALID} is absent (third-party data beside the repo); the real-split CLI tests are skipped.`,
+  );
 }
 
-describe.skipIf(!existsSync(SPC_VALID))('evaluate and profiles on the real SPC validation split', { timeout: 300_000 }, () => {
-  it('evaluate: all 1,000 conversations imported, 64 of them repaired, none skipped', async () => {
-    const out = join(dir, 'valid.evaluation.json');
-    const { code, stdout, stderr } = await runCli(['evaluate', SPC_VALID, '--out', out, '--strict']).result;
-    expect(stderr).not.toContain('warning:');
-    expect(code).toBe(0);
-    expect(stdout).toContain(`import: 1000 of 1000 records of ${SPC_VALID} imported (64 repaired:`);
-    const evaluation = EvaluationResultSchema.parse(JSON.parse(await readFile(out, 'utf8')));
-    expect(evaluation.dataset.import_notes).toMatchObject({ imported: 1000, repaired: 64, skipped: 0 });
-    expect(evaluation.statistics.dataset.conversations).toBe(1000);
-  });
+describe.skipIf(!existsSync(SPC_VALID))(
+  'evaluate and profiles on the real SPC validation split',
+  { timeout: 300_000 },
+  () => {
+    it('evaluate: all 1,000 conversations imported, 64 of them repaired, none skipped', async () => {
+      const out = join(dir, 'valid.evaluation.json');
+      const { code, stdout, stderr } = await runCli(['evaluate', SPC_VALID, '--out', out, '--strict']).result;
+      expect(stderr).not.toContain('warning:');
+      expect(code).toBe(0);
+      expect(stdout).toContain(`import: 1000 of 1000 records of ${SPC_VALID} imported (64 repaired:`);
+      const evaluation = EvaluationResultSchema.parse(JSON.parse(await readFile(out, 'utf8')));
+      expect(evaluation.dataset.import_notes).toMatchObject({ imported: 1000, repaired: 64, skipped: 0 });
+      expect(evaluation.statistics.dataset.conversations).toBe(1000);
+    });
 
-  it('expand: reads the split\'s 494 distinct persona sentences as seeds and expands them', async () => {
-    const out = join(dir, 'valid-expanded.jsonl');
-    const { code, stdout, stderr } = await runCli([
-      'expand',
-      '--seeds',
-      SPC_VALID,
-      '--target',
-      '500',
-      '--steps',
-      '1',
-      '--out',
-      out,
-      '--base-url',
-      server.baseUrl,
-      '--model',
-      'fixture-generator',
-    ]).result;
-    expect(stderr).not.toContain('unexpected error');
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/#attributes\s+494\s+500/);
-    const stats = ExpansionStatsSchema.parse(JSON.parse(await readFile(`${out}.stats.json`, 'utf8')));
-    expect(stats.import).toMatchObject({ imported: 1000, repaired: 64, skipped: 0 });
-  });
+    it("expand: reads the split's 494 distinct persona sentences as seeds and expands them", async () => {
+      const out = join(dir, 'valid-expanded.jsonl');
+      const { code, stdout, stderr } = await runCli([
+        'expand',
+        '--seeds',
+        SPC_VALID,
+        '--target',
+        '500',
+        '--steps',
+        '1',
+        '--out',
+        out,
+        '--base-url',
+        server.baseUrl,
+        '--model',
+        'fixture-generator',
+      ]).result;
+      expect(stderr).not.toContain('unexpected error');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/#attributes\s+494\s+500/);
+      const stats = ExpansionStatsSchema.parse(JSON.parse(await readFile(`${out}.stats.json`, 'utf8')));
+      expect(stats.import).toMatchObject({ imported: 1000, repaired: 64, skipped: 0 });
+    });
 
-  it('profiles: builds profiles from the split offline', async () => {
-    const out = join(dir, 'valid-profiles', 'profiles.jsonl');
-    const { code, stdout, stderr } = await runCli([
-      'profiles',
-      '--attributes',
-      SPC_VALID,
-      '--count',
-      '20',
-      '--out',
-      out,
-      '--no-consistency-check',
-    ]).result;
-    expect(stderr).not.toContain('unexpected error');
-    expect(code).toBe(0);
-    expect(stdout).toContain(`import: 1000 of 1000 records of ${SPC_VALID} imported (64 repaired:`);
-    expect(PersonasReportSchema.parse(JSON.parse(await readFile(`${out}.report.json`, 'utf8'))).profiles).toBe(20);
-  });
-});
+    it('profiles: builds profiles from the split offline', async () => {
+      const out = join(dir, 'valid-profiles', 'profiles.jsonl');
+      const { code, stdout, stderr } = await runCli([
+        'profiles',
+        '--attributes',
+        SPC_VALID,
+        '--count',
+        '20',
+        '--out',
+        out,
+        '--no-consistency-check',
+      ]).result;
+      expect(stderr).not.toContain('unexpected error');
+      expect(code).toBe(0);
+      expect(stdout).toContain(`import: 1000 of 1000 records of ${SPC_VALID} imported (64 repaired:`);
+      expect(PersonasReportSchema.parse(JSON.parse(await readFile(`${out}.report.json`, 'utf8'))).profiles).toBe(20);
+    });
+  },
+);

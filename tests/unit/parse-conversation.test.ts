@@ -52,7 +52,11 @@ describe('parseConversation on what chat models write', () => {
       ].join('\n'),
     );
     expect(parsed.turns).toEqual(TURNS);
-    expect(parsed.repairs).toMatchObject({ markdown_speaker_tags: 2, speaker_label_variants: 1, continuation_lines: 1 });
+    expect(parsed.repairs).toMatchObject({
+      markdown_speaker_tags: 2,
+      speaker_label_variants: 1,
+      continuation_lines: 1,
+    });
     expect(parsed.repairs.closing_remark).toBeUndefined();
   });
 

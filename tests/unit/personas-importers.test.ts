@@ -293,7 +293,12 @@ describe('importDataset: tolerant import with accounting', () => {
     const { dataset, summary } = await importDatasetWithNotes(fixture('persona-chat-messy.txt'));
     expect(dataset.conversations).toHaveLength(1);
     expect(dataset.conversations[0].user2_persona).toEqual(['i like jazz.']);
-    expect(summary).toMatchObject({ rows_read: 4, imported: 1, repaired: 1, repaired_by_kind: { empty_persona_lines: 1 } });
+    expect(summary).toMatchObject({
+      rows_read: 4,
+      imported: 1,
+      repaired: 1,
+      repaired_by_kind: { empty_persona_lines: 1 },
+    });
     expect(summary.skipped_records.map(({ line, reason }) => [line, reason])).toEqual([
       [3, 'malformed_episode'],
       [12, 'malformed_episode'],
@@ -334,7 +339,10 @@ describe('importDataset: tolerant import with accounting', () => {
 
   it('fails on a file where every record is skipped, naming the first', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'pf-importers-')), 'all-bad.csv');
-    await writeFile(file, 'user 1 personas,user 2 personas,Best Generated Conversation\n"I run.","I swim.",""\n"I ski.","I surf.","hello"\n');
+    await writeFile(
+      file,
+      'user 1 personas,user 2 personas,Best Generated Conversation\n"I run.","I swim.",""\n"I ski.","I surf.","hello"\n',
+    );
     await expect(importDataset(file)).rejects.toThrow(
       `${file}:2: no conversations found in this spc-csv file: all 2 records were skipped (the first: column "Best Generated Conversation" is empty;`,
     );

@@ -15,7 +15,9 @@ export function formatImportSummary(summary: ImportSummary): string {
   const counts = (byKind: Record<string, number | undefined>) =>
     Object.entries(byKind)
       .filter(([, count]) => (count ?? 0) > 0)
-      .sort(([left, leftCount], [right, rightCount]) => (rightCount ?? 0) - (leftCount ?? 0) || left.localeCompare(right))
+      .sort(
+        ([left, leftCount], [right, rightCount]) => (rightCount ?? 0) - (leftCount ?? 0) || left.localeCompare(right),
+      )
       .map(([kind, count]) => `${count} ${kind}`)
       .join(', ');
   const repaired = summary.repaired > 0 ? ` (${summary.repaired} repaired: ${counts(summary.repaired_by_kind)})` : '';

@@ -56,7 +56,11 @@ export function importPersonaChat(text: string, file: string, notes: ImportNotes
   const byOpening = new Map<string, Dialogue[]>();
   for (const episode of episodes) {
     if (episode.broken) {
-      skipRecord(notes, file, { line: episode.broken.line, reason: 'malformed_episode', message: episode.broken.message });
+      skipRecord(notes, file, {
+        line: episode.broken.line,
+        reason: 'malformed_episode',
+        message: episode.broken.message,
+      });
       continue;
     }
     if (episode.utterances.length === 0) {

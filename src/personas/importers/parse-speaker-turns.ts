@@ -42,7 +42,9 @@ export function parseSpeakerTurns(text: string): Turn[] {
 /** `parseSpeakerTurns` plus counts of what was dropped, appended or merged. */
 export function parseSpeakerTurnsDetailed(text: string): SpeakerTurnsParse {
   const lines = text.split(/\r?\n/);
-  const named = lines.some((line) => matchSpeakerLabel(line.trim()) !== undefined) ? undefined : findTwoNamedSpeakers(lines);
+  const named = lines.some((line) => matchSpeakerLabel(line.trim()) !== undefined)
+    ? undefined
+    : findTwoNamedSpeakers(lines);
   const result: SpeakerTurnsParse = {
     turns: [],
     preambleLines: 0,
