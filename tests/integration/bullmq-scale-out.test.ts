@@ -227,8 +227,10 @@ describe('RedisRateLimiter', () => {
       leaseMs: 400,
     });
     await holder.acquire(1);
+    const inFlightKey = `lease:limits:${createHash('sha256').update('http://lease/v1').digest('hex').slice(0, 16)}:in-flight`;
+    // The lease's score is its expiry, in Redis time (ms).
+    const expiry = Number((await client().zrange(inFlightKey, 0, 0, 'WITHSCORES'))[1]);
     doomed.disconnect(); // the process dies: no renewal, no release
-    const started = Date.now();
     const survivor = new RedisRateLimiter(client(), {
       endpoint: 'http://lease/v1',
       prefix: 'lease',
@@ -236,8 +238,9 @@ describe('RedisRateLimiter', () => {
       leaseMs: 400,
     });
     (await survivor.acquire(1)).release();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Granted, and only once the dead holder's lease had expired (not before: the limit held).
+    const [seconds, micros] = await client().time();
+    expect(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)).toBeGreaterThanOrEqual(expiry);
   });
 
   it('renews the lease of a request that runs longer than it', async () => {
@@ -292,14 +295,20 @@ describe('RedisRateLimiter', () => {
     const inFlightKey = `lost:limits:${createHash('sha256').update('http://lost/v1').digest('hex').slice(0, 16)}:in-flight`;
     expect(await redis.command('DEL', inFlightKey)).toBe(':1\r\n');
     const other = await new RedisRateLimiter(client(), options).acquire(1);
-    await new Promise((resolve) => setTimeout(resolve, 700)); // the holder's renewals find its lease gone
+    // Wait until the holder's renewal has found its lease gone (it marks the lease lost).
+    const held = (holder as unknown as { held: Map<string, boolean> }).held;
+    await expect.poll(() => [...held.values()].includes(true), { timeout: 10_000 }).toBe(true);
     let secondStarted = false;
     const second = holder.acquire(1).then((lease) => {
       secondStarted = true;
       return lease;
     });
-    first.release(); // must not pass the lost slot on to `second`
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const scripts = async () =>
+      Number(/calls=(\d+)/.exec((await redis.info('commandstats')).cmdstat_evalsha ?? 'calls=0')![1]);
+    const scriptsBefore = await scripts();
+    first.release(); // must not pass the lost slot on to `second`: a hand-off would start it at once
+    // `second` asks Redis instead, and is refused while `other` holds the slot.
+    await expect.poll(scripts, { timeout: 10_000 }).toBeGreaterThanOrEqual(scriptsBefore + 2);
     expect(secondStarted).toBe(false);
     other.release();
     (await second).release();
@@ -322,9 +331,11 @@ describe('RedisRateLimiter', () => {
     const limiter = new RedisRateLimiter(client(), { endpoint: 'http://tpm/v1', prefix: 'tpm', tokensPerMinute: 1000 });
     const lease = await limiter.acquire(1000); // reserves the whole minute
     lease.release(100); // the call used only 100: 900 come back
-    const started = Date.now();
+    // Without the refund, 800 tokens would take ~48 s to refill (the test would time out).
     (await limiter.acquire(800)).release(800);
-    expect(Date.now() - started).toBeLessThan(200);
+    const bucketKey = `tpm:limits:${createHash('sha256').update('http://tpm/v1').digest('hex').slice(0, 16)}:tpm`;
+    // 1000 reserved - 900 refunded, then 800 taken: at least 100 left (plus what refilled meanwhile).
+    expect(Number(await client().hget(bucketKey, 'level'))).toBeGreaterThanOrEqual(100);
   });
 });
 
