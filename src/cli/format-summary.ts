@@ -2,6 +2,7 @@ import type { Manifest } from '../schemas/manifest.ts';
 import { formatDuration } from './format-duration.ts';
 import { formatImportSummary } from '../personas/importers/format-import-summary.ts';
 import { formatReplyParsing } from '../generation/format-reply-parsing.ts';
+import { cachedPromptShare } from '../llm/compute-cost.ts';
 
 /** The end-of-run table: one row per iteration and a total. */
 export function formatSummary(manifest: Manifest, runDir: string): string {
@@ -53,6 +54,9 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
     '',
     `candidates filtered by: ${filtered || 'none'}`,
     perAccepted,
+    ...(cachedPromptShare(totals.usage) > 0
+      ? [`prompt tokens served from the provider's prompt cache: ${(100 * cachedPromptShare(totals.usage)).toFixed(1)}% (priced at cached_input_per_million_usd in the cost)`]
+      : []),
     ...(totals.reply_parsing ? [formatReplyParsing(totals.reply_parsing)] : []),
     ...(manifest.personas_import ? [formatImportSummary(manifest.personas_import)] : []),
     `status: ${manifest.status}${manifest.stop_reason ? ` (${manifest.stop_reason})` : ''}`,
