@@ -14,6 +14,8 @@ export const TokenUsageViewSchema = z.object({
   prompt_tokens: z.number().catch(0).default(0),
   completion_tokens: z.number().catch(0).default(0),
   calls: z.number().catch(0).default(0),
+  /** Prompt tokens served from the provider's prompt cache; absent when the endpoint did not report them. */
+  cached_prompt_tokens: z.number().optional().catch(undefined),
 });
 export type TokenUsageView = z.infer<typeof TokenUsageViewSchema>;
 
