@@ -101,6 +101,9 @@ describe('parseSpeakerTurns on messy speaker tags', () => {
   it('finds no turns in unlabeled lines or with three named speakers', () => {
     expect(parseSpeakerTurns('Hello, how are you?\nI am fine.')).toEqual([]);
     expect(parseSpeakerTurns('Ann: hi\nBob: hey\nCid: yo')).toEqual([]);
+    expect(
+      parseSpeakerTurns('Here is my recipe.\nIngredients: flour, eggs\nMix them well.\nBake for an hour.\nNote: enjoy'),
+    ).toEqual([]);
   });
 });
 

@@ -122,14 +122,24 @@ export function parseSpeakerTurnsDetailed(text: string): SpeakerTurnsParse {
 // `Larry: hi`, `**Amy:** hi`, `Speaker A: hi`: a short capitalized name, a colon, then words.
 const NAMED_SPEAKER = /^[\s*_]*([A-Z][A-Za-z0-9.'-]*(?: [A-Za-z0-9.'-]+){0,2})[\s*_]*:[\s*_]*(\S.*)$/;
 
-/** The two speaker names, in order of first appearance, when exactly two names label the lines. */
+/**
+ * The two speaker names, in order of first appearance, when exactly two names label the lines and
+ * they label most of them (so `Ingredients:` / `Note:` lines in prose are not taken for speakers).
+ */
 function findTwoNamedSpeakers(lines: readonly string[]): [string, string] | undefined {
   const names: string[] = [];
+  let labeled = 0;
+  let spoken = 0;
   for (const line of lines) {
-    const match = NAMED_SPEAKER.exec(line.trim());
-    if (match && !names.includes(match[1])) names.push(match[1]);
+    const trimmed = line.trim();
+    if (trimmed === '' || STAGE_DIRECTION.test(trimmed)) continue;
+    spoken++;
+    const match = NAMED_SPEAKER.exec(trimmed);
+    if (!match) continue;
+    labeled++;
+    if (!names.includes(match[1])) names.push(match[1]);
   }
-  return names.length === 2 ? [names[0], names[1]] : undefined;
+  return names.length === 2 && labeled >= 2 && labeled * 2 >= spoken ? [names[0], names[1]] : undefined;
 }
 
 function matchNamedSpeaker(line: string, names: [string, string]) {
