@@ -38,7 +38,8 @@ export { BullMqExecutor, type BullMqExecutorOptions } from './executors/bullmq-e
 export { startBullMqWorker, type BullMqWorkerOptions } from './executors/bullmq-worker.ts';
 export { openBullMqCoordinator, type BullMqCoordinator, type BullMqCoordinatorOptions } from './executors/bullmq-coordinator.ts';
 // Users and pairs
-export { importDataset } from './personas/importers/import-dataset.ts';
+export { importDataset, importDatasetWithNotes } from './personas/importers/import-dataset.ts';
+export type { ImportSummary, ImportSkipReason } from './schemas/import-summary.ts';
 export { preparePairs } from './personas/prepare-pairs.ts';
 export { expandPersonas } from './personas/expansion/expand-personas.ts';
 export { buildConsistentProfiles } from './personas/build-consistent-profiles.ts';
