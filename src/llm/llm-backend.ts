@@ -50,6 +50,9 @@ export interface CompletionUsage {
   evaluatedPromptTokens?: number;
   /** Prompt tokens the provider served from its prompt cache (part of `promptTokens`); absent when not reported. */
   cachedPromptTokens?: number;
+  /** Prompt / completion tokens of requests served through a batch API (part of the totals); absent without batches. */
+  batchPromptTokens?: number;
+  batchCompletionTokens?: number;
 }
 
 export interface CompletionResult {

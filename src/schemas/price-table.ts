@@ -9,6 +9,11 @@ export const ModelPriceSchema = z.object({
    * @defaultValue `input_per_million_usd` (no discount assumed when absent)
    */
   cached_input_per_million_usd: z.number().min(0).optional(),
+  /**
+   * Share of the price paid for tokens served through a batch API (`--batch`), 0..1.
+   * @defaultValue 0.5 (OpenAI's batch API: 50% off input and output)
+   */
+  batch_price_factor: z.number().min(0).max(1).optional(),
 });
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
 

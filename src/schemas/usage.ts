@@ -18,6 +18,12 @@ export const TokenUsageSchema = z.object({
    * `cached_input_per_million_usd`. Absent when the endpoint does not report it.
    */
   cached_prompt_tokens: z.number().int().min(0).optional(),
+  /**
+   * Prompt and completion tokens of requests served through a batch API (`--batch`), included in
+   * `prompt_tokens` / `completion_tokens` and priced at the batch prices. Absent without batches.
+   */
+  batch_prompt_tokens: z.number().int().min(0).optional(),
+  batch_completion_tokens: z.number().int().min(0).optional(),
   /** Transient faults met while serving these calls: retries by cause, hedges (absent when none). */
   faults: LlmFaultsSchema.optional(),
 });
