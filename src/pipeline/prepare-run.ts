@@ -9,6 +9,7 @@ import type { PoolRecord } from '../schemas/conversation.ts';
 import type { Manifest } from '../schemas/manifest.ts';
 import type { PairJobContext } from '../schemas/run-context.ts';
 import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
+import { checkGeneratorPromptFits } from '../generation/check-generator-prompt-fits.ts';
 import { loadCritics } from '../critique/load-critics.ts';
 import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combined-panel-file.ts';
 import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
@@ -112,6 +113,25 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
       : await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
   if (config.personas.mode !== 'seed-pairs') await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
   const models = { generator: deps.backend.modelFor('generator'), critic: deps.backend.modelFor('critic') };
+  // The generator prompt must fit the model's context with no few-shot example (else exit 2, before any call).
+  const promptFit = checkGeneratorPromptFits(
+    context.template,
+    {
+      fewShot: config.generation.few_shot,
+      maxOutputTokens: config.llm.max_output_tokens,
+      targetMinTurns: config.generation.target_min_turns,
+      targetMaxTurns: config.generation.target_max_turns,
+    },
+    deps.backend,
+    seedPool,
+  );
+  if (promptFit.fewShotThatFit < config.generation.few_shot) {
+    emit('few-shot examples fitted to the context', {
+      context_tokens: promptFit.contextTokens,
+      few_shot: config.generation.few_shot,
+      fit_with_largest_examples: promptFit.fewShotThatFit,
+    });
+  }
   // The run directory is created only once every input is known to be good.
   const runDir = await openRunDirectory(resolve(config.out, runId), config);
   const file = runDir.file;

@@ -7,7 +7,8 @@ import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import type { CandidateRecord } from '../schemas/candidate-record.ts';
 import { DatasetRowSchema, SCHEMA_VERSION, type DatasetRow } from '../schemas/dataset-row.ts';
-import { buildGeneratorPrompt } from '../generation/build-generator-prompt.ts';
+import { fitGeneratorPrompt } from '../generation/fit-generator-prompt.ts';
+import type { FewShotCount } from '../schemas/outcome-line.ts';
 import { parseConversation } from '../generation/parse-conversation.ts';
 import { critiqueCandidates } from '../critique/critique-candidates.ts';
 import { resolveSelection } from '../critique/resolve-selection.ts';
@@ -40,6 +41,8 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
   const attempts = config.critique.retry_rejected ? 2 : 1;
   const candidates: CandidateRecord[] = [];
   const reasons: Record<string, number> = {};
+  // Few-shot examples planned and shown (fitted to the model's context); set once a prompt is built.
+  let fewShot: { count: FewShotCount; ids: string[] } | undefined;
   const base = {
     pair_id: job.pair.id,
     iteration: job.iteration,
@@ -49,6 +52,7 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
     for (let attempt = 0; attempt < attempts; attempt++) {
       const offset = candidates.length;
       const result = await generateAndJudge(job, deps, backend, attempt, offset);
+      fewShot = result.fewShot;
       candidates.push(...result.records);
       for (const [critic, count] of Object.entries(result.reasons)) reasons[critic] = (reasons[critic] ?? 0) + count;
       if (result.winnerIndex === null) continue;
@@ -75,7 +79,8 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
             ...result.promptHashes,
           },
           selection: result.selection,
-          few_shot_ids: job.few_shot.map((record) => record.id),
+          few_shot_ids: result.fewShot.ids,
+          few_shot_used: result.fewShot.count.used,
           pool_version: job.pool_version,
           candidate_index: winner.candidate_index,
           candidates: candidates.length,
@@ -88,13 +93,13 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
         created_at: (deps.now ?? (() => new Date()))().toISOString(),
         schema_version: SCHEMA_VERSION,
       });
-      return { ...base, status: 'accepted', row, candidates, reasons, error: null, usage, duration_ms: Date.now() - started };
+      return { ...base, status: 'accepted', row, candidates, reasons, error: null, usage, duration_ms: Date.now() - started, few_shot: result.fewShot.count };
     }
-    return { ...base, status: 'rejected', row: null, candidates, reasons, error: null, usage: backend.usage, duration_ms: Date.now() - started };
+    return { ...base, status: 'rejected', row: null, candidates, reasons, error: null, usage: backend.usage, duration_ms: Date.now() - started, ...(fewShot && { few_shot: fewShot.count }) };
   } catch (error) {
     if (error instanceof EndpointUnreachableError) throw error;
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { ...base, status: 'failed', row: null, candidates, reasons, error: message, usage: backend.usage, duration_ms: Date.now() - started };
+    return { ...base, status: 'failed', row: null, candidates, reasons, error: message, usage: backend.usage, duration_ms: Date.now() - started, ...(fewShot && { few_shot: fewShot.count }) };
   }
 }
 
@@ -106,12 +111,19 @@ async function generateAndJudge(
   indexOffset: number,
 ) {
   const { config } = deps;
-  const messages = buildGeneratorPrompt(deps.template, {
-    pair: job.pair,
-    examples: job.few_shot,
-    targetMinTurns: config.generation.target_min_turns,
-    targetMaxTurns: config.generation.target_max_turns,
-  });
+  // Lowest-ranked examples are dropped until prompt + max output fit the model's context.
+  const { messages, examples } = fitGeneratorPrompt(
+    deps.template,
+    {
+      pair: job.pair,
+      examples: job.few_shot,
+      targetMinTurns: config.generation.target_min_turns,
+      targetMaxTurns: config.generation.target_max_turns,
+    },
+    backend,
+    config.llm.max_output_tokens,
+  );
+  const fewShot = { count: { planned: job.few_shot.length, used: examples.length }, ids: examples.map((record) => record.id) };
   const generated = await backend.complete({
     role: 'generator',
     messages,
@@ -161,5 +173,5 @@ async function generateAndJudge(
       filtered_by: record.filtered_by,
     };
   });
-  return { records, winnerIndex: critique.winnerIndex, reasons: critique.reasons, scores: critique.scores, selection: critique.selection, promptHashes: critique.promptHashes };
+  return { records, winnerIndex: critique.winnerIndex, reasons: critique.reasons, scores: critique.scores, selection: critique.selection, promptHashes: critique.promptHashes, fewShot };
 }

@@ -38,3 +38,52 @@ describe('persona-forge run on the embedded llama.cpp backend (tiny self-made GG
     }
   }, 320_000);
 });
+
+// The word-level vocabulary tokenizes English like a real model (~0.25 tokens per character), so a
+// 2,048-token training context is as tight here as on a real small model.
+describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, word vocabulary)', () => {
+  const model = useTinyModel({ vocabulary: 'words', contextLength: 2048 });
+
+  it('fits the default few-shot prompt into the context and accounts for every pair; prefix reuse shows in the manifest', async () => {
+    const config = join(model.dir, 'small.yaml');
+    // The batched contradiction check of profile planning is not fitted to the context (see the README).
+    await writeFile(config, 'profiles:\n  contradiction_check: false\n');
+    const { code, stdout, stderr } = await runCli(
+      ['run', '--model-path', model.path, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', model.dir, '--run-id', 'small', '--config', config],
+      { timeoutMs: 300_000 },
+    ).result;
+    expect(stderr).not.toContain('unexpected error');
+    expect(code).toBe(0);
+    expect(stdout).toContain('status: completed');
+    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(model.dir, 'small', 'manifest.json'), 'utf8')));
+    const [iteration] = manifest.iterations;
+    expect(iteration.accepted + iteration.rejected + iteration.failed).toBe(2);
+    expect(iteration.failed).toBe(0);
+    // 5 examples planned per prompt (the default); fewer fit into 2,048 tokens with a 1,200-token reply.
+    expect(manifest.totals.few_shot?.planned).toBeGreaterThanOrEqual(10);
+    expect(manifest.totals.few_shot!.used).toBeLessThan(manifest.totals.few_shot!.planned);
+    const outcomes = (await readFile(join(model.dir, 'small', 'outcomes.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => OutcomeLineSchema.parse(JSON.parse(line)));
+    expect(outcomes.every((outcome) => outcome.few_shot !== undefined && outcome.few_shot.used < 5)).toBe(true);
+    // Two candidates share one evaluation of their prompt (and the retry reuses it again).
+    const generator = manifest.totals.usage.generator;
+    expect(generator.prompt_tokens_evaluated).toBeGreaterThan(0);
+    expect(generator.prompt_tokens_evaluated!).toBeLessThanOrEqual(generator.prompt_tokens / 2);
+  }, 320_000);
+});
+
+describe('persona-forge run on a model whose context cannot hold the prompt (tiny GGUF, 512 tokens)', () => {
+  const model = useTinyModel({ vocabulary: 'words', contextLength: 512 });
+
+  it('exits 2 before the first LLM call, naming the context size and settings that would fit', async () => {
+    const { code, stderr } = await runCli(
+      ['run', '--model-path', model.path, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', model.dir, '--run-id', 'tight'],
+      { timeoutMs: 120_000 },
+    ).result;
+    expect(code).toBe(2);
+    expect(stderr).toContain("model's context of 512 tokens even with no few-shot example");
+    expect(stderr).toMatch(/a context of at least \d+ tokens/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    // Stopped before the run directory (and any call): profile planning never started.
+    await expect(readFile(join(model.dir, 'tight', 'manifest.json'), 'utf8')).rejects.toThrow();
+  }, 150_000);
+});

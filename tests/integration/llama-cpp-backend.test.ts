@@ -201,10 +201,13 @@ describe('LlamaCppBackend lifecycle and failures', () => {
     expect((failure as Error).message).toMatch(/--base-url/);
   });
 
-  it('defaults to one thread per logical CPU, at most 8', () => {
-    expect(defaultLlamaThreads(1)).toBe(1);
-    expect(defaultLlamaThreads(2)).toBe(2);
-    expect(defaultLlamaThreads(16)).toBe(8);
+  it('defaults to the idle logical CPUs, at least one thread and at most 8', () => {
+    expect(defaultLlamaThreads(1, 0)).toBe(1);
+    expect(defaultLlamaThreads(2, 0.2)).toBe(2);
+    expect(defaultLlamaThreads(2, 1.2)).toBe(1);
+    expect(defaultLlamaThreads(2, 16)).toBe(1);
+    expect(defaultLlamaThreads(16, 0)).toBe(8);
+    expect(defaultLlamaThreads(16, 12)).toBe(4);
   });
 });
 

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { basename } from 'node:path';
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import type { CompletionRequest, CompletionResult, JsonResponseFormat, LlmBackend } from '../llm-backend.ts';
@@ -35,6 +35,12 @@ export interface LlamaCppBackendOptions {
   batchSize?: number;
   /** Flash attention (see bench/RESULTS.md for its effect on CPU). @defaultValue `DEFAULT_LLAMA_FLASH_ATTENTION` */
   flashAttention?: boolean;
+  /**
+   * Share evaluated prompt prefixes between sequences (KV-cache copies; see `LlamaSequenceSlot`).
+   * Off, each sequence reuses only what it held itself (node-llama-cpp's own behaviour); the bench
+   * compares both. @defaultValue true
+   */
+  sharePrefixes?: boolean;
   /** GPU offload; only CPU is supported. @defaultValue false */
   gpu?: false;
   /** Model name reported by `modelFor` and in results. @defaultValue the file name without `.gguf` */
@@ -51,13 +57,16 @@ export interface LlamaCppBackendOptions {
 export const DEFAULT_LLAMA_CONTEXT_SIZE = 8192;
 
 /**
- * Default CPU threads: one per logical CPU, at most 8. On a model of the default's shape
- * (Qwen2.5-0.5B) on 2 cores, 2 threads processed prompts ~2× and generated ~1.3× faster than 1
- * (bench/RESULTS.md); more threads than CPUs made generation up to ~100× slower. Pass `threads`
- * to tune (e.g. the physical cores of a large SMT machine).
+ * Default CPU threads: the logical CPUs not already busy (CPUs minus the 1-minute load average,
+ * rounded), at least 1 and at most 8. On an idle 2-core machine a model of the default's shape
+ * (Qwen2.5-0.5B) processed prompts ~2× and generated ~1.3× faster with 2 threads than with 1
+ * (shared/docs/TOOLING.md); on the same machine with a load average of 16, 2 threads generated
+ * ~15× slower than 1 (bench/RESULTS.md): llama.cpp's threads wait for each other at every step,
+ * so one descheduled thread stalls all. Pass `threads` (`llm.threads`) to override.
  */
-export function defaultLlamaThreads(logicalCpuCount = availableParallelism()): number {
-  return Math.max(1, Math.min(8, logicalCpuCount));
+export function defaultLlamaThreads(logicalCpuCount = availableParallelism(), loadAverage = loadavg()[0]): number {
+  const idle = Math.round(logicalCpuCount - loadAverage);
+  return Math.max(1, Math.min(8, logicalCpuCount, idle));
 }
 
 /** Prompt tokens per llama.cpp batch: node-llama-cpp's default, also the fastest size measured (bench/RESULTS.md). */
@@ -126,6 +135,7 @@ export async function createLlamaCppBackend(options: LlamaCppBackendOptions): Pr
       modelName: options.modelName ?? basename(options.modelPath).replace(/\.gguf$/i, ''),
       threads,
       contextSize: context.contextSize,
+      sharePrefixes: options.sharePrefixes ?? true,
     });
   } catch (error) {
     await model?.dispose();
@@ -148,17 +158,19 @@ export class LlamaCppBackend implements LlmBackend {
   private readonly pool: LlamaSequencePool<LlamaSequenceSlot>;
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private disposing: Promise<void> | undefined;
+  private readonly sharePrefixes: boolean;
 
   /** @internal Use `createLlamaCppBackend`. */
   constructor(
     private readonly parts: LlamaParts,
     private readonly slots: LlamaSequenceSlot[],
-    settings: { modelName: string; threads: number; contextSize: number },
+    settings: { modelName: string; threads: number; contextSize: number; sharePrefixes: boolean },
   ) {
     this.pool = new LlamaSequencePool(slots);
     this.modelName = settings.modelName;
     this.threads = settings.threads;
     this.contextSize = settings.contextSize;
+    this.sharePrefixes = settings.sharePrefixes;
   }
 
   /** Sequences that serve requests at once. */
@@ -260,7 +272,7 @@ export class LlamaCppBackend implements LlmBackend {
       return await this.pool.use(
         async (slot) => {
           const decodedBefore = slot.decodedTokens;
-          await slot.loadPrefix(tokens, this.slots);
+          if (this.sharePrefixes) await slot.loadPrefix(tokens, this.slots);
           let completionTokens = 0;
           const response = await slot.chat.generateResponse(history, {
             temperature: request.temperature,
