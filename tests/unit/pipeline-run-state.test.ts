@@ -201,4 +201,3 @@ describe('RunState commit', () => {
     expect(state.isDone(1, 'a')).toBe(false);
   });
 });
-
