@@ -340,6 +340,18 @@ describe('importDataset: tolerant import with accounting', () => {
     );
   });
 
+  it('names the right lines in a CRLF file with blank lines between records', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'pf-importers-')), 'crlf.csv');
+    await writeFile(
+      file,
+      'user 1 personas,user 2 personas,Best Generated Conversation\r\n"I run.","I swim.","User 1: hi\r\nUser 2: hey"\r\n\r\n' +
+        '"I ski.","I surf.",""\r\n"I read.","I write.","User 1: x\r\nUser 2: y"\r\n',
+    );
+    const { dataset, summary } = await importDatasetWithNotes(file);
+    expect(dataset.conversations).toHaveLength(2);
+    expect(summary.skipped_records.map(({ line, reason }) => [line, reason])).toEqual([[5, 'empty_conversation']]);
+  });
+
   it('fails on a file where every record is skipped, naming the first', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'pf-importers-')), 'all-bad.csv');
     await writeFile(

@@ -22,7 +22,8 @@ export function importSpcCsv(text: string, file: string, notes: ImportNotes): Im
   const malformed = new Map<number, string>();
   let rows: { record: string[]; info: { lines: number }; raw: string }[];
   try {
-    rows = parse(text, {
+    // One line ending: with CRLF csv-parse counts lines (info.lines, error.lines) off by one per record.
+    rows = parse(text.replace(/\r\n?/g, '\n'), {
       bom: true,
       info: true,
       raw: true,
@@ -43,16 +44,17 @@ export function importSpcCsv(text: string, file: string, notes: ImportNotes): Im
   if (rows.length === 0) throw new InputError('empty CSV: expected a header row and at least one row', file, 1);
 
   const header = rows[0].record.map(normalizeColumn);
-  if (startLine(rows[0].info.lines, rows[0].raw) !== 1 || malformed.has(1)) {
-    throw new InputError(`malformed CSV header: ${malformed.get(1) ?? 'the first record is not on line 1'}`, file, 1);
-  }
+  const headerLine = startLine(rows[0].info.lines, rows[0].raw);
+  // A header csv-parse could not read was skipped: the first record read is then a data row.
+  const badHeader = [...malformed.entries()].find(([line]) => line < headerLine);
+  if (badHeader) throw new InputError(`malformed CSV header: ${badHeader[1]}`, file, badHeader[0]);
   const columnIndex = SPC_COLUMNS.map((column) => header.indexOf(normalizeColumn(column)));
   const missing = SPC_COLUMNS.filter((_, position) => columnIndex[position] === -1);
   if (missing.length > 0) {
     throw new InputError(
       `missing column(s) ${missing.map((column) => `"${column}"`).join(', ')}; expected the header "${SPC_COLUMNS.join(',')}"`,
       file,
-      1,
+      headerLine,
     );
   }
   const [user1Column, user2Column, conversationColumn] = columnIndex;
@@ -116,10 +118,16 @@ export function importSpcCsv(text: string, file: string, notes: ImportNotes): Im
 
 /**
  * 1-based line where a record starts. csv-parse reports the line it had reached (`info.lines`,
- * `error.lines`) and the raw text read so far: a trailing record delimiter is not yet counted.
+ * `error.lines`) and the raw text read so far (line endings already `\n`): a trailing record
+ * delimiter is not yet counted.
  */
 function startLine(reachedLine: number, raw: string): number {
-  const newlines = raw.replace(/\r?\n$/, '').match(/\n/g)?.length ?? 0;
+  // Blank lines skipped before the record are in `raw` too, but the record starts after them.
+  const newlines =
+    raw
+      .replace(/^(?:[ \t]*\n)+/, '')
+      .replace(/\n$/, '')
+      .match(/\n/g)?.length ?? 0;
   return Math.max(1, reachedLine - newlines);
 }
 
