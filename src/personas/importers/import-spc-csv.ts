@@ -41,7 +41,14 @@ export function importSpcCsv(text: string, file: string, notes: ImportNotes): Im
     const csvError = error as { message?: string; lines?: number };
     throw new InputError(`malformed CSV: ${csvError.message ?? String(error)}`, file, csvError.lines);
   }
-  if (rows.length === 0) throw new InputError('empty CSV: expected a header row and at least one row', file, 1);
+  if (rows.length === 0) {
+    const [line, message] = [...malformed.entries()][0] ?? [1, undefined];
+    throw new InputError(
+      message ? `malformed CSV header: ${message}` : 'empty CSV: expected a header row and at least one row',
+      file,
+      line,
+    );
+  }
 
   const header = rows[0].record.map(normalizeColumn);
   const headerLine = startLine(rows[0].info.lines, rows[0].raw);
