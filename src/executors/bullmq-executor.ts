@@ -8,6 +8,7 @@ import { DEFAULT_KEY_PREFIX, PAIR_JOBS_QUEUE, runKeys, type RunKeys } from './bu
 import { BullMqWave } from './bullmq-wave.ts';
 import { createRedisClient, parseRedisUrl, redactRedisUrl } from './redis/redis-connection.ts';
 import { saveRunContext } from './run-context-store.ts';
+import { dropCommittedPairReplies } from './redis/redis-response-cache.ts';
 
 export interface BullMqExecutorOptions {
   /** `redis://` or `rediss://` URL; only ever shown redacted. */
@@ -110,6 +111,10 @@ export class BullMqExecutor implements Executor {
           queue: `${this.prefix}:${PAIR_JOBS_QUEUE}`,
           redis: redactRedisUrl(this.options.redisUrl),
           hint: 'start one with: persona-forge worker --redis <url>',
+        },
+        // The cached replies of committed pairs are of no use to a resume: Redis memory stays flat.
+        onCommitted: async (jobIds) => {
+          await dropCommittedPairReplies(this.redis, this.prefix, jobIds);
         },
         restoreContext: async () => {
           this.storedExamples.clear();

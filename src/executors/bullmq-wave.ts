@@ -44,6 +44,8 @@ export interface BullMqWaveDeps {
   restoreContext(): Promise<void>;
   /** Stores the few-shot examples of these jobs that are not stored yet. */
   storeExamples(jobs: PairJob[]): Promise<void>;
+  /** Called with the ids of jobs whose pairs the coordinator has committed (not failed ones, which a resume runs again). */
+  onCommitted?(jobIds: string[]): Promise<void>;
 }
 
 /**
@@ -126,6 +128,7 @@ export class BullMqWave {
     const { keys } = this.deps;
     const entries = await readOutcomeStreamEntries(this.deps.reader, keys.outcomes, this.lastEntryId, blockMs);
     const handled: string[] = [];
+    const committed: string[] = [];
     for (const { entryId, jobId, encodedOutcome } of entries) {
       this.lastEntryId = entryId;
       if (jobId !== undefined && this.pending.has(jobId)) {
@@ -136,10 +139,12 @@ export class BullMqWave {
         }
         this.settle(jobId);
         await this.deliver(outcome);
+        if (outcome.status !== 'failed') committed.push(jobId);
       }
       handled.push(entryId);
     }
     if (handled.length) await this.deps.redis.xdel(keys.outcomes, ...handled);
+    if (committed.length) await this.deps.onCommitted?.(committed);
     return entries.length;
   }
 

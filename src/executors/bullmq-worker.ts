@@ -3,6 +3,7 @@ import type { LlmBackend } from '../llm/llm-backend.ts';
 import { EndpointUnreachableError } from '../errors.ts';
 import { buildLlmStack } from '../llm/build-llm-stack.ts';
 import { faultToleranceFor } from '../llm/fault-tolerance.ts';
+import { cacheResponses } from '../llm/cache-responses.ts';
 import { RedisResponseCache } from './redis/redis-response-cache.ts';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
 import { RedisCommandBatch } from './redis/redis-command-batch.ts';
@@ -73,6 +74,11 @@ export interface PairWorker {
 interface RunState {
   keys: RunKeys;
   runner: PairJobRunner;
+  /**
+   * With the response cache on: a runner whose cached replies are listed under the job's id, so
+   * the coordinator drops them once it commits the pair (`dropCommittedPairReplies`).
+   */
+  runnerForJob?: (jobId: string) => PairJobRunner;
   examples: Map<string, PoolRecord>;
   dispose(): Promise<void>;
   active: number;
@@ -130,11 +136,15 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
         requestsPerMinute: options.limits?.requestsPerMinute,
         tokensPerMinute: options.limits?.tokensPerMinute,
       }),
-      responseCache: context.config.cache.enabled ? cache : undefined,
     });
+    // The cache is the stack's outermost layer (as `buildLlmStack` puts it), scoped per job.
+    const runnerForJob = context.config.cache.enabled
+      ? (jobId: string) => createPairJobRunner(context, cacheResponses(backend, cache.forPair(jobId)))
+      : undefined;
     return {
       keys,
       runner: createPairJobRunner(context, backend),
+      runnerForJob,
       examples: new Map(),
       dispose: () => created.dispose(),
       active: 0,
@@ -173,7 +183,8 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
     run.active += 1;
     try {
       const pairJob = { ...data, few_shot: await fewShot(run, data.few_shot_ids) };
-      const outcome = await untilAborted(run.runner.runJob(pairJob), signal);
+      const runner = run.runnerForJob?.(job.id!) ?? run.runner;
+      const outcome = await untilAborted(runner.runJob(pairJob), signal);
       if (outcome === undefined) {
         // Released on shutdown: back to the queue for another worker (if the lock is already
         // gone, the stalled-job check returns it instead).

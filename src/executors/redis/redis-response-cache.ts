@@ -19,6 +19,61 @@ export interface RedisResponseCacheOptions {
   compressAboveBytes?: number;
 }
 
+/**
+ * Drops the cached replies of committed pairs. KEYS: the pairs' index sets. ARGV[1]: the entry key
+ * prefix (`<prefix>:cache:`). Each index lists the cache keys its pair's calls stored; the entries
+ * and the index go (UNLINK frees in the background). Returns the entries dropped.
+ */
+const DROP_PAIR_REPLIES = `
+local dropped = 0
+for _, index in ipairs(KEYS) do
+  local members = redis.call('SMEMBERS', index)
+  for start = 1, #members, 500 do
+    local batch = {}
+    for position = start, math.min(start + 499, #members) do
+      batch[#batch + 1] = ARGV[1] .. members[position]
+    end
+    dropped = dropped + redis.call('UNLINK', unpack(batch))
+  end
+  redis.call('UNLINK', index)
+end
+return dropped
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander {
+    pfDropPairReplies(keyCount: number, ...keysAndArgs: string[]): Promise<number>;
+  }
+}
+
+const withDropCommand = new WeakSet<Redis>();
+
+/** The set listing the cache keys stored by one pair's calls (`scope`, e.g. its BullMQ job id). */
+export function pairRepliesIndexKey(prefix: string, scope: string): string {
+  return `${prefix}:cache-index:${scope}`;
+}
+
+/**
+ * Drops the cached replies of pairs the coordinator has committed (their rows and outcome lines
+ * are on disk, so a resume skips them and never asks for these replies again), so Redis holds
+ * only what a resume can still use: the replies of pairs not committed yet. `scopes` are the
+ * scopes their calls were cached under (`RedisResponseCache.forPair`). One round trip; returns
+ * the entries dropped. A pair whose calls were not scoped has no index: nothing happens.
+ */
+export async function dropCommittedPairReplies(
+  redis: Redis,
+  prefix: string,
+  scopes: readonly string[],
+): Promise<number> {
+  if (scopes.length === 0) return 0;
+  if (!withDropCommand.has(redis)) {
+    redis.defineCommand('pfDropPairReplies', { lua: DROP_PAIR_REPLIES });
+    withDropCommand.add(redis);
+  }
+  const indexes = scopes.map((scope) => pairRepliesIndexKey(prefix, scope));
+  return redis.pfDropPairReplies(indexes.length, ...indexes, `${prefix}:cache:`);
+}
+
 const RAW = 0x00;
 const DEFLATED = 0x01;
 // Replies are a few KB: a 4 KB window and a fast level compress them within ~2 % of the defaults
@@ -41,6 +96,8 @@ export class RedisResponseCache implements ResponseCache {
   private readonly ttlSeconds: number;
   private readonly compressAboveBytes: number;
   private readonly batch: RedisCommandBatch;
+  /** Per pair scope: keys stored and not yet added to its index (sent with the next pipeline). */
+  private unindexed = new Map<string, string[]>();
 
   constructor(redis: Redis, options: RedisResponseCacheOptions = {}) {
     this.batch = RedisCommandBatch.for(redis);
@@ -69,9 +126,49 @@ export class RedisResponseCache implements ResponseCache {
     this.batch.setIfAbsent(this.entryKey(key), stored, this.ttlSeconds);
   }
 
+  /**
+   * The same cache, for the calls of one pair: every entry stored through it is also listed in
+   * the pair's index (written behind with the entries, in the same pipeline), so that
+   * `dropCommittedPairReplies` can drop them once the coordinator commits the pair. `scope` must
+   * be the same each time the pair runs (a worker uses its BullMQ job id).
+   */
+  forPair(scope: string): ResponseCache {
+    return {
+      kind: this.kind,
+      get: (key) => this.get(key),
+      set: async (key, value) => {
+        await this.set(key, value);
+        this.addToIndex(scope, key);
+      },
+      close: async () => {},
+    };
+  }
+
   /** Sends what was written behind; the connection stays open (it is the caller's). */
   async close(): Promise<void> {
     await this.batch.flushWith();
+  }
+
+  private addToIndex(scope: string, key: string): void {
+    const keys = this.unindexed.get(scope);
+    if (keys) {
+      keys.push(key);
+      return;
+    }
+    this.unindexed.set(scope, [key]);
+    if (this.unindexed.size > 1) return; // a send is already queued
+    // Rides in the same pipeline as the entries (written behind within 50 ms, or by `flushWith`).
+    void this.batch
+      .send((pipeline) => {
+        const pending = this.unindexed;
+        this.unindexed = new Map();
+        for (const [pendingScope, pendingKeys] of pending) {
+          const index = pairRepliesIndexKey(this.prefix, pendingScope);
+          pipeline.sadd(index, ...pendingKeys).expire(index, this.ttlSeconds);
+        }
+        return pending.size > 0;
+      }, 50)
+      .catch(() => {});
   }
 
   private entryKey(key: string): string {
