@@ -3,26 +3,29 @@ import type { RunProgress } from '../pipeline/run-progress.ts';
 import { formatDuration } from './format-duration.ts';
 
 /**
- * On a TTY: one live line, redrawn at most every 100 ms. Otherwise: a structured log line per
- * 5% of progress (and the last), so CI logs stay short.
+ * With `liveLine` (a terminal): one live line, redrawn at most every 100 ms. Always: a structured
+ * log line per 5% of progress (and the last), so logs stay short; where logs go is the logger's
+ * business (`chooseLogDestinations`).
  */
-export function createProgressReporter(options: { tty: boolean; stream: NodeJS.WriteStream; logger: Logger }) {
+export function createProgressReporter(options: { liveLine: boolean; stream: NodeJS.WritableStream; logger: Logger }) {
   let lastDraw = 0;
   let lastLoggedStep = -1;
+  let drawn = false;
   return {
     update(progress: RunProgress) {
-      if (options.tty) {
+      if (options.liveLine) {
         const now = Date.now();
-        if (now - lastDraw < 100 && progress.done < progress.total) return;
-        lastDraw = now;
-        const eta = progress.etaMs === null ? '?' : formatDuration(progress.etaMs);
-        const cost = progress.costUsd > 0 ? ` $${progress.costUsd.toFixed(4)}` : '';
-        options.stream.write(
-          `\r\x1b[2Kiteration ${progress.iteration}/${progress.iterations}  pairs ${progress.done}/${progress.total}` +
-            `  accepted ${progress.accepted}  rejected ${progress.rejected}  failed ${progress.failed}` +
-            `  tokens ${progress.tokens.toLocaleString('en-US')}${cost}  elapsed ${formatDuration(progress.elapsedMs)}  ETA ${eta}`,
-        );
-        return;
+        if (now - lastDraw >= 100 || progress.done >= progress.total) {
+          lastDraw = now;
+          drawn = true;
+          const eta = progress.etaMs === null ? '?' : formatDuration(progress.etaMs);
+          const cost = progress.costUsd > 0 ? ` $${progress.costUsd.toFixed(4)}` : '';
+          options.stream.write(
+            `\r\x1b[2Kiteration ${progress.iteration}/${progress.iterations}  pairs ${progress.done}/${progress.total}` +
+              `  accepted ${progress.accepted}  rejected ${progress.rejected}  failed ${progress.failed}` +
+              `  tokens ${progress.tokens.toLocaleString('en-US')}${cost}  elapsed ${formatDuration(progress.elapsedMs)}  ETA ${eta}`,
+          );
+        }
       }
       const step = Math.floor((progress.done / Math.max(1, progress.total)) * 20);
       if (step === lastLoggedStep && progress.done < progress.total) return;
@@ -42,8 +45,10 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
         'progress',
       );
     },
+    /** Ends the live line (idempotent), so what follows starts on a line of its own. */
     finish() {
-      if (options.tty) options.stream.write('\n');
+      if (drawn) options.stream.write('\n');
+      drawn = false;
     },
   };
 }

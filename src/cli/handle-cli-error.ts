@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { isAuthFailure } from './is-auth-failure.ts';
 import { ConfigError, EndpointUnreachableError, InputError, StructuredOutputError, LlmError } from '../errors.ts';
 
 /** Exit codes: 0 done, 1 failure, 2 bad input (flags, config, files, unreachable endpoint), 3 budget reached, 130 interrupted. */
@@ -23,8 +24,21 @@ export function handleCliError(error: unknown): never {
     process.stderr.write(`persona-forge: ${error.message}\nraw reply (first 500 chars): ${error.rawText.slice(0, 500)}\n`);
     process.exit(EXIT_CODES.failure);
   }
+  if (isAuthFailure(error)) {
+    // The endpoint refuses the key: only the user can fix that (bad input), retrying cannot.
+    process.stderr.write(`persona-forge: ${error.message}\n`);
+    process.exit(EXIT_CODES.badInput);
+  }
   if (error instanceof LlmError) {
     process.stderr.write(`persona-forge: LLM request failed${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}\n`);
+    process.exit(EXIT_CODES.failure);
+  }
+  const fileError = error as NodeJS.ErrnoException;
+  if (fileError instanceof Error && fileError.syscall && fileError.path && fileError.code) {
+    // The file system refused mid-run (disk full, permissions changed): one line, no stack.
+    process.stderr.write(
+      `persona-forge: ${fileError.syscall} ${fileError.path} failed (${fileError.code}); free space or fix permissions, then continue with --resume\n`,
+    );
     process.exit(EXIT_CODES.failure);
   }
   process.stderr.write(`persona-forge: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

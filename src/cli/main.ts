@@ -11,7 +11,7 @@ import { handleCliError } from './handle-cli-error.ts';
 
 const program = new Command('persona-forge')
   .description('Synthetic persona-based conversation datasets with the Generator-Critic method')
-  .showHelpAfterError()
+  // A usage error is one line naming the flag and what it accepts (no help dump; `--help` has it).
   // Usage errors go through the one error handler, which exits 2 (bad input).
   .exitOverride();
 

@@ -3,6 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { RunConfigSchema, type RunConfig, type RunConfigInput } from '../schemas/run-config.ts';
 import { deepMerge } from './deep-merge.ts';
+import { closestName } from './closest-name.ts';
+import { knownKeysAt } from './known-keys-at.ts';
 
 export interface ConfigSources {
   /** Values from command-line flags (highest precedence). Undefined values are ignored. */
@@ -38,12 +40,22 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
 export function parseRunConfig(raw: unknown, origin = 'config'): RunConfig {
   const parsed = RunConfigSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
+  const problems = parsed.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKeyProblem(issue.path, key));
     const path = issue.path.join('.') || '(root)';
     // Never echo a secret's value back.
-    return `${path}: ${issue.message}`;
+    return [`${path}: ${issue.message}`];
   });
   throw new ConfigError(`invalid ${origin}:`, problems);
+}
+
+/** `llm.modle: unknown key; did you mean "model"?` (or the keys allowed there, when nothing is close). */
+function unknownKeyProblem(path: readonly PropertyKey[], key: string): string {
+  const known = knownKeysAt(RunConfigSchema, path);
+  const suggestion = closestName(key, known);
+  const where = [...path, key].join('.');
+  if (suggestion) return `${where}: unknown key; did you mean "${suggestion}"?`;
+  return `${where}: unknown key; remove it${known.length ? ` (keys allowed here: ${known.join(', ')})` : ''}`;
 }
 
 /** Builds the run config with precedence flags > env > config file > defaults. */

@@ -45,6 +45,11 @@ export interface PipelineDeps {
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
   /** Aborting stops admitting new pairs; in-flight pairs finish and are written. */
   signal?: AbortSignal;
+  /**
+   * Runs after the run's own inputs are checked and before the run directory is created: checks
+   * that must pass before anything is written (the CLI probes the endpoint here). @defaultValue none
+   */
+  beforeRunDirectory?: () => Promise<void>;
   now?: () => Date;
 }
 
@@ -132,6 +137,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
       fit_with_largest_examples: promptFit.fewShotThatFit,
     });
   }
+  await deps.beforeRunDirectory?.();
   // The run directory is created only once every input is known to be good.
   const runDir = await openRunDirectory(resolve(config.out, runId), config);
   const file = runDir.file;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { PriceTableSchema } from './price-table.ts';
-import { PersonasConfigSchema } from './personas-config.ts';
+import { EmbedderConfigSchema, PersonasConfigSchema } from './personas-config.ts';
 import { FilterModeSchema, SecondOrderSchema, SelectionMethodSchema } from './selection.ts';
 
 const positiveInt = z.number().int().positive();
 
 /** Settings of the LLM endpoint(s). Secrets (`api_key`) are never written to run files. */
-export const LlmConfigSchema = z.object({
+export const LlmConfigSchema = z.strictObject({
   /** `openai` = any OpenAI-compatible endpoint; `local` = embedded llama.cpp model; `auto` picks. */
   provider: z.enum(['auto', 'openai', 'local']).default('auto'),
   /** Base URL of an OpenAI-compatible endpoint, e.g. `http://127.0.0.1:8000/v1`. */
@@ -57,30 +57,30 @@ export const LlmConfigSchema = z.object({
 export type LlmConfig = z.infer<typeof LlmConfigSchema>;
 
 /** A complete, validated run configuration. Precedence: flags > env > config file > defaults. */
-export const RunConfigSchema = z.object({
+export const RunConfigSchema = z.strictObject({
   /** Root directory for run directories. */
   out: z.string().default('output'),
   /** Run id (directory name); generated from time and seed when absent. */
   run_id: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
   /** Seed for every random choice (sampling profiles, pairs, few-shot examples, LLM seed). */
-  seed: z.number().int().min(0).default(1),
-  /** Generator-Critic iterations (paper: 3). */
-  iterations: positiveInt.default(3),
-  /** Pairs per iteration. */
-  pairs: positiveInt.default(10),
+  seed: z.number().int().min(0).max(4_294_967_295).default(1),
+  /** Generator-Critic iterations (paper: 3), at most 100. */
+  iterations: positiveInt.max(100).default(3),
+  /** Pairs per iteration, at most 1,000,000. */
+  pairs: positiveInt.max(1_000_000).default(10),
   /**
    * Exactly this many accepted conversations in all (split evenly over the iterations): pairs are
    * over-generated from the observed acceptance rate until each iteration's share is met, and
    * `pairs` is ignored. Conversations accepted beyond a share go to `surplus.jsonl`.
    */
-  target: positiveInt.optional(),
+  target: positiveInt.max(10_000_000).optional(),
   /** Candidates generated per pair (N). */
   candidates: positiveInt.max(16).default(4),
-  /** Pair jobs processed at once (and the LLM request concurrency limit). */
-  concurrency: positiveInt.default(4),
+  /** Pair jobs processed at once (and the LLM request concurrency limit), at most 1024. */
+  concurrency: positiveInt.max(1024).default(4),
   llm: LlmConfigSchema.prefault({}),
   seeds: z
-    .object({
+    .strictObject({
       /** Seed attributes file (JSONL); default: the built-in `seeds/attributes.jsonl`. */
       attributes: z.string().optional(),
       /** Seed conversations file (JSONL pool records); default: `seeds/conversations.jsonl`. */
@@ -96,12 +96,15 @@ export const RunConfigSchema = z.object({
   personas: PersonasConfigSchema.omit({ consistency_check: true, mode: true })
     .extend({
       mode: z.enum(['simple', 'synthesize', 'seed-pairs']).default('simple'),
+      /** As in `PersonasConfigSchema`; unknown keys are errors here too. */
+      embedder: EmbedderConfigSchema.strict().prefault({}),
       /** With `source`: its conversations start the few-shot pool instead of `seeds.conversations`. */
       pool_from_source: z.boolean().default(true),
     })
+    .strict()
     .prefault({}),
   profiles: z
-    .object({
+    .strictObject({
       /** Attributes per synthesized profile. */
       attributes_per_profile: positiveInt.max(10).default(5),
       /** Ask the critic model whether a new attribute contradicts the profile. */
@@ -119,7 +122,7 @@ export const RunConfigSchema = z.object({
     })
     .prefault({}),
   generation: z
-    .object({
+    .strictObject({
       /** Prompt template file; default: the built-in `src/generation/generator-prompt.md`. */
       template: z.string().optional(),
       /** Few-shot examples per prompt (paper: 5). */
@@ -130,7 +133,7 @@ export const RunConfigSchema = z.object({
     })
     .prefault({}),
   critique: z
-    .object({
+    .strictObject({
       /** Extra critics directory: its files add to or replace the built-in `critics/`. */
       critics_dir: z.string().optional(),
       /** Lint bounds on utterance count. */
@@ -172,7 +175,7 @@ export const RunConfigSchema = z.object({
   /** Prices per model (USD per million tokens) for cost accounting; unlisted models cost 0. */
   prices: PriceTableSchema.default({}),
   budget: z
-    .object({
+    .strictObject({
       /** Stop admitting work once the run has cost this much (USD). */
       max_cost_usd: z.number().positive().optional(),
       /** Stop admitting work once the run has used this many tokens (all roles). */
@@ -182,13 +185,13 @@ export const RunConfigSchema = z.object({
   /** Write `report.html` at the end of a run (the dataset card is always written). */
   report: z.boolean().default(true),
   cache: z
-    .object({
+    .strictObject({
       /** Store every LLM reply so a resumed or repeated run never pays for a finished call. */
       enabled: z.boolean().default(true),
     })
     .prefault({}),
   pool: z
-    .object({
+    .strictObject({
       /** Maximum few-shot pool size (keeps the best and the newest). */
       cap: positiveInt.default(200),
     })

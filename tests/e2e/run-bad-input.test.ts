@@ -52,7 +52,7 @@ describe('persona-forge run: bad input gets a clear message and exit code 2', ()
   it('rejects a bad flag value with a usage message', async () => {
     const { code, stderr } = await runCli(['run', '--pairs', 'zero']).result;
     expect(code).toBe(2);
-    expect(stderr).toContain(`option '--pairs <n>' argument 'zero' is invalid. Expected a positive integer, got "zero".`);
+    expect(stderr).toContain(`option '--pairs <n>' argument 'zero' is invalid. Expected an integer from 1 to 1000000, got "zero".`);
   });
 
   it('explains an unreachable endpoint without a stack trace and without the key', async () => {

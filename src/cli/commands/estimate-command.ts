@@ -1,12 +1,18 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import { estimateRun } from '../../pipeline/estimate-run.ts';
 import { createBackend } from '../create-backend.ts';
 import { createLogger } from '../create-logger.ts';
 import { formatDuration } from '../format-duration.ts';
 import { positiveInteger } from '../parse-flag.ts';
+import { usesOpenAiEndpoint } from '../../llm/shared-endpoint.ts';
+import { StopOnSignals } from '../stop-on-signals.ts';
+import { probeEndpoint } from '../probe-endpoint.ts';
+import { checkModelFile } from '../check-model-file.ts';
 import { addRunOptions, resolveRunConfig, type RunFlags } from '../run-options.ts';
 
 export function registerEstimateCommand(program: Command): void {
@@ -19,35 +25,60 @@ export function registerEstimateCommand(program: Command): void {
     .option('--json', 'print the estimate as JSON')
     .action(async (flags: RunFlags & { samplePairs?: number; json?: boolean }) => {
       const logger = createLogger(flags.logLevel === 'info' ? 'warn' : flags.logLevel);
-      const config = await resolveRunConfig(flags);
-      const created = await createBackend(config, process.env);
+      // The sample's run directory is temporary: removed at the end, on errors and on a signal.
+      let sampleDir: string | undefined;
+      const removeSample = () => {
+        if (sampleDir) rmSync(sampleDir, { recursive: true, force: true });
+      };
+      const stopper = new StopOnSignals(
+        (message, signal) => logger.warn({ signal }, message.replace('the run', 'the estimate')),
+        removeSample,
+      );
       try {
-        const sampleDir = await mkdtemp(join(tmpdir(), 'persona-forge-estimate-'));
-        logger.info({ sample_dir: sampleDir }, 'running the sample');
-        const estimate = await estimateRun(config, { backend: created.adapter, sampleDir, samplePairs: flags.samplePairs });
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(estimate, null, 2)}\n`);
-          return;
-        }
-        const { sample, projection } = estimate;
-        const number = (value: number) => Math.round(value).toLocaleString('en-US');
-        process.stdout.write(
-          [
-            `sample: ${sample.pairs} pair(s), ${sample.accepted} accepted (${(sample.acceptanceRate * 100).toFixed(0)}%), ` +
-              `${number(sample.tokensPerPair.generator + sample.tokensPerPair.critic)} tokens per pair, ` +
-              `${sample.tokensPerAccepted === null ? 'n/a' : number(sample.tokensPerAccepted)} per accepted conversation, ` +
-              `$${sample.costUsd.toFixed(4)}, ${formatDuration(sample.wallMs)}`,
-            `projection for the requested run:`,
-            `  pairs            ${number(projection.pairs)}`,
-            `  accepted         ${number(projection.accepted)}`,
-            `  tokens           ${number(projection.tokens.total)} (generator ${number(projection.tokens.generator)}, critic ${number(projection.tokens.critic)})`,
-            `  cost             $${projection.costUsd.toFixed(2)}`,
-            `  time             ${formatDuration(projection.durationMs)}`,
-            `how: ${estimate.method}`,
-          ].join('\n') + '\n',
-        );
+        await estimate(flags, logger, (path) => (sampleDir = path));
       } finally {
-        await created.dispose();
+        removeSample();
+        stopper.dispose();
       }
     });
+}
+
+async function estimate(
+  flags: RunFlags & { samplePairs?: number; json?: boolean },
+  logger: Logger,
+  sampleDirCreated: (path: string) => void,
+) {
+  const config = await resolveRunConfig(flags);
+  if (usesOpenAiEndpoint(config.llm)) await probeEndpoint(config.llm, process.env);
+  else if (config.llm.model_path) await checkModelFile(config.llm.model_path);
+  const created = await createBackend(config, process.env);
+  try {
+    const sampleDir = await mkdtemp(join(tmpdir(), 'persona-forge-estimate-'));
+    sampleDirCreated(sampleDir);
+    logger.info({ sample_dir: sampleDir }, 'running the sample');
+    const estimate = await estimateRun(config, { backend: created.adapter, sampleDir, samplePairs: flags.samplePairs });
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(estimate, null, 2)}\n`);
+      return;
+    }
+    const { sample, projection } = estimate;
+    const number = (value: number) => Math.round(value).toLocaleString('en-US');
+    process.stdout.write(
+      [
+        `sample: ${sample.pairs} pair(s), ${sample.accepted} accepted (${(sample.acceptanceRate * 100).toFixed(0)}%), ` +
+          `${number(sample.tokensPerPair.generator + sample.tokensPerPair.critic)} tokens per pair, ` +
+          `${sample.tokensPerAccepted === null ? 'n/a' : number(sample.tokensPerAccepted)} per accepted conversation, ` +
+          `$${sample.costUsd.toFixed(4)}, ${formatDuration(sample.wallMs)}`,
+        `projection for the requested run:`,
+        `  pairs            ${number(projection.pairs)}`,
+        `  accepted         ${number(projection.accepted)}`,
+        `  tokens           ${number(projection.tokens.total)} (generator ${number(projection.tokens.generator)}, critic ${number(projection.tokens.critic)})`,
+        `  cost             $${projection.costUsd.toFixed(2)}`,
+        `  time             ${formatDuration(projection.durationMs)}`,
+        `how: ${estimate.method}`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await created.dispose();
+  }
 }

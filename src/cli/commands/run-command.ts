@@ -1,13 +1,22 @@
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { runPipeline } from '../../pipeline/run-pipeline.ts';
+import { defaultRunId, runPipeline } from '../../pipeline/run-pipeline.ts';
 import { openBullMqCoordinator } from '../../executors/bullmq-coordinator.ts';
 import { rateLimitsFromEnv } from '../../llm/rate-limits.ts';
+import { usesOpenAiEndpoint } from '../../llm/shared-endpoint.ts';
+import type { Manifest } from '../../schemas/manifest.ts';
 import { createBackend } from '../create-backend.ts';
-import { createLogger } from '../create-logger.ts';
+import { chooseLogDestinations, createLogger } from '../create-logger.ts';
 import { createProgressReporter } from '../create-progress-reporter.ts';
 import { formatSummary } from '../format-summary.ts';
 import { EXIT_CODES } from '../handle-cli-error.ts';
 import { addRunOptions, resolveRunConfig, type RunFlags } from '../run-options.ts';
+import { RunLogFile } from '../run-log-file.ts';
+import { StopOnSignals } from '../stop-on-signals.ts';
+import { checkOutputDirectory } from '../check-output-directory.ts';
+import { checkRunDirectory } from '../check-run-directory.ts';
+import { checkModelFile, modelLoadFailure } from '../check-model-file.ts';
+import { probeEndpoint } from '../probe-endpoint.ts';
 
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('Generate a dataset with the Generator-Critic loop'))
@@ -18,61 +27,85 @@ export function registerRunCommand(program: Command): void {
         'run pair jobs on `persona-forge worker` processes through this Redis (redis:// or rediss://)',
       ).env('PF_REDIS_URL'),
     )
-    .action(async (flags: RunFlags) => {
-      const logger = createLogger(flags.logLevel);
-      const config = await resolveRunConfig(flags);
-      const scaleOut = flags.redis
-        ? await openBullMqCoordinator({
-            redisUrl: flags.redis,
-            limits: rateLimitsFromEnv(process.env),
-            onEvent: (event, fields) => logger.info(fields, event),
-          })
-        : undefined;
-      const created = await createBackend(config, process.env);
-      logger.info({ backend: created.description }, 'backend ready');
-
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        interrupts += 1;
-        if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
-        logger.warn({ signal }, 'stopping: no new pairs are started; finishing the ones in flight (press Ctrl-C again to quit now)');
-        controller.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-
-      const tty = Boolean(process.stderr.isTTY);
-      const reporter = createProgressReporter({ tty, stream: process.stderr, logger });
+    .action(async (flags: RunFlags, command: Command) => {
+      const terminal = Boolean(process.stderr.isTTY);
+      const where = chooseLogDestinations({ terminal, logLevelGiven: command.getOptionValueSource('logLevel') === 'cli' });
+      const plainNotice = (message: string): void => void process.stderr.write(`${terminal ? '\r\x1b[2K' : ''}persona-forge: ${message}\n`);
+      // Until the logger exists (it needs the run directory's name), notices are plain lines.
+      let notify = (message: string) => plainNotice(message);
+      const stopper = new StopOnSignals((message, signal) => notify(`${message} (${signal})`));
+      let runLog: RunLogFile | undefined;
       try {
-        const result = await runPipeline(config, {
-          backend: created.adapter,
-          stores: scaleOut?.storesFor(config),
-          createExecutor: scaleOut?.createExecutor,
-          signal: controller.signal,
-          onProgress: (progress) => reporter.update(progress),
-          onEvent: (event, fields) => logger.info(fields, event),
+        const notices: string[] = [];
+        const config = await resolveRunConfig(flags, (line) => notices.push(line));
+        // The run id is fixed here so the run log's place is known before the directory exists.
+        config.run_id ??= defaultRunId(new Date(), config.seed);
+        const runDir = resolve(config.out, config.run_id);
+        runLog = new RunLogFile(join(runDir, 'run.log'));
+        const logger = createLogger(flags.logLevel, { stderr: where.stderr, clearLiveLine: where.liveLine, file: runLog });
+        notify = (message) => {
+          logger.warn(message);
+          if (!where.stderr) plainNotice(message);
+        };
+        for (const line of notices) notify(line);
+
+        // Nothing is created until every input is known to be good and the endpoint or model answered.
+        await checkOutputDirectory(flags.resume ? runDir : config.out, flags.resume ? '--resume' : '--out');
+        if (!flags.resume) await checkRunDirectory(config);
+        if (!usesOpenAiEndpoint(config.llm) && config.llm.model_path) await checkModelFile(config.llm.model_path);
+        const scaleOut = flags.redis
+          ? await openBullMqCoordinator({
+              redisUrl: flags.redis,
+              limits: rateLimitsFromEnv(process.env),
+              onEvent: (event, fields) => logger.info(fields, event),
+            })
+          : undefined;
+        const created = await createBackend(config, process.env).catch((error: unknown) => {
+          throw usesOpenAiEndpoint(config.llm) ? error : modelLoadFailure(error, config.llm.model_path);
         });
-        reporter.finish();
-        process.stdout.write(`${formatSummary(result.manifest, result.runDir)}\n`);
-        if (result.manifest.status === 'budget_exhausted') {
-          process.stdout.write(`Budget reached. Continue with: persona-forge run --resume ${result.runDir} --max-cost <higher>\n`);
-          process.exitCode = EXIT_CODES.budgetExhausted;
-        } else if (result.manifest.status === 'interrupted') {
-          process.stdout.write(`Interrupted. Continue with: persona-forge run --resume ${result.runDir}\n`);
-          process.exitCode = EXIT_CODES.interrupted;
-        } else if (result.manifest.totals.failed > 0) {
-          process.stdout.write(
-            `${result.manifest.totals.failed} pair(s) failed (errors in outcomes.jsonl); retry them with: persona-forge run --resume ${result.runDir}\n`,
-          );
-          process.exitCode = EXIT_CODES.failure;
+        logger.info({ backend: created.description }, 'backend ready');
+
+        stopper.running();
+        const reporter = createProgressReporter({ liveLine: where.liveLine, stream: process.stderr, logger });
+        try {
+          const result = await runPipeline(config, {
+            backend: created.adapter,
+            stores: scaleOut?.storesFor(config),
+            createExecutor: scaleOut?.createExecutor,
+            signal: stopper.signal,
+            // After the seed, critic and template files are checked: the endpoint must answer and accept the key.
+            beforeRunDirectory: () => (usesOpenAiEndpoint(config.llm) ? probeEndpoint(config.llm, process.env, stopper.signal) : Promise.resolve()),
+            onProgress: (progress) => reporter.update(progress),
+            onEvent: (event, fields) => logger.info(fields, event),
+          });
+          reporter.finish();
+          process.stdout.write(`${formatSummary(result.manifest, result.runDir)}\n`);
+          reportEnding(result.manifest, result.runDir);
+        } finally {
+          reporter.finish();
+          await created.dispose();
+          await scaleOut?.close();
         }
       } finally {
-        reporter.finish();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        await created.dispose();
-        await scaleOut?.close();
+        stopper.dispose();
+        runLog?.close();
       }
     });
+}
+
+/** The line after the summary and the exit code: how the run ended and how to continue it. */
+function reportEnding(manifest: Manifest, runDir: string): void {
+  if (manifest.status === 'budget_exhausted') {
+    const cap = /--max-(tokens|cost)/.exec(manifest.stop_reason ?? '')?.[0] ?? '--max-cost';
+    process.stdout.write(`Budget reached (${cap}). Continue with: persona-forge run --resume ${runDir} ${cap} <higher>\n`);
+    process.exitCode = EXIT_CODES.budgetExhausted;
+  } else if (manifest.status === 'interrupted') {
+    process.stdout.write(`Interrupted. Continue with: persona-forge run --resume ${runDir}\n`);
+    process.exitCode = EXIT_CODES.interrupted;
+  } else if (manifest.totals.failed > 0) {
+    process.stdout.write(
+      `${manifest.totals.failed} pair(s) failed (errors in outcomes.jsonl); retry them with: persona-forge run --resume ${runDir}\n`,
+    );
+    process.exitCode = EXIT_CODES.failure;
+  }
 }
