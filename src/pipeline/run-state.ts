@@ -7,9 +7,9 @@ import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
 import { recoverJsonl } from '../output/recover-jsonl.ts';
 import { scanJsonlLines } from '../output/read-jsonl.ts';
 import { RUN_FILES, type RunDirectory } from './run-directory.ts';
+import { FinishedPairs } from './finished-pairs.ts';
 import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
 
-const keyOf = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
 
 /**
  * What a resume needs of a row (its pair, and an outcome line when the row's own was lost) and of
@@ -49,9 +49,9 @@ export class RunState {
 
   private constructor(
     readonly summaries: IterationSummary[],
-    private readonly done: Set<string>,
-    /** Ids of accepted rows; the rows themselves stay on disk so memory does not grow with the run. */
-    private readonly rowIds: Set<string>,
+    private readonly done: FinishedPairs,
+    /** Accepted rows; the rows themselves stay on disk so memory does not grow with the run. */
+    private acceptedRowCount: number,
     private readonly conversationsPath: string,
     private readonly sinks: { conversations: JsonlSink; candidates: JsonlSink; outcomes: JsonlSink; surplus: JsonlSink },
   ) {}
@@ -61,29 +61,28 @@ export class RunState {
     // Each file is streamed once (twice when records are dropped): memory holds the pair keys and
     // row ids, never the records, so a resume of a million rows reads in linear time.
     const summaries = Array.from({ length: iterations }, (_, index) => emptyIterationSummary(index + 1, 0));
-    const done = new Set<string>();
+    const done = new FinishedPairs();
     await recoverJsonl(file(RUN_FILES.outcomes), OutcomeLineSchema, {
       keep: (outcome) => outcome.status !== 'failed',
       onRecord: (outcome) => {
-        done.add(keyOf(outcome.iteration, outcome.pair_id));
+        done.add(outcome.iteration, outcome.pair_id);
         tallyOutcome(summaries[outcome.iteration - 1], outcome);
       },
     });
-    const rowIds = new Set<string>();
+    let rows = 0;
     const orphans: OutcomeLine[] = [];
     await recoverJsonl(file(RUN_FILES.conversations), RowOnResumeSchema, {
       onRecord: (row) => {
-        rowIds.add(row.id);
-        const key = keyOf(row.iteration, row.pair_id);
-        if (done.has(key)) return;
+        rows++;
+        if (done.has(row.iteration, row.pair_id)) return;
         const outcome = outcomeFromOrphanRow(row);
         orphans.push(outcome);
-        done.add(key);
+        done.add(row.iteration, row.pair_id);
         tallyOutcome(summaries[outcome.iteration - 1], outcome);
       },
     });
     await recoverJsonl(file(RUN_FILES.candidates), CandidateOnResumeSchema, {
-      keep: (record) => done.has(keyOf(record.iteration, record.pair_id)),
+      keep: (record) => done.has(record.iteration, record.pair_id),
     });
     await recoverJsonl(file(RUN_FILES.surplus), RowOnResumeSchema);
 
@@ -94,11 +93,11 @@ export class RunState {
       surplus: await openJsonlSink(file(RUN_FILES.surplus)),
     };
     if (orphans.length) await sinks.outcomes.append(orphans);
-    return new RunState(summaries, done, rowIds, file(RUN_FILES.conversations), sinks);
+    return new RunState(summaries, done, rows, file(RUN_FILES.conversations), sinks);
   }
 
   isDone(iteration: number, pairId: string): boolean {
-    return this.done.has(keyOf(iteration, pairId));
+    return this.done.has(iteration, pairId);
   }
 
   get finishedPairs(): number {
@@ -106,7 +105,7 @@ export class RunState {
   }
 
   get acceptedRows(): number {
-    return this.rowIds.size;
+    return this.acceptedRowCount;
   }
 
   /**
@@ -211,8 +210,8 @@ export class RunState {
     }
     for (const { outcome, committed, onCommitted, resolve, reject } of batch) {
       if (committed.status === 'accepted') this.countPending(outcome.iteration, -1);
-      if (outcome.row && committed.status === 'accepted') this.rowIds.add(outcome.row.id);
-      this.done.add(keyOf(outcome.iteration, outcome.pair_id));
+      if (outcome.row && committed.status === 'accepted') this.acceptedRowCount++;
+      this.done.add(outcome.iteration, outcome.pair_id);
       tallyOutcome(this.summaries[outcome.iteration - 1], committed);
       try {
         onCommitted?.(committed);
