@@ -24,3 +24,4 @@ export * from './openai-wire.ts';
 export * from './selection.ts';
 export * from './listwise-panel.ts';
 export * from './prompt-template.ts';
+export * from './batch-state.ts';

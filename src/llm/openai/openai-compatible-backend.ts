@@ -44,6 +44,11 @@ export interface OpenAiCompatibleBackendOptions {
   structuredMode?: 'auto' | 'json_schema' | 'json_object' | 'prompt';
   /** Send `topK` as the non-standard body field `top_k` (vLLM, llama.cpp accept it; OpenAI rejects it). @defaultValue false */
   sendTopK?: boolean;
+  /**
+   * Sends the chat completions instead of a connection of its own, e.g. a `BatchingConnection`
+   * (`--batch`). @defaultValue a new `OpenAiConnection` from these options
+   */
+  connection?: Pick<OpenAiConnection, 'post' | 'close' | 'baseUrl'>;
 }
 
 interface SentCompletion {
@@ -76,7 +81,7 @@ interface ChatCompletionBody {
  */
 export class OpenAiCompatibleBackend implements LlmBackend {
   readonly kind = 'openai-compatible';
-  private readonly connection: OpenAiConnection;
+  private readonly connection: Pick<OpenAiConnection, 'post' | 'close' | 'baseUrl'>;
   /** Learned in auto mode: false once the endpoint showed it cannot serve `n`. */
   private supportsN = true;
   /** Learned in auto mode: the best structured mode the endpoint accepted so far. */
@@ -90,7 +95,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     if (problems.length) throw new ConfigError('Invalid OpenAI-compatible backend options', problems);
 
     this.structuredWireMode = options.structuredMode === undefined || options.structuredMode === 'auto' ? 'json_schema' : options.structuredMode;
-    this.connection = new OpenAiConnection(options);
+    this.connection = options.connection ?? new OpenAiConnection(options);
   }
 
   modelFor(role: LlmRole): string {
@@ -159,7 +164,13 @@ export class OpenAiCompatibleBackend implements LlmBackend {
         }
         throw error;
       }
-      return this.readCompletion(reply.body, reply.requestId, body, usage);
+      const sent = this.readCompletion(reply.body, reply.requestId, body, usage);
+      // Served through a batch API (`BatchingConnection`): every call of this request is, so all its tokens are batch tokens.
+      if ((reply as { batched?: boolean }).batched) {
+        usage.batchPromptTokens = usage.promptTokens;
+        usage.batchCompletionTokens = usage.completionTokens;
+      }
+      return sent;
     }
   }
 

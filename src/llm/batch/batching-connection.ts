@@ -1,0 +1,230 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { toFile } from 'openai';
+import { LlmError } from '../../errors.ts';
+import { BatchStateLineSchema, type BatchStateLine } from '../../schemas/batch-state.ts';
+import type { OpenAiConnection, OpenAiReply } from '../openai/openai-connection.ts';
+import { isRetryableStatus, mapOpenAiError } from '../openai/map-openai-error.ts';
+
+/** Progress of one batch, reported on every poll. */
+export interface BatchProgress {
+  batchId: string;
+  status: string;
+  /** Requests in the batch, done so far and failed so far (as the Batch API counts them). */
+  total: number;
+  completed: number;
+  failed: number;
+  /** True when this process found the batch in `batches.jsonl` rather than submitting it. */
+  reattached: boolean;
+}
+
+export interface BatchingConnectionOptions {
+  /** The endpoint (its SDK client uploads files and creates, polls and downloads batches). */
+  connection: OpenAiConnection;
+  /** `<run dir>/batches.jsonl`: batch ids and custom ids, appended as they change. */
+  stateFile: string;
+  /** Requests arriving within this window of each other go into one batch. @defaultValue 2000 */
+  quietWindowMs?: number;
+  /** Time between two polls of a pending batch. @defaultValue 30000 */
+  pollIntervalMs?: number;
+  /** Called after each poll. */
+  onProgress?: (progress: BatchProgress) => void;
+}
+
+/** Counters of one process, for the run summary and tests. */
+export interface BatchCounts {
+  batchesSubmitted: number;
+  batchesReattached: number;
+  requestsSubmitted: number;
+  requestsFailed: number;
+}
+
+interface ResultLine {
+  custom_id: string;
+  response?: { status_code: number; request_id?: string; body: unknown } | null;
+  error?: { code?: string; message?: string } | null;
+}
+
+interface Waiter {
+  resolve: (reply: OpenAiReply & { batched: true }) => void;
+  reject: (error: unknown) => void;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+
+/**
+ * A drop-in for `OpenAiConnection.post('/chat/completions', …)` that sends chat completions
+ * through the OpenAI Batch API (`--batch`, 50% off): requests that arrive within `quietWindowMs`
+ * of each other are written as one JSONL file, uploaded (`/v1/files`, purpose `batch`) and
+ * submitted (`/v1/batches`, 24 h window); the batch is polled until it ends, its output and error
+ * files are downloaded, and each caller gets its own result line as an ordinary reply, so the
+ * adapter above parses it like any other. With `--batch` the pairs of an iteration are in flight
+ * together, so the generator calls form one batch, then each critic stage.
+ *
+ * Nothing is paid twice: a request's `custom_id` is a hash of its body, every batch's ids are
+ * appended to `stateFile`, and a restarted run asking the same request waits for the batch that
+ * already holds it. A request the batch reports as failed rejects with an `LlmError`
+ * (`retryable` by status) so the ordinary retry policy decides; the retry goes into a later batch
+ * under a new custom id. Other paths go to the connection unchanged.
+ */
+export class BatchingConnection {
+  readonly baseUrl: string;
+  readonly counts: BatchCounts = { batchesSubmitted: 0, batchesReattached: 0, requestsSubmitted: 0, requestsFailed: 0 };
+  private readonly quietWindowMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly pending = new Map<string, { body: unknown; waiters: Waiter[] }>();
+  private readonly batchOf = new Map<string, string>();
+  private readonly failed = new Set<string>();
+  private readonly results = new Map<string, Promise<Map<string, ResultLine>>>();
+  private readonly submittedHere = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private loaded: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: BatchingConnectionOptions) {
+    this.baseUrl = options.connection.baseUrl;
+    this.quietWindowMs = options.quietWindowMs ?? 2000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 30_000;
+  }
+
+  async post(path: string, body: unknown, signal?: AbortSignal): Promise<OpenAiReply> {
+    if (path !== '/chat/completions') return this.options.connection.post(path, body, signal);
+    await (this.loaded ??= this.loadState());
+    const base = `pf-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}`;
+    let customId = base;
+    for (let retry = 1; this.failed.has(customId); retry++) customId = `${base}-${retry}`;
+    const known = this.batchOf.get(customId);
+    if (known !== undefined) return this.resultOf(known, customId);
+    return new Promise((resolve, reject) => {
+      const entry = this.pending.get(customId) ?? { body, waiters: [] };
+      entry.waiters.push({ resolve, reject });
+      this.pending.set(customId, entry);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.flush(), this.quietWindowMs);
+    });
+  }
+
+  /** Stops polling; the connection is owned by whoever created it. Pending batches keep running on the server. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.options.connection.close();
+  }
+
+  private async loadState(): Promise<void> {
+    const text = await readFile(this.options.stateFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    });
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      const parsed = BatchStateLineSchema.safeParse(JSON.parse(line));
+      if (!parsed.success) continue; // a torn last line from a crash: that batch's submitted line is earlier
+      for (const customId of parsed.data.custom_ids ?? []) this.batchOf.set(customId, parsed.data.batch_id);
+      for (const customId of parsed.data.failed_custom_ids ?? []) this.failed.add(customId);
+    }
+  }
+
+  private async record(line: Omit<BatchStateLine, 'at'>): Promise<void> {
+    await mkdir(dirname(this.options.stateFile), { recursive: true });
+    await appendFile(this.options.stateFile, `${JSON.stringify({ ...line, at: new Date().toISOString() })}\n`);
+  }
+
+  private async flush(): Promise<void> {
+    const entries = [...this.pending.entries()];
+    this.pending.clear();
+    if (entries.length === 0) return;
+    const client = this.options.connection.client;
+    const context = { baseUrl: this.baseUrl, timeoutMs: this.options.connection.timeoutMs, timedOut: false, aborted: false, phase: 'request' as const };
+    let batchId: string;
+    try {
+      const jsonl = entries
+        .map(([customId, entry]) => JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: entry.body }))
+        .join('\n');
+      // The connection's undici fetch cannot send Node 20's global FormData (the SDK refuses the
+      // upload): the upload alone goes through the global fetch (no proxy agent for this request).
+      const uploader = client.withOptions({ fetch: globalThis.fetch, fetchOptions: {} });
+      const file = await uploader.files.create({
+        file: await toFile(Buffer.from(`${jsonl}\n`), 'persona-forge-batch.jsonl', { type: 'application/jsonl' }),
+        purpose: 'batch',
+      });
+      const batch = await client.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+        metadata: { source: 'persona-forge' },
+      });
+      batchId = batch.id;
+      await this.record({ batch_id: batchId, status: 'submitted', input_file_id: file.id, custom_ids: entries.map(([customId]) => customId) });
+    } catch (error) {
+      const mapped = mapOpenAiError(error, context);
+      for (const [, entry] of entries) for (const waiter of entry.waiters) waiter.reject(mapped);
+      return;
+    }
+    this.counts.batchesSubmitted += 1;
+    this.counts.requestsSubmitted += entries.length;
+    this.submittedHere.add(batchId);
+    for (const [customId, entry] of entries) {
+      this.batchOf.set(customId, batchId);
+      for (const waiter of entry.waiters) this.resultOf(batchId, customId).then(waiter.resolve, waiter.reject);
+    }
+  }
+
+  private async resultOf(batchId: string, customId: string): Promise<OpenAiReply & { batched: true }> {
+    let results = this.results.get(batchId);
+    if (!results) {
+      if (!this.submittedHere.has(batchId)) this.counts.batchesReattached += 1;
+      results = this.waitForBatch(batchId);
+      this.results.set(batchId, results);
+      results.catch(() => this.results.delete(batchId));
+    }
+    const line = (await results).get(customId);
+    const status = line?.response?.status_code;
+    if (line && status === 200) return { body: line.response!.body, requestId: line.response!.request_id, batched: true };
+
+    this.failed.add(customId);
+    this.counts.requestsFailed += 1;
+    await this.record({ batch_id: batchId, status: 'request_failed', failed_custom_ids: [customId] });
+    const reason = line?.error?.message ?? (line?.response ? JSON.stringify(line.response.body).slice(0, 200) : 'no result line for the request');
+    throw new LlmError(`Batch ${batchId} reported request ${customId} as failed${status ? ` (${status})` : ''}: ${reason}`, {
+      status,
+      retryable: status === undefined || isRetryableStatus(status),
+      fault: status === 429 ? 'rate_limited' : 'server_error',
+    });
+  }
+
+  private async waitForBatch(batchId: string): Promise<Map<string, ResultLine>> {
+    const client = this.options.connection.client;
+    const reattached = !this.submittedHere.has(batchId);
+    for (;;) {
+      if (this.closed) throw new LlmError(`Stopped waiting for batch ${batchId} (it keeps running; a restart re-attaches).`, { retryable: false });
+      const batch = await client.batches.retrieve(batchId).catch((error: unknown) => {
+        throw mapOpenAiError(error, { baseUrl: this.baseUrl, timeoutMs: this.options.connection.timeoutMs, timedOut: false, aborted: false, phase: 'request' });
+      });
+      const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
+      this.options.onProgress?.({ batchId, status: batch.status, ...counts, reattached });
+      if (TERMINAL.has(batch.status)) {
+        const lines = new Map<string, ResultLine>();
+        for (const fileId of [batch.output_file_id, batch.error_file_id]) {
+          if (!fileId) continue;
+          const text = await (await client.files.content(fileId)).text();
+          for (const raw of text.split('\n')) {
+            if (!raw.trim()) continue;
+            const line = JSON.parse(raw) as ResultLine;
+            lines.set(line.custom_id, line);
+          }
+        }
+        await this.record({
+          batch_id: batchId,
+          status: batch.status,
+          output_file_id: batch.output_file_id,
+          error_file_id: batch.error_file_id,
+          request_counts: counts,
+        });
+        return lines;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
+import { startBatchFixture, type BatchFixture } from '../fixtures/openai-batch-fixture.ts';
+import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
+import { OpenAiConnection } from '../../src/llm/openai/openai-connection.ts';
+import { BatchingConnection, type BatchProgress } from '../../src/llm/batch/batching-connection.ts';
+import { recordUsage } from '../../src/llm/record-usage.ts';
+import { computeRoleCost } from '../../src/llm/compute-cost.ts';
+import { LlmError } from '../../src/errors.ts';
+import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
+
+let chat: FixtureServer;
+let batches: BatchFixture;
+let directory: string;
+
+beforeAll(async () => {
+  chat = await startFixtureServer();
+  batches = await startBatchFixture({ chatUrl: `${chat.baseUrl}/chat/completions` });
+  directory = await mkdtemp(join(tmpdir(), 'pf-batch-'));
+});
+afterAll(async () => {
+  await batches?.close();
+  await chat?.close();
+});
+
+function batchingBackend(stateFile: string, progress: BatchProgress[] = []) {
+  const connection = new BatchingConnection({
+    connection: new OpenAiConnection({ baseUrl: batches.baseUrl, timeoutMs: 5_000 }),
+    stateFile,
+    quietWindowMs: 50,
+    pollIntervalMs: 10,
+    onProgress: (event) => progress.push(event),
+  });
+  const backend = new OpenAiCompatibleBackend({ baseUrl: batches.baseUrl, generatorModel: 'gen', criticModel: 'critic', connection });
+  return { connection, backend };
+}
+
+const generator = (seed: number): CompletionRequest => ({
+  role: 'generator',
+  messages: [{ role: 'user', content: `Write a conversation.\nUser 1 persona:\n- I have a dog.\nUser 2 persona:\n- I bake.\nConversation:` }],
+  seed,
+  maxOutputTokens: 200,
+});
+
+describe('BatchingConnection over a loopback Batch API', () => {
+  it('sends requests that arrive together as one batch, reports progress, and prices them as batch tokens', async () => {
+    const before = { ...batches.stats };
+    const progress: BatchProgress[] = [];
+    const { backend } = batchingBackend(join(directory, 'one-batch.jsonl'), progress);
+    const recorded = recordUsage(backend);
+    const results = await Promise.all([1, 2, 3].map((seed) => recorded.complete(generator(seed))));
+    await backend.dispose();
+    expect(results.every((result) => result.texts[0].includes('User 1:'))).toBe(true);
+    expect(batches.stats.batchesCreated - before.batchesCreated).toBe(1);
+    expect(batches.stats.requestLines - before.requestLines).toBe(3);
+    expect(progress.map((event) => event.status)).toContain('in_progress');
+    expect(progress.at(-1)).toMatchObject({ status: 'completed', total: 3, completed: 3, failed: 0, reattached: false });
+
+    const usage = recorded.usage.generator;
+    expect(usage.batch_prompt_tokens).toBe(usage.prompt_tokens);
+    expect(usage.batch_completion_tokens).toBe(usage.completion_tokens);
+    const prices = { gen: { input_per_million_usd: 1, output_per_million_usd: 2 } };
+    const full = (usage.prompt_tokens * 1 + usage.completion_tokens * 2) / 1e6;
+    expect(computeRoleCost(prices, { generator: 'gen', critic: 'critic' }, recorded.usage)).toBeCloseTo(full / 2, 12);
+  });
+
+  it('rejects a request the batch reports as failed with a retryable LlmError; asking again goes into a new batch', async () => {
+    const before = { ...batches.stats };
+    let failOnce = true;
+    batches.setOptions({ failRequest: () => (failOnce ? !(failOnce = false) : false) });
+    const { backend, connection } = batchingBackend(join(directory, 'failed.jsonl'));
+    try {
+      const error = await backend.complete(generator(7)).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(LlmError);
+      expect(error).toMatchObject({ retryable: true, status: 500 });
+      const retried = await backend.complete(generator(7));
+      expect(retried.texts[0]).toContain('User 1:');
+      expect(batches.stats.batchesCreated - before.batchesCreated).toBe(2);
+      expect(connection.counts).toMatchObject({ batchesSubmitted: 2, requestsFailed: 1 });
+    } finally {
+      batches.setOptions({ failRequest: undefined });
+      await backend.dispose();
+    }
+  });
+
+  it('re-attaches a restarted process to the pending batch in batches.jsonl instead of submitting again', async () => {
+    const stateFile = join(directory, 'restart.jsonl');
+    batches.setOptions({ hold: true });
+    const first = batchingBackend(stateFile);
+    const abandoned = first.backend.complete(generator(42)).catch((error: unknown) => error);
+    while (!(await readFile(stateFile, 'utf8').catch(() => '')).includes('"submitted"')) await new Promise((resolve) => setTimeout(resolve, 10));
+    await first.backend.dispose(); // the process "stops" while the batch is pending
+    expect(await abandoned).toBeInstanceOf(LlmError);
+    const created = batches.stats.batchesCreated;
+
+    batches.setOptions({ hold: false });
+    const progress: BatchProgress[] = [];
+    const second = batchingBackend(stateFile, progress);
+    try {
+      const result = await second.backend.complete(generator(42));
+      expect(result.texts[0]).toContain('User 1:');
+      expect(batches.stats.batchesCreated).toBe(created);
+      expect(second.connection.counts).toMatchObject({ batchesSubmitted: 0, batchesReattached: 1 });
+      expect(progress.at(-1)).toMatchObject({ status: 'completed', reattached: true });
+      const lines = (await readFile(stateFile, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+      expect(lines.map((line) => line.status)).toEqual(['submitted', 'completed']);
+    } finally {
+      await second.backend.dispose();
+    }
+  });
+});
