@@ -58,7 +58,7 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
       ? [`prompt tokens served from the provider's prompt cache: ${(100 * cachedPromptShare(totals.usage)).toFixed(1)}% (priced at cached_input_per_million_usd in the cost)`]
       : []),
     ...(totals.reply_parsing ? [formatReplyParsing(totals.reply_parsing)] : []),
-    ...(manifest.personas_import ? [formatImportSummary(manifest.personas_import)] : []),
+    ...(manifest.personas_import ? [formatImportSummary(manifest.personas_import, 'personas.strict: true')] : []),
     `status: ${manifest.status}${manifest.stop_reason ? ` (${manifest.stop_reason})` : ''}`,
     `run directory: ${runDir}`,
   ].join('\n');

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { RunConfigSchema, type RunConfig, type RunConfigInput } from '../schemas/run-config.ts';
 import { deepMerge } from './deep-merge.ts';
+import { runsOnLocalModel } from '../llm/llama/local-model-defaults.ts';
 import { closestName } from './closest-name.ts';
 import { knownKeysAt } from './known-keys-at.ts';
 
@@ -13,6 +14,11 @@ export interface ConfigSources {
   env?: Record<string, string | undefined>;
   /** A YAML or JSON config file. */
   configFile?: string;
+  /**
+   * Defaults of runs on the embedded model (the CLI passes `LOCAL_MODEL_DEFAULTS`), a layer below
+   * the config file, applied when the merged config runs on the local model (`runsOnLocalModel`).
+   */
+  localModelDefaults?: RunConfigInput;
 }
 
 /** Reads a YAML or JSON config file into a raw object; errors name the file. */
@@ -68,6 +74,9 @@ export async function loadRunConfig(sources: ConfigSources): Promise<RunConfig> 
       ...(env.OPENAI_API_KEY ? { api_key: env.OPENAI_API_KEY } : {}),
     },
   };
-  const merged = deepMerge(deepMerge(fromFile, fromEnv), sources.flags ?? {});
+  let merged = deepMerge(deepMerge(fromFile, fromEnv), sources.flags ?? {});
+  if (sources.localModelDefaults && runsOnLocalModel(merged as RunConfigInput)) {
+    merged = deepMerge(sources.localModelDefaults as Record<string, unknown>, merged);
+  }
   return parseRunConfig(merged, sources.configFile ? `config (from ${sources.configFile}, env and flags)` : 'config');
 }

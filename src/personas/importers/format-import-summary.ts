@@ -8,10 +8,10 @@ export function formatImportWarnings(summary: ImportSummary): string[] {
 }
 
 /**
- * The import in one line, e.g. `import: 998 of 1000 records of valid.csv imported (64 repaired:
+ * The import in one line (`strictSwitch` names the switch that makes skips errors), e.g. `import: 998 of 1000 records of valid.csv imported (64 repaired:
  * 44 blank_lines, 3 markdown_speaker_tags); 2 skipped (1 empty_conversation, 1 no_recognizable_turns)`.
  */
-export function formatImportSummary(summary: ImportSummary): string {
+export function formatImportSummary(summary: ImportSummary, strictSwitch = '--strict'): string {
   const counts = (byKind: Record<string, number | undefined>) =>
     Object.entries(byKind)
       .filter(([, count]) => (count ?? 0) > 0)
@@ -26,6 +26,6 @@ export function formatImportSummary(summary: ImportSummary): string {
   const duplicates = summary.duplicates > 0 ? `; ${summary.duplicates} duplicate dialogues kept once` : '';
   return (
     `import: ${summary.imported} of ${summary.rows_read} records of ${summary.path} imported${repaired}; ` +
-    `${skipped}${duplicates}${summary.skipped > 0 ? ' (--strict makes a skipped record an error)' : ''}`
+    `${skipped}${duplicates}${summary.skipped > 0 ? ` (${strictSwitch} makes a skipped record an error)` : ''}`
   );
 }
