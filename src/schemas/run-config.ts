@@ -49,6 +49,15 @@ export const LlmConfigSchema = z.strictObject({
   structured_mode: z.enum(['auto', 'json_schema', 'json_object', 'prompt']).default('auto'),
   /** LLM requests in flight at once, across all pair jobs of this process. */
   max_in_flight: positiveInt.default(8),
+  /**
+   * `--batch`: send the chat completions through the OpenAI Batch API (50% off, results within
+   * 24 h); batch ids are kept in `<run>/batches.jsonl` so a restart re-attaches. @defaultValue false
+   */
+  batch: z.boolean().optional(),
+  /** Time between two polls of a pending batch, in milliseconds. @defaultValue 30000 */
+  batch_poll_interval_ms: positiveInt.optional(),
+  /** Requests arriving within this many milliseconds of each other share a batch. @defaultValue 2000 */
+  batch_quiet_window_ms: positiveInt.optional(),
   /** Context window of the local model in tokens (prompt + reply per sequence). @defaultValue 8192 */
   context_size: positiveInt.optional(),
   /** Threads for the local model (default: physical cores). */
