@@ -13,6 +13,7 @@ import { OpenAiCompatibleBackend } from '../src/llm/openai/openai-compatible-bac
 import { writeDatasetParquet } from '../src/output/write-dataset-parquet.ts';
 import type { DatasetRow } from '../src/schemas/dataset-row.ts';
 import type { RunConfigInput } from '../src/schemas/run-config.ts';
+import { addLlmFaults, emptyLlmFaults, type LlmFaults } from '../src/schemas/llm-faults.ts';
 import { readRunQueueWaitMs } from './read-run-queue-wait-ms.ts';
 
 export interface CoordinatorSpec {
@@ -56,6 +57,8 @@ export interface CoordinatorResult {
   peakRssDuringJobsMb: number;
   parquetExportMs: number | null;
   totals: { pairs: number; accepted: number; rejected: number; failed: number };
+  /** Retries by cause, hedges and abandoned copies, both roles, planning included (manifest totals). */
+  faults: LlmFaults;
   /** LLM calls and tokens as the run recorded them (from outcomes). */
   usage: { generatorCalls: number; criticCalls: number; promptTokens: number; completionTokens: number };
   /** Pair id -> winning candidate index (with `collectWinners`). */
@@ -171,6 +174,7 @@ async function runCoordinator(spec: CoordinatorSpec): Promise<CoordinatorResult>
     peakRssDuringJobsMb: mb(peakRssDuringJobs),
     parquetExportMs,
     totals: { pairs: totals.pairs, accepted: totals.accepted, rejected: totals.rejected, failed: totals.failed },
+    faults: addLlmFaults(addLlmFaults(emptyLlmFaults(), totals.usage.generator.faults), totals.usage.critic.faults)!,
     usage,
     winners,
     runDir: result.runDir,

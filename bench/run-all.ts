@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full: 2,000 pairs per executor, 20,000 conversations (~10 min on 2 cores)
  *   npm run bench -- --quick           smoke: 200 pairs, 2,000 conversations; RESULTS.md untouched
- *   npm run bench -- --only efficiency,economy   a subset (efficiency, scale, economy)
+ *   npm run bench -- --only efficiency,economy   a subset (efficiency, hangs, scale, economy)
  *   npm run bench -- --cpu-prof DIR    also write V8 CPU profiles of coordinators and workers
  *   npm run bench -- --no-write        never touch RESULTS.md
  *
@@ -18,11 +18,12 @@ import { fileURLToPath } from 'node:url';
 import { measureEfficiency, type EfficiencyMeasurement } from './bench-efficiency.ts';
 import { measureScale, type ScaleMeasurement } from './bench-scale.ts';
 import { measureEconomy, type EconomyMeasurement } from './bench-economy.ts';
+import { measureHangs, type HangMeasurement } from './bench-hangs.ts';
 import { currentLoad, describeMachine } from './machine.ts';
 import { formatTable, renderResultsMarkdown, type BenchRow } from './report-table.ts';
 import { FULL_SCENARIO, QUICK_SCENARIO, type BenchScenario } from './scenarios.ts';
 
-const BENCHMARKS = ['efficiency', 'scale', 'economy'] as const;
+const BENCHMARKS = ['efficiency', 'hangs', 'scale', 'economy'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 interface BenchArgs {
@@ -101,8 +102,8 @@ function efficiencyRows(repeatedInProcess: RepeatedEfficiency | undefined, repea
   const bullmq = repeatedBullmq?.median;
   const rows: BenchRow[] = [];
   for (const [measurement, target, label] of [
-    [inProcess, 0.97, 'in process'],
-    [bullmq, 0.95, 'BullMQ, 4 workers'],
+    [inProcess, 0.98, 'in process'],
+    [bullmq, 0.98, 'BullMQ, 4 workers'],
   ] as const) {
     if (!measurement) continue;
     rows.push(
@@ -136,8 +137,6 @@ function efficiencyRows(repeatedInProcess: RepeatedEfficiency | undefined, repea
         'overhead',
         `in process: coordinator CPU per LLM call (whole run${runsNote(repeatedInProcess!)})`,
         `${fixed(inProcess.coordinatorCpuMsPerCall, 3)} ms`,
-        '≤ 0.5 ms',
-        inProcess.coordinatorCpuMsPerCall <= 0.5,
       ),
       row(
         'overhead',
@@ -153,8 +152,6 @@ function efficiencyRows(repeatedInProcess: RepeatedEfficiency | undefined, repea
         'overhead',
         `BullMQ: coordinator + 4 workers CPU per LLM call${runsNote(repeatedBullmq!) ? ` (${runsNote(repeatedBullmq!).slice(2)})` : ''}`,
         `${fixed(total, 3)} ms`,
-        '≤ 2 ms',
-        total <= 2,
       ),
       row(
         'overhead',
@@ -189,6 +186,36 @@ function busyShares(bySecond: readonly number[]): string {
   return [mean(whole.slice(0, 5)), mean(whole.slice(5, -2)), mean(whole.slice(-2))]
     .map((value) => fixed(value, 2))
     .join(' / ');
+}
+
+function hangRows(hangs: HangMeasurement): BenchRow[] {
+  const { baseline, withHangs } = hangs;
+  const share = `${fixed(withHangs.hangShare * 100, 0)}%`;
+  const copies = withHangs.faults;
+  return [
+    row(
+      'hangs',
+      `in process: wall time with ${share} of requests hanging ÷ without (${withHangs.pairs} pairs)`,
+      fixed(hangs.wallRatio, 2),
+      '≤ 1.5',
+      hangs.wallRatio <= 1.5 && withHangs.failed === 0 && baseline.failed === 0,
+    ),
+    row(
+      'hangs',
+      'wall time without / with hangs (load average after each run)',
+      `${fixed(baseline.wallMs / 1000, 1)} s (${baseline.loadAverage}) / ${fixed(withHangs.wallMs / 1000, 1)} s (${withHangs.loadAverage})`,
+    ),
+    row(
+      'hangs',
+      'requests hung / hedges sent / copies abandoned / retries after a hang',
+      `${withHangs.hung} / ${copies.hedges} / ${copies.abandoned} / ${copies.retries.hang ?? 0}`,
+    ),
+    row(
+      'hangs',
+      'hedging cost: estimated prompt tokens of abandoned copies (share of all calls)',
+      `${copies.abandoned_prompt_tokens.toLocaleString('en-US')} (${fixed((copies.abandoned / withHangs.calls) * 100, 1)}% of ${withHangs.calls} calls)`,
+    ),
+  ];
 }
 
 function scaleRows(scale: ScaleMeasurement): BenchRow[] {
@@ -309,9 +336,16 @@ async function main() {
       rows.push(...efficiencyRows(inProcess, bullmq));
       const endpoint = scenario.efficiency.endpoint;
       notes.push(
-        'CPU per call depends on the regime. In the efficiency runs the endpoint sets the pace (~540 calls/s) and every process wakes up for each reply with cold caches, on cores shared with the simulator, Redis and the other processes ("waited for a CPU"); when the processes are CPU-bound (scale run, economy run) the same work costs 2–3 times less per call. Both are shown; the overhead targets are judged on the efficiency runs.',
+        'CPU per call depends on the regime. In the efficiency runs the endpoint sets the pace (~540 calls/s) and every process wakes up for each reply with cold caches, on cores shared with the simulator, Redis and the other processes ("waited for a CPU"); when the processes are CPU-bound (scale run, economy run) the same work costs 2–3 times less per call. Both are shown, without targets: what matters is that the endpoint stays saturated (efficiency), not microseconds of client CPU. Requests go through the openai SDK on undici (src/llm/openai/openai-connection.ts).',
         'On the 2-core VM these results come from (Linux HZ 250, tick CPU accounting, no IRQ time accounting), a wake-up of an idle Node process costs 100–220 µs of CPU as measured, against ~7 µs for a back-to-back socket write; paced CPU per call follows the number of wake-ups per call more than the work done, and falls when other load keeps the processes awake (events bunch up). Compare runs made at similar load averages.',
         `Efficiency runs: each executor is measured ${scenario.efficiency.repeats} time(s) in fresh processes; the rows show the run with the median CPU per call (all values in the overhead rows). ${scenario.efficiency.pairs} pairs, 1 iteration, 2 candidates, profiles.contradiction_check off; simulated endpoint ${endpoint.maxConcurrent} slots, ${endpoint.fixedLatencyMs} ms + ${endpoint.outputTokensPerSecond} output tokens/s per request; in process concurrency ${scenario.efficiency.concurrency}, max_in_flight ${scenario.efficiency.maxInFlight}; BullMQ ${scenario.efficiency.workers} workers x concurrency ${scenario.efficiency.workerConcurrency}, shared max in flight ${scenario.efficiency.maxInFlight}.`,
+      );
+    }
+    if (args.only.includes('hangs')) {
+      const hangs = await measureHangs(scenario, options);
+      rows.push(...hangRows(hangs));
+      notes.push(
+        `Hang runs: the same ${scenario.hangs.pairs}-pair in-process run (1 iteration, 2 candidates, concurrency ${scenario.hangs.concurrency}, max_in_flight ${scenario.hangs.maxInFlight}, default llm settings: 120 s timeout, 10 retries, hedging) against the efficiency endpoint, once without faults and once with ${scenario.hangs.hangShare * 100}% of requests never answered (drawn by arrival number; a hung request takes no endpoint slot). A request past its deadline (2 × p95 of its role and model, at least 1 s) is hedged; when the hedge has run a full deadline too, both copies are dropped and the request is retried.`,
       );
     }
     if (args.only.includes('scale')) {
@@ -342,7 +376,7 @@ async function main() {
     await rm(workDir, { recursive: true, force: true });
   }
 
-  const sectionOrder = ['efficiency', 'overhead', 'scale', 'economy'];
+  const sectionOrder = ['efficiency', 'overhead', 'hangs', 'scale', 'economy'];
   rows.sort((left, right) => sectionOrder.indexOf(left.section) - sectionOrder.indexOf(right.section));
   const loadAtEnd = currentLoad();
   const note = `scenario ${scenario.name}; ${Math.round((Date.now() - started) / 1000)} s; load average at end ${loadAtEnd}`;

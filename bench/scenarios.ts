@@ -23,6 +23,15 @@ export interface BenchScenario {
     workers: number;
     workerConcurrency: number;
   };
+  /** The same in-process run with and without hanging requests (default timeout and hedging). */
+  hangs: {
+    pairs: number;
+    endpoint: LatencyModel;
+    concurrency: number;
+    maxInFlight: number;
+    /** Share of requests that never get a reply. */
+    hangShare: number;
+  };
   economy: {
     pairs: number;
     candidates: number;
@@ -57,6 +66,7 @@ export const FULL_SCENARIO: BenchScenario = {
     workers: 4,
     workerConcurrency: 64,
   },
+  hangs: { pairs: 600, endpoint: efficiencyEndpoint, concurrency: 128, maxInFlight: 128, hangShare: 0.05 },
   economy: { pairs: 200, candidates: 4, panelNoise: 0.3 },
 };
 
@@ -64,5 +74,6 @@ export const QUICK_SCENARIO: BenchScenario = {
   name: 'quick',
   efficiency: { ...FULL_SCENARIO.efficiency, pairs: 200, repeats: 1 },
   scale: { ...FULL_SCENARIO.scale, conversations: 2000, checkpoints: [200, 2000] },
+  hangs: { ...FULL_SCENARIO.hangs, pairs: 200 },
   economy: { ...FULL_SCENARIO.economy, pairs: 40 },
 };

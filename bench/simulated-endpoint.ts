@@ -42,6 +42,12 @@ export interface SimulatedEndpointOptions extends LatencyModel {
   panelNoise?: number;
   /** The same for `pairwise_*` replies. @defaultValue 0 */
   expertNoise?: number;
+  /**
+   * Share (0..1) of chat requests that hang: never answered (the connection stays open until the
+   * client gives up), taking no slot. Drawn per request from a hash of its arrival number, so a
+   * run sees the same hangs at the same positions. @defaultValue 0
+   */
+  hangShare?: number;
 }
 
 export interface SimulatedEndpointStats {
@@ -67,6 +73,8 @@ export interface SimulatedEndpointStats {
   maxReplyLagMs: number;
   /** CPU time of this process since the last reset, ms. */
   cpuMs: number;
+  /** Requests left hanging (`hangShare`). */
+  hung: number;
   /** Busy share of the slots in each second of the window (where idle time went). */
   utilizationBySecond: number[];
 }
@@ -78,7 +86,7 @@ export interface SimulatedEndpoint {
   stats(): SimulatedEndpointStats;
   /** Starts a new measurement window (counters to zero). */
   reset(): void;
-  setOptions(partial: Partial<Pick<SimulatedEndpointOptions, 'panelNoise' | 'expertNoise'>>): void;
+  setOptions(partial: Partial<Pick<SimulatedEndpointOptions, 'panelNoise' | 'expertNoise' | 'hangShare'>>): void;
   close(): Promise<void>;
 }
 
@@ -194,6 +202,8 @@ export async function startSimulatedEndpoint(initial: SimulatedEndpointOptions):
   function freshCounters() {
     return {
       requests: 0,
+      arrivals: 0,
+      hung: 0,
       byKind: {} as Record<string, number>,
       tokensByKind: {} as Record<string, { prompt: number; completion: number }>,
       promptTokens: 0,
@@ -246,6 +256,12 @@ export async function startSimulatedEndpoint(initial: SimulatedEndpointOptions):
       return;
     }
     const arrival = performance.now();
+    counters.arrivals += 1;
+    if (options.hangShare && hashUnit(counters.arrivals) < options.hangShare) {
+      // Never answered: the client's deadline or timeout ends it (close() destroys the socket).
+      counters.hung += 1;
+      return;
+    }
     const body = JSON.parse(rawBody);
     const { kind, texts, promptTokens, completionTokens, longestChoiceTokens } = reply(body);
     const serviceMs =
@@ -351,6 +367,7 @@ export async function startSimulatedEndpoint(initial: SimulatedEndpointOptions):
         meanReplyLagMs: c.replies ? c.lagSum / c.replies : 0,
         maxReplyLagMs: c.lagMax,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        hung: c.hung,
         utilizationBySecond: Array.from(
           c.busyMsBySecond,
           (busy) => Math.round(((busy ?? 0) / (1000 * options.maxConcurrent)) * 1000) / 1000,
@@ -429,6 +446,14 @@ function countUtterances(conversation: string): number {
 
 function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
+}
+
+/** A number in [0, 1) from `n` (the hang draw of arrival number `n`): murmur3's finalizer, so neighbours are independent. */
+function hashUnit(n: number): number {
+  let x = Math.imul(n, 0x9e3779b1) ^ 0x5bd1e995;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return ((x ^ (x >>> 16)) >>> 0) / 2 ** 32;
 }
 
 /** FNV-1a, 32 bits: cheap and deterministic. */

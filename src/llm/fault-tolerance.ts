@@ -13,7 +13,7 @@ export interface FaultTolerance {
 /**
  * The fault tolerance a run config asks for: `llm.max_retries` retries per request, and, for an
  * OpenAI-compatible endpoint with `llm.hedge` on, hedging with deadlines learned per role and
- * model (3 × p95, at least 1 s, at most `llm.timeout_ms`). A local model is not hedged: a second
+ * model (2 × p95, at least 1 s, at most `llm.timeout_ms`). A local model is not hedged: a second
  * copy would only compete with the first for the same sequences.
  */
 export function faultToleranceFor(llm: Pick<LlmConfig, 'max_retries' | 'timeout_ms' | 'hedge'>, adapterKind: string): FaultTolerance {

@@ -21,10 +21,11 @@ interface Copy {
 /**
  * A backend decorator that keeps a hung request from costing the full timeout. Each request gets a
  * deadline learned from the latencies of earlier successful requests of the same role and model
- * (`LatencyDeadlines`: 3 × p95, at least 1 s, at most the request timeout). A request still
+ * (`LatencyDeadlines`: 2 × p95, at least 1 s, at most the request timeout). A request still
  * unanswered at its deadline is hedged: a second copy is sent and the first answer wins (the other
- * copy is aborted). If neither has answered at twice the deadline both are abandoned and the call
- * fails with a retryable `LlmError` (fault `hang`), which the retry policy sends again at once.
+ * copy is aborted). If neither has answered when the hedge too has run a full deadline, both are
+ * abandoned and the call fails with a retryable `LlmError` (fault `hang`), which the retry policy
+ * sends again at once.
  * A copy that fails ends the call with its error (the other copy is aborted).
  *
  * `result.usage.faults` reports the hedges sent, the copies abandoned and their estimated prompt
@@ -98,13 +99,15 @@ export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBac
       const check = () => {
         if (settled) return;
         const elapsed = now() - started;
+        // The hedge gets a full deadline of its own (the deadline may have shrunk since it was sent).
+        const hedgeElapsed = copies.length > 1 ? now() - copies[copies.length - 1].startedAt : 0;
         const deadline = deadlines.deadlineMs(key);
         if (copies.length === 1 && elapsed >= deadline) launch();
-        else if (copies.length > 1 && elapsed >= 2 * deadline) {
+        else if (copies.length > 1 && hedgeElapsed >= deadline) {
           finish();
           const faults = abandonOthers(undefined);
           const error = new LlmError(
-            `LLM request (${key}) had no reply after ${Math.round(elapsed)} ms, twice its learned deadline of ${Math.round(deadline)} ms; given up.`,
+            `LLM request (${key}) had no reply after ${Math.round(elapsed)} ms, nor its hedge after its learned deadline of ${Math.round(deadline)} ms; given up.`,
             { retryable: true, fault: 'hang' },
           );
           carryFaults(error, faults);
@@ -112,7 +115,7 @@ export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBac
           return;
         }
         // Re-check at the next threshold, and at least every second: the deadline shrinks as latencies arrive.
-        const next = (copies.length === 1 ? deadline : 2 * deadline) - elapsed;
+        const next = copies.length === 1 ? deadline - elapsed : deadline - (now() - copies[copies.length - 1].startedAt);
         timer = setTimeout(check, Math.max(1, Math.min(next, 1_000)));
         timer.unref();
       };

@@ -1,6 +1,6 @@
 /** How `LatencyDeadlines` turns observed latencies into a deadline. */
 export interface LatencyDeadlineOptions {
-  /** The deadline is this multiple of the percentile. @defaultValue 3 */
+  /** The deadline is this multiple of the percentile. @defaultValue 2 */
   multiplier?: number;
   /** Which percentile of the recent latencies, 0..1. @defaultValue 0.95 */
   percentile?: number;
@@ -36,7 +36,7 @@ export class LatencyDeadlines {
   private readonly window: number;
 
   constructor(options: LatencyDeadlineOptions) {
-    this.multiplier = options.multiplier ?? 3;
+    this.multiplier = options.multiplier ?? 2;
     this.percentile = options.percentile ?? 0.95;
     this.floorMs = options.floorMs ?? 1000;
     this.ceilingMs = options.ceilingMs;

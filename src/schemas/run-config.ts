@@ -39,7 +39,7 @@ export const LlmConfigSchema = z.strictObject({
    */
   max_retries: z.number().int().min(0).default(10),
   /**
-   * Hedge requests to an OpenAI-compatible endpoint that run past 3 × the p95 latency of their
+   * Hedge requests to an OpenAI-compatible endpoint that run past 2 × the p95 latency of their
    * role and model (at least 1 s, at most `timeout_ms`): a second copy is sent, the first answer wins.
    */
   hedge: z.boolean().default(true),

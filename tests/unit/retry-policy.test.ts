@@ -57,7 +57,7 @@ describe('LatencyDeadlines', () => {
     deadlines.observe('critic:m', 2_000);
     expect(deadlines.deadlineMs('critic:m')).toBe(120_000);
     deadlines.observe('critic:m', 4_000);
-    expect(deadlines.deadlineMs('critic:m')).toBe(12_000);
+    expect(deadlines.deadlineMs('critic:m')).toBe(8_000);
     for (let index = 0; index < 100; index++) deadlines.observe('generator:m', 100);
     expect(deadlines.deadlineMs('generator:m')).toBe(1_000);
     for (let index = 0; index < 256; index++) deadlines.observe('generator:m', 60_000);
