@@ -1,0 +1,114 @@
+import { resolveSelection } from '../critique/resolve-selection.ts';
+import type { RunConfig } from '../schemas/run-config.ts';
+
+/** Speed of an embedded model on this machine, tokens per second. */
+export interface LocalModelSpeed {
+  /** Prompt processing, one sequence. */
+  promptTokensPerSecond: number;
+  /** Generation, one sequence alone. */
+  generatedTokensPerSecond: number;
+  /** Generation of all the candidates of a pair decoding together (one batch), all sequences summed. */
+  batchedTokensPerSecond: number;
+}
+
+/**
+ * Qwen2.5-0.5B (the default model's shape, Q8_0) on 2 idle cores, 2 threads: prompt processing
+ * ~190 tokens/s, generation ~19 tokens/s alone and ~25 tokens/s for two sequences in one batch
+ * (bench/RESULTS.md, shared/docs/TOOLING.md). Larger models are slower in proportion to their size.
+ */
+export const DEFAULT_LOCAL_MODEL_SPEED: LocalModelSpeed = {
+  promptTokensPerSecond: 190,
+  generatedTokensPerSecond: 19,
+  batchedTokensPerSecond: 25,
+};
+
+/** Tokens of one utterance in a generated conversation (~14 words). */
+const TOKENS_PER_UTTERANCE = 20;
+/** Tokens of a critic reply with bounded rationales, per candidate judged in the call. */
+const CRITIC_REPLY_TOKENS_PER_CANDIDATE = 60;
+/** Tokens of a critic prompt besides the conversations: system text, rubric, profiles. */
+const CRITIC_FRAME_TOKENS = 700;
+
+export interface RunProjection {
+  pairs: number;
+  calls: { generator: number; critic: number };
+  tokens: { prompt: number; promptEvaluated: number; completion: number };
+  /** Wall time; null for endpoints (it depends on the endpoint's speed). */
+  durationMs: number | null;
+  /** How the projection was made, in one sentence. */
+  method: string;
+}
+
+/**
+ * Projects a run before it starts, from the config alone: calls and tokens per pair (generator
+ * prompt measured by the caller, replies from the target length, critic calls from the selection
+ * scheme), times the pairs. On the embedded model, the time is the sum over pairs: pairs in flight
+ * share the same cores, so more of them at once does not make the run faster (only the candidates
+ * of a pair decode faster together, `batchedTokensPerSecond`); prompt prefixes shared between the
+ * candidates are evaluated once. Endpoint runs get no time. An upper bound for pairs rejected
+ * once and retried (`critique.retry_rejected`) is not included.
+ */
+export function projectRun(
+  config: RunConfig,
+  options: {
+    /** Generator prompt tokens of one pair (e.g. `checkGeneratorPromptFits`), or an estimate. */
+    generatorPromptTokens: number;
+    /** Enabled LLM critics by kind. */
+    critics: { filters: number; rankers: number };
+    /** The embedded model (time projected) rather than an endpoint. */
+    local: boolean;
+    speed?: LocalModelSpeed;
+  },
+): RunProjection {
+  const pairs = config.target !== undefined ? config.target : config.pairs * config.iterations;
+  const candidates = config.candidates;
+  const replyTokens = Math.min(
+    config.llm.max_output_tokens,
+    Math.round(((config.generation.target_min_turns + config.generation.target_max_turns) / 2) * TOKENS_PER_UTTERANCE),
+  );
+  const scheme = resolveSelection(config.critique);
+  const { filters, rankers } = options.critics;
+  const orders = scheme.second_order === 'always' ? 2 : 1;
+  const comparisons = scheme.method === 'round-robin' ? (candidates * (candidates - 1)) / 2 : Math.max(0, candidates - 1);
+  const filterCalls = scheme.filters === 'separate' ? filters * candidates : 0;
+  const criticCallsByKind =
+    candidates < 2
+      ? [{ calls: filterCalls, conversations: 1 }]
+      : [
+          { calls: filterCalls, conversations: 1 },
+          scheme.method === 'listwise'
+            ? { calls: orders, conversations: candidates }
+            : { calls: comparisons * orders * (scheme.panel === 'per-expert' ? rankers : 1), conversations: 2 },
+        ];
+  const criticCalls = criticCallsByKind.reduce((sum, kind) => sum + kind.calls, 0);
+  const criticPrompt = criticCallsByKind.reduce((sum, kind) => sum + kind.calls * (CRITIC_FRAME_TOKENS + kind.conversations * replyTokens), 0);
+  const criticReply = criticCallsByKind.reduce((sum, kind) => sum + kind.calls * kind.conversations * CRITIC_REPLY_TOKENS_PER_CANDIDATE, 0);
+
+  const generatorPrompt = options.generatorPromptTokens * candidates;
+  const perPair = {
+    prompt: generatorPrompt + criticPrompt,
+    // Prefix reuse: the candidates share one evaluation of the generator prompt.
+    promptEvaluated: options.local ? options.generatorPromptTokens + criticPrompt : generatorPrompt + criticPrompt,
+    generatorReply: candidates * replyTokens,
+    criticReply,
+  };
+  const speed = options.speed ?? DEFAULT_LOCAL_MODEL_SPEED;
+  const pairSeconds =
+    perPair.promptEvaluated / speed.promptTokensPerSecond +
+    perPair.generatorReply / (candidates > 1 ? speed.batchedTokensPerSecond : speed.generatedTokensPerSecond) +
+    perPair.criticReply / speed.generatedTokensPerSecond;
+  return {
+    pairs,
+    calls: { generator: pairs, critic: pairs * criticCalls },
+    tokens: {
+      prompt: pairs * perPair.prompt,
+      promptEvaluated: pairs * perPair.promptEvaluated,
+      completion: pairs * (perPair.generatorReply + perPair.criticReply),
+    },
+    durationMs: options.local ? Math.round(pairs * pairSeconds * 1000) : null,
+    method: (config.target !== undefined ? `--target ${config.target}: at least one pair per accepted conversation; ` : '') + (options.local
+      ? `${pairs} pairs one after another on the shared CPU (pairs in flight share the cores); ${candidates} candidate(s) of ~${replyTokens} tokens decoded together; ` +
+        `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond} prompt and ${speed.generatedTokensPerSecond} generated tokens/s`
+      : `${pairs} pairs; ${candidates} candidate(s) of ~${replyTokens} tokens; ${criticCalls} critic call(s) per pair (${scheme.method}); time depends on the endpoint`),
+  };
+}
