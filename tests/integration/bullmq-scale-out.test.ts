@@ -31,6 +31,9 @@ import { loadSeedConversations } from '../../src/personas/load-seed-conversation
 import { defaultSeedPaths } from '../../src/personas/load-seed-attributes.ts';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
+import { serviceMissing } from '../fixtures/require-service.ts';
+
+const redisMissing = serviceMissing('redis-server', 'the BullMQ / Redis integration tests (tests/integration/bullmq-scale-out.test.ts)');
 
 let redis: RedisServer;
 let fixture: FixtureServer;
@@ -42,6 +45,7 @@ const client = () => {
 };
 
 beforeAll(async () => {
+  if (redisMissing) return;
   redis = await startRedisServer();
   fixture = await startFixtureServer();
 });
@@ -76,7 +80,7 @@ describe('Redis URLs', () => {
   });
 });
 
-describe('password-protected Redis', () => {
+describe.skipIf(redisMissing)('password-protected Redis', () => {
   it('connects with the password and never prints it; a wrong one fails fast, redacted', async () => {
     const secured = await startRedisServer({ password: 'pw-s3cret' });
     try {
@@ -104,7 +108,7 @@ describe('password-protected Redis', () => {
   });
 });
 
-describe('RedisResponseCache', () => {
+describe.skipIf(redisMissing)('RedisResponseCache', () => {
   it('serves a repeated request from Redis under the file store keys, free of charge', async () => {
     const calls: CompletionRequest[] = [];
     const backend: LlmBackend = {
@@ -157,7 +161,7 @@ describe('RedisResponseCache', () => {
   });
 });
 
-describe('RedisCommandBatch', () => {
+describe.skipIf(redisMissing)('RedisCommandBatch', () => {
   const commandCalls = async (name: string) =>
     Number(/calls=(\d+)/.exec((await redis.info('commandstats'))[`cmdstat_${name}`] ?? 'calls=0')![1]);
 
@@ -197,7 +201,7 @@ describe('RedisCommandBatch', () => {
   });
 });
 
-describe('RedisRateLimiter', () => {
+describe.skipIf(redisMissing)('RedisRateLimiter', () => {
   it('keeps requests in flight at or under the limit across processes', async () => {
     // Two clients stand for two worker processes sharing one endpoint.
     const limiters = [client(), client()].map(
@@ -229,7 +233,7 @@ describe('RedisRateLimiter', () => {
     await holder.acquire(1);
     const inFlightKey = `lease:limits:${createHash('sha256').update('http://lease/v1').digest('hex').slice(0, 16)}:in-flight`;
     // The lease's score is its expiry, in Redis time (ms).
-    const expiry = Number((await client().zrange(inFlightKey, 0, 0, 'WITHSCORES'))[1]);
+    const expiry = Number((await client().zrange(inFlightKey, '0', '0', 'WITHSCORES'))[1]);
     doomed.disconnect(); // the process dies: no renewal, no release
     const survivor = new RedisRateLimiter(client(), {
       endpoint: 'http://lease/v1',
@@ -249,7 +253,7 @@ describe('RedisRateLimiter', () => {
     const lease = await holder.acquire(1);
     const inFlightKey = `renew:limits:${createHash('sha256').update('http://renew/v1').digest('hex').slice(0, 16)}:in-flight`;
     // The lease's score is its expiry (Redis time in ms).
-    const expiry = async () => Number((await client().zrange(inFlightKey, 0, 0, 'WITHSCORES'))[1]);
+    const expiry = async () => Number((await client().zrange(inFlightKey, '0', '0', 'WITHSCORES'))[1]);
     const firstExpiry = await expiry();
     const other = new RedisRateLimiter(client(), options);
     const waiting = other.acquire(1).then((second) => second.release());
@@ -339,7 +343,7 @@ describe('RedisRateLimiter', () => {
   });
 });
 
-describe('BullMqExecutor with in-process workers', () => {
+describe.skipIf(redisMissing)('BullMqExecutor with in-process workers', () => {
   let config: RunConfig;
   let context: ConstructorParameters<typeof BullMqExecutor>[0]['context'];
   let jobsFor: (runId: string, count: number) => PairJob[];
