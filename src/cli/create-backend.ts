@@ -1,6 +1,7 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { OpenAiCompatibleBackend } from '../llm/openai/openai-compatible-backend.ts';
 import { proxySettingsFromEnv } from '../llm/openai/openai-connection.ts';
+import { createBatchingConnection, formatBatchProgress } from '../llm/batch/create-batching-connection.ts';
 import { faultToleranceFor } from '../llm/fault-tolerance.ts';
 import { buildLlmStack } from '../llm/build-llm-stack.ts';
 import { DEFAULT_OPENAI_BASE_URL, sharedEndpointOf, usesOpenAiEndpoint } from '../llm/shared-endpoint.ts';
@@ -54,6 +55,14 @@ function createOpenAiAdapter(config: RunConfig, env: Record<string, string | und
     proxy: proxySettingsFromEnv(env),
     samplesMode: llm.samples_mode,
     structuredMode: llm.structured_mode,
+    // --batch: chat completions go through the Batch API; progress lines while a batch is pending.
+    ...(llm.batch && {
+      connection: createBatchingConnection(config, {
+        baseUrl,
+        proxy: proxySettingsFromEnv(env),
+        onProgress: (progress) => process.stderr.write(`${formatBatchProgress(progress)}\n`),
+      }),
+    }),
   });
   return {
     adapter,
