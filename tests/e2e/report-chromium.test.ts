@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,9 @@ import { writeRunReport } from '../../src/evaluation/write-run-report.ts';
 import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { createRunDirectory, type SyntheticRun } from '../fixtures/evaluation/create-run-directory.ts';
 import { startFixtureServer } from '../fixtures/openai-fixture-server.ts';
+import { serviceMissing, servicePath } from '../fixtures/require-service.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = servicePath('chromium') ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -20,8 +21,7 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`NOTICE: ${CHROMIUM} is missing; the report.html browser tests are skipped.`);
+const hasChromium = !serviceMissing('chromium', 'the report.html browser tests (tests/e2e/report-chromium.test.ts)');
 
 let directory: string;
 let browser: Browser | undefined;

@@ -13,6 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetRowSchema } from '../../src/schemas/dataset-row.ts';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
+import { serviceMissing } from '../fixtures/require-service.ts';
+
+const redisMissing = serviceMissing('redis-server', 'the worker-process scale-out tests (tests/e2e/scale-out-workers.test.ts)');
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'bin/persona-forge.js');
@@ -159,6 +162,7 @@ async function expectEveryPairOnce(runDir: string, pairs: number) {
 }
 
 beforeAll(async () => {
+  if (redisMissing) return;
   workDir = await mkdtemp(join(tmpdir(), 'pf-scale-out-'));
   // Three critics (two filters, one ranker): 7 LLM calls per pair with 2 candidates.
   const critics = join(workDir, 'critics');
@@ -183,7 +187,7 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-describe('persona-forge run --redis with worker processes', () => {
+describe.skipIf(redisMissing)('persona-forge run --redis with worker processes', () => {
   it('produces the same rows, with the same schema, as the in-process executor on the same seed', async () => {
     const inProcess = await startRun(['--pairs', '6', '--iterations', '2'], 'parity-in-process').done;
     expect(inProcess.code, inProcess.output).toBe(0);
@@ -325,7 +329,7 @@ describe('persona-forge run --redis with worker processes', () => {
   });
 });
 
-describe('Redis memory', () => {
+describe.skipIf(redisMissing)('Redis memory', () => {
   /**
    * Bound: 8 MB peak for 1,000 pairs. What lives in Redis: up to 1,000 queued jobs (~0.3 KB of data each:
    * few-shot examples are referenced by id), the outcome stream backlog (deflated, deleted once
