@@ -28,6 +28,7 @@ export interface RunFlags {
   selection?: 'round-robin' | 'knockout' | 'listwise';
   secondOrder?: 'always' | 'when-uncertain';
   filters?: 'separate' | 'folded';
+  batch?: boolean;
   maxCost?: number;
   maxTokens?: number;
   resume?: string;
@@ -83,6 +84,7 @@ export function addRunOptions(command: Command): Command {
         'folded',
       ]),
     )
+    .option('--batch', 'send the LLM calls through the OpenAI Batch API (50% off, results within 24 h; resumable)')
     .option('--max-cost <usd>', 'stop admitting work once the run has cost this much', positiveNumber)
     .option('--max-tokens <n>', 'stop admitting work once the run has used this many tokens', positiveInteger)
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'));
@@ -104,6 +106,7 @@ export function flagsToConfig(flags: RunFlags): RunConfigInput {
       model: flags.model,
       critic_model: flags.criticModel,
       model_path: flags.modelPath,
+      ...(flags.batch && { batch: true }),
       ...(flags.baseUrl ? { provider: 'openai' as const } : flags.modelPath ? { provider: 'local' as const } : {}),
     },
     critique: { critics_dir: flags.critics, panel: flags.panel, selection: flags.selection, second_order: flags.secondOrder, filters: flags.filters },

@@ -17,6 +17,8 @@ import { checkOutputDirectory } from '../check-output-directory.ts';
 import { checkRunDirectory } from '../check-run-directory.ts';
 import { checkModelFile, modelLoadFailure } from '../check-model-file.ts';
 import { probeEndpoint } from '../probe-endpoint.ts';
+import { applyBatchMode } from '../../llm/batch/apply-batch-mode.ts';
+import { ConfigError } from '../../errors.ts';
 
 export function registerRunCommand(program: Command): void {
   addRunOptions(program.command('run').description('Generate a dataset with the Generator-Critic loop'))
@@ -40,6 +42,9 @@ export function registerRunCommand(program: Command): void {
         const config = await resolveRunConfig(flags, (line) => notices.push(line));
         // The run id is fixed here so the run log's place is known before the directory exists.
         config.run_id ??= defaultRunId(new Date(), config.seed);
+        // --batch: every pair of an iteration in flight at once, so each stage is one batch.
+        Object.assign(config, applyBatchMode(config));
+        if (config.llm.batch && flags.redis) throw new ConfigError('--batch runs in process: drop --redis, or drop --batch');
         const runDir = resolve(config.out, config.run_id);
         runLog = new RunLogFile(join(runDir, 'run.log'));
         const logger = createLogger(flags.logLevel, { stderr: where.stderr, clearLiveLine: where.liveLine, file: runLog });

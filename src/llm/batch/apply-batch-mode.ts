@@ -1,0 +1,23 @@
+import type { RunConfig } from '../../schemas/run-config.ts';
+
+/** Pair jobs in flight at once in batch mode, at most (the config's own cap on `concurrency`). */
+const MAX_BATCH_CONCURRENCY = 1024;
+/** LLM calls in flight in batch mode: each waits in a batch, not on a connection. */
+const BATCH_MAX_IN_FLIGHT = 100_000;
+
+/**
+ * The run config for `--batch` (a pure function; a config without `llm.batch` comes back as is):
+ * every pair of an iteration in flight at once (`concurrency` raised to `target` or `pairs`, at
+ * most 1024) and no cap on calls in flight, so the generator calls of an iteration form one batch
+ * and each critic stage the next; hedging off (a batch request is slow by design, and a hedged copy
+ * would only join the same batch).
+ */
+export function applyBatchMode(config: RunConfig): RunConfig {
+  if (!config.llm.batch) return config;
+  const wanted = Math.min(MAX_BATCH_CONCURRENCY, Math.max(config.concurrency, config.target ?? config.pairs));
+  return {
+    ...config,
+    concurrency: wanted,
+    llm: { ...config.llm, max_in_flight: Math.max(config.llm.max_in_flight, BATCH_MAX_IN_FLIGHT), hedge: false },
+  };
+}
