@@ -7,17 +7,11 @@ import { openFileResponseCache } from '../llm/file-response-cache.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';
 import type { Manifest } from '../schemas/manifest.ts';
-import type { PairJobContext } from '../schemas/run-context.ts';
-import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
-import { checkGeneratorPromptFits } from '../generation/check-generator-prompt-fits.ts';
-import { loadCritics } from '../critique/load-critics.ts';
-import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from '../critique/combined-panel-file.ts';
-import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
-import { defaultSeedPaths, loadSeedAttributes } from '../personas/load-seed-attributes.ts';
-import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
+import { COMBINED_PANEL_LINEAGE_KEY } from '../critique/combined-panel-file.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
 import { buildManifest } from '../output/build-manifest.ts';
 import type { Executor, ExecutorFactory } from './executor.ts';
+import { checkRunInputs } from './check-run-inputs.ts';
 import { InProcessExecutor } from './in-process-executor.ts';
 import { createPairJobRunner } from './pair-job-runner.ts';
 import { PairPlanner } from './pair-planner.ts';
@@ -89,9 +83,9 @@ export function defaultRunId(now: Date, seed: number): string {
 }
 
 /**
- * Checks every input before the first LLM call, then opens (or resumes) the run directory and
- * builds the run's parts: the LLM stack, the pair plan, the run state, the budget guard, the
- * pair-job runner and the executor.
+ * Checks every input before the first LLM call (`checkRunInputs`), then opens (or resumes) the run
+ * directory and builds the run's parts: the LLM stack, the pair plan, the run state, the budget
+ * guard, the pair-job runner and the executor.
  */
 export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise<PreparedRun> {
   const now = deps.now ?? (() => new Date());
@@ -99,51 +93,16 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
   const startedAt = now();
   const runId = config.run_id ?? defaultRunId(startedAt, config.seed);
 
-  const context = await loadPairJobContext(config);
-  // The seed dataset is read once here, so a bad record is reported (or, with `personas.strict`, is the
-  // exit-2 error) before the first LLM call; pair planning reads it again, silently.
-  const sourceImport = config.personas.source
-    ? await importDatasetWithNotes(config.personas.source, { strict: config.personas.strict })
-    : undefined;
-  if (sourceImport) {
-    for (const skipped of sourceImport.summary.skipped_records) {
-      emit('seed record skipped', { file: sourceImport.summary.path, ...skipped });
-    }
-    const { path, rows_read, imported, repaired, repaired_by_kind, skipped, skipped_by_reason, duplicates } = sourceImport.summary;
-    emit('seed dataset imported', { path, rows_read, imported, repaired, repaired_by_kind, skipped, skipped_by_reason, duplicates });
-  }
-  const seedPool =
-    sourceImport && config.personas.pool_from_source
-      ? sourceImport.dataset.conversations
-      : await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
-  if (config.personas.mode !== 'seed-pairs') await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
-  const models = { generator: deps.backend.modelFor('generator'), critic: deps.backend.modelFor('critic') };
-  // The generator prompt must fit the model's context with no few-shot example (else exit 2, before any call).
-  const promptFit = checkGeneratorPromptFits(
-    context.template,
-    {
-      fewShot: config.generation.few_shot,
-      maxOutputTokens: config.llm.max_output_tokens,
-      targetMinTurns: config.generation.target_min_turns,
-      targetMaxTurns: config.generation.target_max_turns,
-    },
-    deps.backend,
-    seedPool,
-  );
-  if (promptFit.fewShotThatFit < config.generation.few_shot) {
-    emit('few-shot examples fitted to the context', {
-      context_tokens: promptFit.contextTokens,
-      few_shot: config.generation.few_shot,
-      fit_with_largest_examples: promptFit.fewShotThatFit,
-    });
-  }
+  const { context, seedPool, personasImport, models } = await checkRunInputs(config, deps.backend, emit);
   await deps.beforeRunDirectory?.();
   // The run directory is created only once every input is known to be good.
   const runDir = await openRunDirectory(resolve(config.out, runId), config);
   const file = runDir.file;
 
   const ownCache =
-    config.cache.enabled && !deps.stores?.responseCache ? await openFileResponseCache(file('cache/responses.jsonl')) : undefined;
+    config.cache.enabled && !deps.stores?.responseCache
+      ? await openFileResponseCache(file('cache/responses.jsonl'))
+      : undefined;
   const backend = buildLlmStack({
     adapter: deps.backend,
     maxInFlight: config.llm.max_in_flight,
@@ -162,7 +121,8 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
   const state = await RunState.open(runDir, config.iterations);
   const { summaries } = state;
   const quotas = config.target === undefined ? undefined : targetQuotas(config.target, config.iterations);
-  if (runDir.resumed) emit('resuming', { run_dir: runDir.path, pairs_done: state.finishedPairs, pairs_planned: planner.size });
+  if (runDir.resumed)
+    emit('resuming', { run_dir: runDir.path, pairs_done: state.finishedPairs, pairs_planned: planner.size });
   for (const summary of summaries) {
     summary.pairs = quotas ? summary.done : planner.pairsOf(summary.iteration).length;
   }
@@ -187,7 +147,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
     },
     iterations: summaries,
     planning: planner.planning,
-    personasImport: sourceImport?.summary ?? null,
+    personasImport,
   };
 
   return {
@@ -201,25 +161,28 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
     budget,
     quotas,
     executor,
-    progress: trackProgress({ summaries, iterations: config.iterations, plannedPairs: () => planner.size, target: config.target }),
+    progress: trackProgress({
+      summaries,
+      iterations: config.iterations,
+      plannedPairs: () => planner.size,
+      target: config.target,
+    }),
     emit,
     onProgress: deps.onProgress,
     now,
     async writeManifest(status, stopReason = null) {
-      const manifest = buildManifest({ ...manifestInput, status, stopReason, finishedAt: status === 'running' ? null : now().toISOString() });
+      const manifest = buildManifest({
+        ...manifestInput,
+        status,
+        stopReason,
+        finishedAt: status === 'running' ? null : now().toISOString(),
+      });
       await writeJsonAtomic(file(RUN_FILES.manifest), manifest);
       return manifest;
     },
     async closeParts() {
-      for (const closable of [planner, executor, ...(ownCache ? [ownCache] : [])]) await closable.close().catch(() => {});
+      for (const closable of [planner, executor, ...(ownCache ? [ownCache] : [])])
+        await closable.close().catch(() => {});
     },
   };
-}
-
-/** The generator template, the enabled critics and (for `critique.panel: combined`) the panel prompt. */
-async function loadPairJobContext(config: RunConfig): Promise<PairJobContext> {
-  const template = await loadPromptTemplate(config.generation.template);
-  const critics = (await loadCritics({ overrideDir: config.critique.critics_dir })).filter((critic) => critic.enabled);
-  const panel = config.critique.panel === 'combined' ? await loadCombinedPanel() : undefined;
-  return { config, critics, template, ...(panel && { panel }) };
 }

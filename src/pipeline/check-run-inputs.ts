@@ -1,0 +1,98 @@
+import type { LlmBackend } from '../llm/llm-backend.ts';
+import type { RunConfig } from '../schemas/run-config.ts';
+import type { PoolRecord } from '../schemas/conversation.ts';
+import type { ImportSummary } from '../schemas/import-summary.ts';
+import type { PairJobContext } from '../schemas/run-context.ts';
+import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
+import { checkGeneratorPromptFits } from '../generation/check-generator-prompt-fits.ts';
+import { loadCritics } from '../critique/load-critics.ts';
+import { loadCombinedPanel } from '../critique/combined-panel-file.ts';
+import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
+import { defaultSeedPaths, loadSeedAttributes } from '../personas/load-seed-attributes.ts';
+import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
+
+/** A run's inputs, read and checked. */
+export interface RunInputs {
+  /** What every pair job needs besides the LLM (template, enabled critics, combined panel). */
+  context: PairJobContext;
+  /** Pool version 0: the seed conversations (or those of `personas.source`). */
+  seedPool: PoolRecord[];
+  /** What reading `personas.source` imported, repaired and skipped; null without a source. */
+  personasImport: ImportSummary | null;
+  models: { generator: string; critic: string };
+}
+
+/**
+ * Everything that can be wrong with a run's input, checked before the run directory exists and
+ * before the first LLM call: the generator template, the critics and panel prompt, the seed
+ * dataset (a bad record is reported, or with `personas.strict` is the exit-2 error), the seed
+ * attributes, and whether the generator prompt fits the model's context.
+ */
+export async function checkRunInputs(
+  config: RunConfig,
+  adapter: LlmBackend,
+  emit: (event: string, fields: Record<string, unknown>) => void,
+): Promise<RunInputs> {
+  const context = await loadPairJobContext(config);
+  // The seed dataset is read once here; pair planning reads it again, silently.
+  const sourceImport = config.personas.source
+    ? await importDatasetWithNotes(config.personas.source, { strict: config.personas.strict })
+    : undefined;
+  if (sourceImport) {
+    for (const skipped of sourceImport.summary.skipped_records) {
+      emit('seed record skipped', { file: sourceImport.summary.path, ...skipped });
+    }
+    const { path, rows_read, imported, repaired, repaired_by_kind, skipped, skipped_by_reason, duplicates } =
+      sourceImport.summary;
+    emit('seed dataset imported', {
+      path,
+      rows_read,
+      imported,
+      repaired,
+      repaired_by_kind,
+      skipped,
+      skipped_by_reason,
+      duplicates,
+    });
+  }
+  const seedPool =
+    sourceImport && config.personas.pool_from_source
+      ? sourceImport.dataset.conversations
+      : await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
+  if (config.personas.mode !== 'seed-pairs') {
+    await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
+  }
+  // The generator prompt must fit the model's context with no few-shot example (else exit 2).
+  const promptFit = checkGeneratorPromptFits(
+    context.template,
+    {
+      fewShot: config.generation.few_shot,
+      maxOutputTokens: config.llm.max_output_tokens,
+      targetMinTurns: config.generation.target_min_turns,
+      targetMaxTurns: config.generation.target_max_turns,
+    },
+    adapter,
+    seedPool,
+  );
+  if (promptFit.fewShotThatFit < config.generation.few_shot) {
+    emit('few-shot examples fitted to the context', {
+      context_tokens: promptFit.contextTokens,
+      few_shot: config.generation.few_shot,
+      fit_with_largest_examples: promptFit.fewShotThatFit,
+    });
+  }
+  return {
+    context,
+    seedPool,
+    personasImport: sourceImport?.summary ?? null,
+    models: { generator: adapter.modelFor('generator'), critic: adapter.modelFor('critic') },
+  };
+}
+
+/** The generator template, the enabled critics and (for `critique.panel: combined`) the panel prompt. */
+async function loadPairJobContext(config: RunConfig): Promise<PairJobContext> {
+  const template = await loadPromptTemplate(config.generation.template);
+  const critics = (await loadCritics({ overrideDir: config.critique.critics_dir })).filter((critic) => critic.enabled);
+  const panel = config.critique.panel === 'combined' ? await loadCombinedPanel() : undefined;
+  return { config, critics, template, ...(panel && { panel }) };
+}
