@@ -2,8 +2,8 @@ import type { LlmBackend } from '../llm/llm-backend.ts';
 import { OpenAiCompatibleBackend } from '../llm/openai/openai-compatible-backend.ts';
 import { proxySettingsFromEnv } from '../llm/openai/openai-connection.ts';
 import { createBatchingConnection, formatBatchProgress } from '../llm/batch/create-batching-connection.ts';
-import { faultToleranceFor } from '../llm/fault-tolerance.ts';
 import { buildLlmStack } from '../llm/build-llm-stack.ts';
+import { faultToleranceFor } from '../llm/fault-tolerance.ts';
 import { DEFAULT_OPENAI_BASE_URL, sharedEndpointOf, usesOpenAiEndpoint } from '../llm/shared-endpoint.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 
@@ -28,7 +28,10 @@ export interface CreatedBackend {
  * `OPENAI_BASE_URL` (already merged into `config.llm.base_url` with lower precedence than flags),
  * then the embedded local model.
  */
-export async function createBackend(config: RunConfig, env: Record<string, string | undefined>): Promise<CreatedBackend> {
+export async function createBackend(
+  config: RunConfig,
+  env: Record<string, string | undefined>,
+): Promise<CreatedBackend> {
   const { llm } = config;
   const created = usesOpenAiEndpoint(llm) ? createOpenAiAdapter(config, env) : await createLocalAdapter(config, env);
   return {
@@ -43,7 +46,10 @@ export async function createBackend(config: RunConfig, env: Record<string, strin
   };
 }
 
-function createOpenAiAdapter(config: RunConfig, env: Record<string, string | undefined>): { adapter: LlmBackend; description: string } {
+function createOpenAiAdapter(
+  config: RunConfig,
+  env: Record<string, string | undefined>,
+): { adapter: LlmBackend; description: string } {
   const { llm } = config;
   const baseUrl = llm.base_url ?? DEFAULT_OPENAI_BASE_URL;
   const adapter = new OpenAiCompatibleBackend({
@@ -70,7 +76,10 @@ function createOpenAiAdapter(config: RunConfig, env: Record<string, string | und
   };
 }
 
-async function createLocalAdapter(config: RunConfig, env: Record<string, string | undefined>): Promise<{ adapter: LlmBackend; description: string }> {
+async function createLocalAdapter(
+  config: RunConfig,
+  env: Record<string, string | undefined>,
+): Promise<{ adapter: LlmBackend; description: string }> {
   const { llm } = config;
   // Loaded lazily: API-only installs may not have node-llama-cpp at all.
   const { createLocalBackend, defaultCacheDir } = await import('../llm/llama/create-local-backend.ts');
