@@ -5,7 +5,15 @@
  * share of it, and times a Parquet export of the rows. The in-process file cache's index is
  * measured separately for the same number of cached replies.
  */
+import { spawn } from 'node:child_process';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { RedisResponseCache, dropCommittedPairReplies } from '../src/executors/redis/redis-response-cache.ts';
+import { RedisCommandBatch } from '../src/executors/redis/redis-command-batch.ts';
+import { writeLargeRunDirectory } from '../tests/fixtures/write-large-run-directory.ts';
+import type { EndOfRunPhase, PhaseReading } from './end-of-run-process.ts';
 import { startRedisServer } from '../tests/fixtures/redis-server.ts';
 import {
   measureFileCacheIndex,
@@ -71,7 +79,11 @@ export async function measureScale(scenario: BenchScenario, options: BenchRunOpt
   });
   try {
     const workersBefore = workers.map((worker) => readProc(worker.pid));
-    const atCheckpoint: Array<{ workers: ProcReading[]; workersAfterGc: Promise<ProcReading[]>; redisUsedMb: Promise<number> }> = [];
+    const atCheckpoint: Array<{
+      workers: ProcReading[];
+      workersAfterGc: Promise<ProcReading[]>;
+      redisUsedMb: Promise<number>;
+    }> = [];
     const redisUsedMb = async () => Number((await redisServer.info('memory')).used_memory) / MB;
     await simulator.reset();
     options.log(
@@ -177,4 +189,167 @@ async function measureRedisCache(redis: Redis, usedMb: number): Promise<{ keys: 
     after = now;
   }
   return { keys, mb: usedMb - after };
+}
+
+/** One run size of `measureScaleSizes`: each phase measured in its own process (bench/end-of-run-process.ts). */
+export interface SizeMeasurement {
+  conversations: number;
+  /** Pairs planned (a third rejected, as in the synthetic run directory). */
+  pairs: number;
+  conversationsFileMb: number;
+  candidatesFileMb: number;
+  phases: Record<EndOfRunPhase, PhaseReading>;
+  loadAverage: number;
+}
+
+export interface RedisCacheSizeMeasurement {
+  committedPairs: number;
+  inFlightPairs: number;
+  repliesPerPair: number;
+  /** Cache entries and Redis `used_memory` once `committedPairs` are committed (replies of the pairs in flight remain). */
+  cacheKeys: number;
+  usedMb: number;
+  /** The same with the replies of committed pairs kept (no `dropCommittedPairReplies`): the behaviour before. */
+  cacheKeysKept: number;
+  usedMbKept: number;
+}
+
+const END_OF_RUN_PHASES: EndOfRunPhase[] = ['resume', 'parquet', 'finish', 'end-of-run'];
+
+/**
+ * Size: the parts of a run whose cost could grow with its size, measured directly on synthetic
+ * run directories (tests/fixtures/write-large-run-directory.ts: real schemas, ~2.1 KB rows, two
+ * ~2.5 KB candidates per pair, a third of the pairs rejected) of each size in `conversations`:
+ * resume read-back (`RunState.open`), the Parquet export, the dataset card + report, and the whole
+ * end of a run; each in a fresh process, peak RSS over RSS at its start.
+ */
+export async function measureScaleSizes(
+  conversations: readonly number[],
+  options: { workDir: string; log: (line: string) => void },
+): Promise<SizeMeasurement[]> {
+  const results: SizeMeasurement[] = [];
+  for (const size of conversations) {
+    const dir = join(options.workDir, `size-${size}`);
+    const pairs = Math.round(size * 1.5);
+    options.log(`scale sizes: writing a run directory of ${size} conversations (${pairs} pairs)`);
+    writeLargeRunDirectory(dir, { pairs });
+    const phases = {} as Record<EndOfRunPhase, PhaseReading>;
+    for (const phase of END_OF_RUN_PHASES) {
+      phases[phase] = await runEndOfRunPhase(dir, phase);
+      options.log(
+        `  ${phase}: ${phases[phase].cpuMs.toFixed(0)} ms CPU, ${phases[phase].ms.toFixed(0)} ms wall, +${phases[phase].peakGrowthMb.toFixed(0)} MB peak (load ${currentLoad().toFixed(1)})`,
+      );
+    }
+    results.push({
+      conversations: size,
+      pairs,
+      conversationsFileMb: statSync(join(dir, 'conversations.jsonl')).size / MB,
+      candidatesFileMb: statSync(join(dir, 'candidates.jsonl')).size / MB,
+      phases,
+      loadAverage: currentLoad(),
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+/** Resume read-back (`RunState.open`) of a run of `conversations` rows without candidates.jsonl (a 1M-row run's would be ~10 GB). */
+export async function measureResumeReadBack(
+  conversations: number,
+  options: { workDir: string; log: (line: string) => void },
+): Promise<{ conversations: number; conversationsFileMb: number; reading: PhaseReading; loadAverage: number }> {
+  const dir = join(options.workDir, `resume-${conversations}`);
+  options.log(`resume read-back: writing ${conversations} rows`);
+  writeLargeRunDirectory(dir, { pairs: Math.round(conversations * 1.5), candidates: false });
+  const conversationsFileMb = statSync(join(dir, 'conversations.jsonl')).size / MB;
+  const reading = await runEndOfRunPhase(dir, 'resume');
+  rmSync(dir, { recursive: true, force: true });
+  return { conversations, conversationsFileMb, reading, loadAverage: currentLoad() };
+}
+
+function runEndOfRunPhase(dir: string, phase: EndOfRunPhase): Promise<PhaseReading> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./end-of-run-process.ts', import.meta.url)),
+        dir,
+        phase,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`end-of-run phase ${phase} exited with ${code}`));
+      resolve(JSON.parse(output.trim().split('\n').at(-1)!) as PhaseReading);
+    });
+  });
+}
+
+/**
+ * The Redis response cache after `committedPairs` pairs, on a spawned redis-server: pairs run
+ * `inFlightPairs` at a time; each stores `repliesPerPair` replies through
+ * `RedisResponseCache.forPair` (3 in 16 of ~1.5 KB, generator-like, the rest ~300 B, critic-like)
+ * and is committed (`dropCommittedPairReplies`) in the order it started. Run twice: with the drop,
+ * and keeping every reply (as before).
+ */
+export async function measureRedisCacheSize(
+  committedPairs: number,
+  options: { inFlightPairs?: number; repliesPerPair?: number } = {},
+): Promise<RedisCacheSizeMeasurement> {
+  const inFlightPairs = options.inFlightPairs ?? 512;
+  const repliesPerPair = options.repliesPerPair ?? 16;
+  const reading = async (drop: boolean) => {
+    const server = await startRedisServer();
+    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    try {
+      const cache = new RedisResponseCache(redis, { prefix: 'pf' });
+      const generatorText = 'User 1: '.padEnd(1500, 'generated conversation text ');
+      const criticText = '{"passed":true,"confidence":0.9,"rationale":"'.padEnd(290, 'fine ') + '"}';
+      const commit = async (pair: number) => {
+        if (drop) await dropCommittedPairReplies(redis, 'pf', [`job-${pair}`]);
+      };
+      for (let pair = 0; pair < committedPairs + inFlightPairs; pair++) {
+        const scoped = cache.forPair(`job-${pair}`);
+        for (let reply = 0; reply < repliesPerPair; reply++) {
+          const text = reply % 16 < 3 ? generatorText : criticText;
+          await scoped.set(
+            `${pair}-${reply}`,
+            JSON.stringify({ text: `${text}${pair}`, model: 'sim', promptTokens: 900, completionTokens: 300 }),
+          );
+        }
+        if (pair % 256 === 255) await RedisCommandBatch.for(redis).flushWith();
+        if (pair >= inFlightPairs) await commit(pair - inFlightPairs);
+      }
+      await RedisCommandBatch.for(redis).flushWith();
+      let keys = 0;
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(cursor, 'MATCH', 'pf:cache:*', 'COUNT', 5000);
+        cursor = next;
+        keys += batch.length;
+      } while (cursor !== '0');
+      const memory = await server.info('memory');
+      return { keys, usedMb: Number(memory.used_memory) / MB };
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  };
+  const dropped = await reading(true);
+  const kept = await reading(false);
+  return {
+    committedPairs,
+    inFlightPairs,
+    repliesPerPair,
+    cacheKeys: dropped.keys,
+    usedMb: dropped.usedMb,
+    cacheKeysKept: kept.keys,
+    usedMbKept: kept.usedMb,
+  };
 }
