@@ -8,13 +8,16 @@ const BATCH_MAX_IN_FLIGHT = 100_000;
 /**
  * The run config for `--batch` (a pure function; a config without `llm.batch` comes back as is):
  * every pair of an iteration in flight at once (`concurrency` raised to `target` or `pairs`, at
- * most 1024) and no cap on calls in flight, so the generator calls of an iteration form one batch
+ * most 1024; a run with a budget cap keeps its own `concurrency`) and no cap on calls in flight, so the generator calls of an iteration form one batch
  * and each critic stage the next; hedging off (a batch request is slow by design, and a hedged copy
  * would only join the same batch).
  */
 export function applyBatchMode(config: RunConfig): RunConfig {
   if (!config.llm.batch) return config;
-  const wanted = Math.min(MAX_BATCH_CONCURRENCY, Math.max(config.concurrency, config.target ?? config.pairs));
+  // A budget cap is checked as pairs finish: with one in-flight wave per iteration it could be
+  // overshot by a whole iteration, so a capped run keeps its `concurrency` (raise it for bigger batches).
+  const capped = config.budget.max_cost_usd !== undefined || config.budget.max_tokens !== undefined;
+  const wanted = capped ? config.concurrency : Math.min(MAX_BATCH_CONCURRENCY, Math.max(config.concurrency, config.target ?? config.pairs));
   return {
     ...config,
     concurrency: wanted,
