@@ -254,10 +254,14 @@ describe('persona-forge run in seed-pairs mode from a messy seed dataset', { tim
     ]).result;
     expect(stderr).not.toContain('unexpected error');
     expect(code).toBe(0);
-    const skippedEvents = stderr
-      .split('\n')
-      .filter((line) => line.includes('"seed record skipped"'))
-      .map((line) => JSON.parse(line) as { file: string; line: number; reason: string });
+    // One warning per skipped record (a JSON log line here, stderr being no terminal; a plain line in one).
+    const skippedEvents = [...stderr.matchAll(/warning: (.+?):(\d+): skipped \((\w+)\)/g)].map(
+      ([, file, line, reason]) => ({
+        file,
+        line: Number(line),
+        reason,
+      }),
+    );
     expect(skippedEvents.map((event) => [event.file, event.line, event.reason])).toEqual([
       [MESSY_SOURCE, 11, 'empty_conversation'],
       [MESSY_SOURCE, 12, 'no_recognizable_turns'],

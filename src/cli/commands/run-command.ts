@@ -81,7 +81,11 @@ export function registerRunCommand(program: Command): void {
             // After the seed, critic and template files are checked: the endpoint must answer and accept the key.
             beforeRunDirectory: () => (usesOpenAiEndpoint(config.llm) ? probeEndpoint(config.llm, process.env, stopper.signal) : Promise.resolve()),
             onProgress: (progress) => reporter.update(progress),
-            onEvent: (event, fields) => logger.info(fields, event),
+            // A seed record left out of `personas.source` is a warning the user sees, in a terminal too.
+            onEvent: (event, fields) =>
+              event === 'seed record skipped'
+                ? notify(`warning: ${String(fields.file)}:${String(fields.line)}: skipped (${String(fields.reason)}): ${String(fields.message)}`)
+                : logger.info(fields, event),
           });
           reporter.finish();
           process.stdout.write(`${formatSummary(result.manifest, result.runDir)}\n`);
