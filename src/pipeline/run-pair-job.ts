@@ -2,7 +2,6 @@ import type { LlmBackend } from '../llm/llm-backend.ts';
 import { EndpointUnreachableError } from '../errors.ts';
 import { recordUsage } from '../llm/record-usage.ts';
 import { computeRoleCost } from '../llm/compute-cost.ts';
-import type { RunConfig } from '../schemas/run-config.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import type { CandidateRecord } from '../schemas/candidate-record.ts';
