@@ -7,7 +7,15 @@ import { hashText } from '../util/hash-text.ts';
  * so `--resume` accepts them changed.
  */
 export function configFingerprint(config: RunConfig): string {
-  const { out: _out, run_id: _runId, concurrency: _concurrency, budget: _budget, prices: _prices, llm, ...rest } = config;
+  const {
+    out: _out,
+    run_id: _runId,
+    concurrency: _concurrency,
+    budget: _budget,
+    prices: _prices,
+    llm,
+    ...rest
+  } = config;
   const { api_key: _apiKey, timeout_ms: _timeout, max_retries: _retries, threads: _threads, ...llmRest } = llm;
   return hashText(stableStringify({ ...rest, llm: llmRest }), 16);
 }

@@ -41,4 +41,7 @@ export function tallyOutcome(summary: IterationSummary, outcome: OutcomeLine): v
 }
 
 export const totalTokens = (usage: UsageByRole) =>
-  usage.generator.prompt_tokens + usage.generator.completion_tokens + usage.critic.prompt_tokens + usage.critic.completion_tokens;
+  usage.generator.prompt_tokens +
+  usage.generator.completion_tokens +
+  usage.critic.prompt_tokens +
+  usage.critic.completion_tokens;

@@ -92,13 +92,43 @@ export async function runPairJob(job: PairJob, deps: PairJobDeps): Promise<PairO
         created_at: (deps.now ?? (() => new Date()))().toISOString(),
         schema_version: SCHEMA_VERSION,
       });
-      return { ...base, status: 'accepted', row, candidates, reasons, error: null, usage, duration_ms: Date.now() - started, few_shot: result.fewShot.count };
+      return {
+        ...base,
+        status: 'accepted',
+        row,
+        candidates,
+        reasons,
+        error: null,
+        usage,
+        duration_ms: Date.now() - started,
+        few_shot: result.fewShot.count,
+      };
     }
-    return { ...base, status: 'rejected', row: null, candidates, reasons, error: null, usage: backend.usage, duration_ms: Date.now() - started, ...(fewShot && { few_shot: fewShot.count }) };
+    return {
+      ...base,
+      status: 'rejected',
+      row: null,
+      candidates,
+      reasons,
+      error: null,
+      usage: backend.usage,
+      duration_ms: Date.now() - started,
+      ...(fewShot && { few_shot: fewShot.count }),
+    };
   } catch (error) {
     if (error instanceof EndpointUnreachableError) throw error;
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { ...base, status: 'failed', row: null, candidates, reasons, error: message, usage: backend.usage, duration_ms: Date.now() - started, ...(fewShot && { few_shot: fewShot.count }) };
+    return {
+      ...base,
+      status: 'failed',
+      row: null,
+      candidates,
+      reasons,
+      error: message,
+      usage: backend.usage,
+      duration_ms: Date.now() - started,
+      ...(fewShot && { few_shot: fewShot.count }),
+    };
   }
 }
 
@@ -122,7 +152,10 @@ async function generateAndJudge(
     backend,
     config.llm.max_output_tokens,
   );
-  const fewShot = { count: { planned: job.few_shot.length, used: examples.length }, ids: examples.map((record) => record.id) };
+  const fewShot = {
+    count: { planned: job.few_shot.length, used: examples.length },
+    ids: examples.map((record) => record.id),
+  };
   const generated = await backend.complete({
     role: 'generator',
     messages,
@@ -172,5 +205,13 @@ async function generateAndJudge(
       filtered_by: record.filtered_by,
     };
   });
-  return { records, winnerIndex: critique.winnerIndex, reasons: critique.reasons, scores: critique.scores, selection: critique.selection, promptHashes: critique.promptHashes, fewShot };
+  return {
+    records,
+    winnerIndex: critique.winnerIndex,
+    reasons: critique.reasons,
+    scores: critique.scores,
+    selection: critique.selection,
+    promptHashes: critique.promptHashes,
+    fewShot,
+  };
 }

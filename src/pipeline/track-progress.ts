@@ -15,7 +15,8 @@ export function trackProgress(input: {
 }) {
   const sessionStart = Date.now();
   let sessionDone = 0;
-  const sum = (pick: (summary: IterationSummary) => number) => input.summaries.reduce((total, summary) => total + pick(summary), 0);
+  const sum = (pick: (summary: IterationSummary) => number) =>
+    input.summaries.reduce((total, summary) => total + pick(summary), 0);
   return {
     /** Counts one pair finished in this session. */
     pairFinished(): void {
