@@ -58,6 +58,8 @@ export function projectRun(
     /** The embedded model (time projected) rather than an endpoint. */
     local: boolean;
     speed?: LocalModelSpeed;
+    /** Prompt tokens evaluated per pair, when measured (bench); otherwise modelled from the prompt sizes. */
+    evaluatedPromptTokensPerPair?: number;
   },
 ): RunProjection {
   const pairs = config.target !== undefined ? config.target : config.pairs * config.iterations;
@@ -69,7 +71,8 @@ export function projectRun(
   const scheme = resolveSelection(config.critique);
   const { filters, rankers } = options.critics;
   const orders = scheme.second_order === 'always' ? 2 : 1;
-  const comparisons = scheme.method === 'round-robin' ? (candidates * (candidates - 1)) / 2 : Math.max(0, candidates - 1);
+  const comparisons =
+    scheme.method === 'round-robin' ? (candidates * (candidates - 1)) / 2 : Math.max(0, candidates - 1);
   const filterCalls = scheme.filters === 'separate' ? filters * candidates : 0;
   const criticCallsByKind =
     candidates < 2
@@ -81,14 +84,22 @@ export function projectRun(
             : { calls: comparisons * orders * (scheme.panel === 'per-expert' ? rankers : 1), conversations: 2 },
         ];
   const criticCalls = criticCallsByKind.reduce((sum, kind) => sum + kind.calls, 0);
-  const criticPrompt = criticCallsByKind.reduce((sum, kind) => sum + kind.calls * (CRITIC_FRAME_TOKENS + kind.conversations * replyTokens), 0);
-  const criticReply = criticCallsByKind.reduce((sum, kind) => sum + kind.calls * kind.conversations * CRITIC_REPLY_TOKENS_PER_CANDIDATE, 0);
+  const criticPrompt = criticCallsByKind.reduce(
+    (sum, kind) => sum + kind.calls * (CRITIC_FRAME_TOKENS + kind.conversations * replyTokens),
+    0,
+  );
+  const criticReply = criticCallsByKind.reduce(
+    (sum, kind) => sum + kind.calls * kind.conversations * CRITIC_REPLY_TOKENS_PER_CANDIDATE,
+    0,
+  );
 
   const generatorPrompt = options.generatorPromptTokens * candidates;
   const perPair = {
     prompt: generatorPrompt + criticPrompt,
     // Prefix reuse: the candidates share one evaluation of the generator prompt.
-    promptEvaluated: options.local ? options.generatorPromptTokens + criticPrompt : generatorPrompt + criticPrompt,
+    promptEvaluated:
+      options.evaluatedPromptTokensPerPair ??
+      (options.local ? options.generatorPromptTokens + criticPrompt : generatorPrompt + criticPrompt),
     generatorReply: candidates * replyTokens,
     criticReply,
   };
@@ -106,9 +117,11 @@ export function projectRun(
       completion: pairs * (perPair.generatorReply + perPair.criticReply),
     },
     durationMs: options.local ? Math.round(pairs * pairSeconds * 1000) : null,
-    method: (config.target !== undefined ? `--target ${config.target}: at least one pair per accepted conversation; ` : '') + (options.local
-      ? `${pairs} pairs one after another on the shared CPU (pairs in flight share the cores); ${candidates} candidate(s) of ~${replyTokens} tokens decoded together; ` +
-        `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond} prompt and ${speed.generatedTokensPerSecond} generated tokens/s`
-      : `${pairs} pairs; ${candidates} candidate(s) of ~${replyTokens} tokens; ${criticCalls} critic call(s) per pair (${scheme.method}); time depends on the endpoint`),
+    method:
+      (config.target !== undefined ? `--target ${config.target}: at least one pair per accepted conversation; ` : '') +
+      (options.local
+        ? `${pairs} pairs one after another on the shared CPU (pairs in flight share the cores); ${candidates} candidate(s) of ~${replyTokens} tokens decoded together; ` +
+          `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond.toFixed(0)} prompt and ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s`
+        : `${pairs} pairs; ${candidates} candidate(s) of ~${replyTokens} tokens; ${criticCalls} critic call(s) per pair (${scheme.method}); time depends on the endpoint`),
   };
 }

@@ -137,7 +137,10 @@ function jobFor(run: PreparedRun, item: PlannedPair, iteration: number, pool: Po
     few_shot: sampleFewShot(
       pool.filter((record) => record.id !== item.pair.id),
       run.config.generation.few_shot,
-      deriveRandom(run.config.seed, `few-shot/${iteration}/${item.pair.id}`),
+      // Per iteration: one draw for every pair, so their generator prompts share a prefix (local default).
+      run.config.generation.few_shot_draw === 'per-iteration'
+        ? deriveRandom(run.config.seed, `few-shot/${iteration}`)
+        : deriveRandom(run.config.seed, `few-shot/${iteration}/${item.pair.id}`),
     ),
   };
 }

@@ -136,6 +136,12 @@ export const RunConfigSchema = z.strictObject({
       template: z.string().optional(),
       /** Few-shot examples per prompt (paper: 5). */
       few_shot: z.number().int().min(0).default(5),
+      /**
+       * `per-pair` (the paper): each prompt draws its own examples. `per-iteration`: every pair of an
+       * iteration shows the same examples, so on the embedded model all generator prompts of an
+       * iteration share one evaluated prefix (its default). @defaultValue 'per-pair' (absent)
+       */
+      few_shot_draw: z.enum(['per-pair', 'per-iteration']).optional(),
       /** Target length in utterances, stated in the instruction. */
       target_min_turns: positiveInt.default(12),
       target_max_turns: positiveInt.default(20),

@@ -46,8 +46,9 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
 
   it('fits the default few-shot prompt into the context and accounts for every pair; prefix reuse shows in the manifest', async () => {
     const config = join(model.dir, 'small.yaml');
+    // The paper's few-shot setting (5 examples, 1,200-token replies) that used to crash on this context.
     // The batched contradiction check of profile planning is not fitted to the context (see the README).
-    await writeFile(config, 'profiles:\n  contradiction_check: false\n');
+    await writeFile(config, 'profiles:\n  contradiction_check: false\ngeneration:\n  few_shot: 5\nllm:\n  max_output_tokens: 1200\n');
     const { code, stdout, stderr } = await runCli(
       ['run', '--model-path', model.path, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', model.dir, '--run-id', 'small', '--config', config],
       { timeoutMs: 300_000 },
@@ -59,7 +60,7 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
     const [iteration] = manifest.iterations;
     expect(iteration.accepted + iteration.rejected + iteration.failed).toBe(2);
     expect(iteration.failed).toBe(0);
-    // 5 examples planned per prompt (the default); fewer fit into 2,048 tokens with a 1,200-token reply.
+    // 5 examples planned per prompt; fewer fit into 2,048 tokens with a 1,200-token reply.
     expect(manifest.totals.few_shot?.planned).toBeGreaterThanOrEqual(10);
     expect(manifest.totals.few_shot!.used).toBeLessThan(manifest.totals.few_shot!.planned);
     const outcomes = (await readFile(join(model.dir, 'small', 'outcomes.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => OutcomeLineSchema.parse(JSON.parse(line)));

@@ -11,6 +11,8 @@ import type { RunConfigInput } from '../../schemas/run-config.ts';
  * - 2 candidates: the selection step still compares; they decode together in one batch;
  * - 2 few-shot examples and 8-12 utterances: shorter prompts and replies (prompt processing and
  *   generation are the whole cost on a CPU);
+ * - few-shot examples drawn once per iteration: every generator prompt of an iteration then
+ *   starts with the same ~1,000 tokens, evaluated once and copied (prefix reuse);
  * - 450 / 320 output tokens: room for 12 utterances, and for bounded critic replies;
  * - no retry of rejected pairs: a retry doubles a pair's cost;
  * - 2 pairs in flight: they share the cores anyway; two keep the batch full while one waits.
@@ -20,7 +22,7 @@ export const LOCAL_MODEL_DEFAULTS = {
   pairs: 6,
   candidates: 2,
   concurrency: 2,
-  generation: { few_shot: 2, target_min_turns: 8, target_max_turns: 12 },
+  generation: { few_shot: 2, few_shot_draw: 'per-iteration', target_min_turns: 8, target_max_turns: 12 },
   llm: { max_output_tokens: 450, critic_max_output_tokens: 320 },
   critique: { min_turns: 6, retry_rejected: false },
 } as const satisfies RunConfigInput;

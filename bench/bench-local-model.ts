@@ -1,0 +1,257 @@
+/**
+ * The embedded model's path, measured without a download (`npx tsx bench/bench-local-model.ts`,
+ * or `npm run bench -- --only local-model`):
+ * 1. speed of a GGUF with the default model's exact shape (bench/write-shaped-gguf.ts): prompt
+ *    processing and generation tokens/s with 1 and 2 threads, flash attention, a smaller batch,
+ *    and two sequences decoding together;
+ * 2. prompt tokens sent vs evaluated for one pair of the embedded default config, with and without
+ *    prefix sharing (the tiny word-vocabulary model runs the real pair job; its generator replies
+ *    are replaced by seed conversations so the critics judge real text);
+ * 3. the projected wall time of the README main command (`npx persona-forge run`) on the real
+ *    default model from those numbers (`projectRun`).
+ *
+ *   npx tsx bench/bench-local-model.ts            full; rewrites the local-model section of RESULTS.md
+ *   npx tsx bench/bench-local-model.ts --quick    smaller prompts; RESULTS.md untouched
+ *   ... --no-write                                never touch RESULTS.md
+ */
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeTinyGguf } from '../scripts/write-tiny-gguf.ts';
+import { createLlamaCppBackend } from '../src/llm/llama/llama-cpp-backend.ts';
+import { LOCAL_MODEL_DEFAULTS } from '../src/llm/llama/local-model-defaults.ts';
+import type { LlmBackend } from '../src/llm/llm-backend.ts';
+import { loadPromptTemplate } from '../src/generation/load-prompt-template.ts';
+import { buildGeneratorPrompt } from '../src/generation/build-generator-prompt.ts';
+import { checkGeneratorPromptFits } from '../src/generation/check-generator-prompt-fits.ts';
+import { loadCritics } from '../src/critique/load-critics.ts';
+import { defaultSeedPaths } from '../src/personas/load-seed-attributes.ts';
+import { loadSeedConversations } from '../src/personas/load-seed-conversations.ts';
+import { runPairJob } from '../src/pipeline/run-pair-job.ts';
+import { DEFAULT_LOCAL_MODEL_SPEED, projectRun, type LocalModelSpeed } from '../src/pipeline/project-run.ts';
+import { addUsage } from '../src/util/add-usage.ts';
+import { emptyUsageByRole } from '../src/schemas/usage.ts';
+import { RunConfigSchema } from '../src/schemas/run-config.ts';
+import type { UsageByRole } from '../src/schemas/usage.ts';
+import { renderConversation } from '../src/util/render-conversation.ts';
+import { measureLlamaSpeed, type LlamaSpeed } from './measure-llama-speed.ts';
+import { writeShapedGguf } from './write-shaped-gguf.ts';
+
+export interface PairTokenCounts {
+  sharePrefixes: boolean;
+  /** Pairs run one after another on one backend (as in one iteration), summed. */
+  pairs: number;
+  usage: UsageByRole;
+}
+
+export interface LocalModelMeasurement {
+  loadAverage: { start: number; end: number };
+  tokensPerCharacter: number;
+  speeds: (LlamaSpeed & { label: string; loadAverage: number })[];
+  pairs: PairTokenCounts[];
+  /** At the speeds measured now, and at the idle 2-core reference speeds (`DEFAULT_LOCAL_MODEL_SPEED`). */
+  projections: (ReturnType<typeof projectRun> & { label: string; speed: LocalModelSpeed })[];
+  generatorPromptTokens: number;
+}
+
+const load = () => Math.round(loadavg()[0] * 100) / 100;
+const SHAPED_MODEL_BYTES = 529_441_568;
+
+async function shapedModelPath(log: (message: string) => void): Promise<string> {
+  const dir = join(tmpdir(), 'persona-forge-bench-models');
+  const path = join(dir, 'qwen2.5-0.5b-shaped-q8_0.gguf');
+  const size = await stat(path).then((info) => info.size, () => 0);
+  if (size !== SHAPED_MODEL_BYTES) {
+    log(`writing the shaped model (~530 MB) to ${path}`);
+    await mkdir(dir, { recursive: true });
+    await writeShapedGguf(path);
+  }
+  return path;
+}
+
+/** Replaces generator replies with seed conversations, so the critics judge real text; generation still runs on the model. */
+function withSeedReplies(backend: LlmBackend, replies: readonly string[]): LlmBackend {
+  let next = 0;
+  return {
+    kind: backend.kind,
+    modelFor: (role) => backend.modelFor(role),
+    contextTokens: backend.contextTokens,
+    countPromptTokens: (request) => backend.countPromptTokens!(request),
+    async complete(request) {
+      const result = await backend.complete(request);
+      if (request.role !== 'generator') return result;
+      return { ...result, texts: result.texts.map(() => replies[next++ % replies.length]) };
+    },
+    dispose: () => backend.dispose(),
+  };
+}
+
+export async function measureLocalModel(options: { quick: boolean; log: (message: string) => void }): Promise<LocalModelMeasurement> {
+  const { log, quick } = options;
+  const startLoad = load();
+  const config = RunConfigSchema.parse({ ...LOCAL_MODEL_DEFAULTS, profiles: { contradiction_check: false } });
+  const template = await loadPromptTemplate();
+  const pool = await loadSeedConversations(defaultSeedPaths().conversations);
+  const critics = (await loadCritics({})).filter((critic) => critic.enabled);
+  const pair = {
+    id: 'bench-pair',
+    user1: { id: 'bench-1', attributes: pool[0].user1_persona },
+    user2: { id: 'bench-2', attributes: pool[1].user2_persona },
+  };
+  const examples = pool.slice(2, 2 + config.generation.few_shot);
+  const promptText = buildGeneratorPrompt(template, {
+    pair,
+    examples,
+    targetMinTurns: config.generation.target_min_turns,
+    targetMaxTurns: config.generation.target_max_turns,
+  })
+    .map((message) => message.content)
+    .join('\n');
+
+  // 1. Speed of the default model's shape.
+  const modelPath = await shapedModelPath(log);
+  const promptTokens = quick ? 256 : 1024;
+  const generatedTokens = quick ? 8 : 32;
+  const speeds: LocalModelMeasurement['speeds'] = [];
+  const measure = async (label: string, settings: Partial<Parameters<typeof measureLlamaSpeed>[2]> & { threads: number }) => {
+    const speed = await measureLlamaSpeed(modelPath, promptText, { promptTokens, generatedTokens, ...settings });
+    speeds.push({ ...speed, label, loadAverage: load() });
+    log(`${label}: ${speed.promptTokensPerSecond.toFixed(1)} prompt / ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s (load ${load()})`);
+    return speed;
+  };
+  const one = await measure('1 thread', { threads: 1 });
+  const two = await measure('2 threads', { threads: 2 });
+  const best = two.generatedTokensPerSecond > one.generatedTokensPerSecond ? 2 : 1;
+  await measure(`${best} thread(s), flash attention`, { threads: best, flashAttention: true });
+  await measure(`${best} thread(s), batch size 128`, { threads: best, batchSize: 128 });
+  const batched = await measure(`${best} thread(s), 2 sequences in one batch`, { threads: best, sequences: 2 });
+  const fastest = best === 2 ? two : one;
+
+  // 2. Tokens sent vs evaluated for one pair (tiny word-vocabulary model; counts depend on the tokenizer, not the weights).
+  const workDir = await mkdtemp(join(tmpdir(), 'persona-forge-bench-local-'));
+  const pairs: PairTokenCounts[] = [];
+  let generatorPromptTokens = 0;
+  try {
+    const tinyPath = join(workDir, 'words.gguf');
+    await writeTinyGguf(tinyPath, { vocabulary: 'words' });
+    const replies = pool.slice(4).map((record) => renderConversation(record.turns));
+    // One iteration's first pairs, one after another on one backend: they show the same few-shot
+    // examples (few_shot_draw per-iteration), and the critics' rubric is the same for every pair.
+    const pairCount = quick ? 2 : 3;
+    const pairsOfIteration = Array.from({ length: pairCount }, (_, index) => ({
+      id: `bench-pair-${index}`,
+      user1: { id: `bench-${index}-1`, attributes: pool[index].user1_persona },
+      user2: { id: `bench-${index}-2`, attributes: pool[(index + 1) % pool.length].user2_persona },
+    }));
+    for (const sharePrefixes of [false, true]) {
+      const backend = await createLlamaCppBackend({ modelPath: tinyPath, threads: 1, parallelSequences: 4, contextSize: 8192, sharePrefixes });
+      try {
+        generatorPromptTokens = backend.countPromptTokens({
+          role: 'generator',
+          messages: buildGeneratorPrompt(template, { pair, examples, targetMinTurns: config.generation.target_min_turns, targetMaxTurns: config.generation.target_max_turns }),
+        });
+        const usage = emptyUsageByRole();
+        for (const item of pairsOfIteration) {
+          const outcome = await runPairJob(
+            { run_id: 'bench', iteration: 1, pair: item, few_shot: examples, pool_version: 0 },
+            { config, critics, template, backend: withSeedReplies(backend, replies) },
+          );
+          if (outcome.status === 'failed') log(`pair job failed: ${outcome.error}`);
+          addUsage(usage, outcome.usage);
+        }
+        pairs.push({ sharePrefixes, pairs: pairCount, usage });
+        const sent = usage.generator.prompt_tokens + usage.critic.prompt_tokens;
+        const evaluated = (usage.generator.prompt_tokens_evaluated ?? 0) + (usage.critic.prompt_tokens_evaluated ?? 0);
+        log(`${pairCount} pairs, prefix sharing ${sharePrefixes ? 'on' : 'off'}: ${sent} prompt tokens sent, ${evaluated} evaluated`);
+      } finally {
+        await backend.dispose();
+      }
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+
+  // 3. The README main command on the real default model, from the measured tokens per pair.
+  const shared = pairs.find((item) => item.sharePrefixes)!;
+  const evaluatedPerPair =
+    ((shared.usage.generator.prompt_tokens_evaluated ?? 0) + (shared.usage.critic.prompt_tokens_evaluated ?? 0)) / shared.pairs;
+  const criticCounts = {
+    filters: critics.filter((critic) => critic.kind === 'filter').length,
+    rankers: critics.filter((critic) => critic.kind === 'pairwise').length,
+  };
+  const measuredSpeed: LocalModelSpeed = {
+    promptTokensPerSecond: fastest.promptTokensPerSecond,
+    generatedTokensPerSecond: fastest.generatedTokensPerSecond,
+    batchedTokensPerSecond: batched.generatedTokensPerSecond,
+  };
+  const projections = [
+    { label: `at the speeds measured now (load ${load()})`, speed: measuredSpeed },
+    { label: 'at the idle 2-core reference speeds (2 threads, shared/docs/TOOLING.md)', speed: DEFAULT_LOCAL_MODEL_SPEED },
+  ].map(({ label, speed }) => ({
+    label,
+    speed,
+    ...projectRun(config, { generatorPromptTokens, critics: criticCounts, local: true, speed, evaluatedPromptTokensPerPair: evaluatedPerPair }),
+  }));
+  const tokensPerCharacter = speeds[0]?.tokensPerCharacter ?? Number.NaN;
+  return { loadAverage: { start: startLoad, end: load() }, tokensPerCharacter, speeds, pairs, projections, generatorPromptTokens };
+}
+
+const fixed = (value: number | undefined, digits: number) => (value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
+
+/** The RESULTS.md section, between markers that `bench/run-all.ts` keeps when it rewrites the file. */
+export function renderLocalModelSection(measurement: LocalModelMeasurement, command: string): string {
+  const lines = [
+    '<!-- local-model-bench:start -->',
+    '## Embedded model (local path, no download)',
+    '',
+    `\`${command}\`, ${new Date().toISOString()}; load average ${measurement.loadAverage.start} at start, ${measurement.loadAverage.end} at end (2 cores shared with other work: treat the seconds as a lower bound of this machine's speed, the token counts as exact).`,
+    '',
+    `Model: random Q8_0 weights in the exact shape of Qwen2.5-0.5B (24 layers, hidden 896, 14/2 heads, FFN 4,864, vocabulary 151,936 padded with UNUSED tokens), word-level SPM vocabulary at ${fixed(measurement.tokensPerCharacter, 2)} tokens per character on the generator prompt.`,
+    '',
+    '| setting | prompt tokens/s | generated tokens/s | load avg |',
+    '| --- | --- | --- | --- |',
+    ...measurement.speeds.map(
+      (speed) => `| ${speed.label} (${speed.promptTokens}-token prompt, ${speed.generatedTokens} generated${speed.sequences > 1 ? ' each' : ''}) | ${fixed(speed.promptTokensPerSecond, 1)} | ${fixed(speed.generatedTokensPerSecond, 1)} | ${speed.loadAverage} |`,
+    ),
+    '',
+    `Prompt tokens per pair of the embedded default config (${measurement.pairs[0]?.pairs ?? 0} pairs of one iteration run one after another through the real pair job on the tiny word-vocabulary model; counts depend on the tokenizer and the prompts, not the weights; generator replies replaced by seed conversations so the critics judge real text):`,
+    '',
+    '| per pair | generator sent / evaluated | critic sent / evaluated | evaluated ÷ sent |',
+    '| --- | --- | --- | --- |',
+    ...measurement.pairs.map((item) => {
+      const per = (value: number | undefined) => (value === undefined ? 'n/a' : Math.round(value / item.pairs).toLocaleString('en-US'));
+      const sent = item.usage.generator.prompt_tokens + item.usage.critic.prompt_tokens;
+      const evaluated = (item.usage.generator.prompt_tokens_evaluated ?? 0) + (item.usage.critic.prompt_tokens_evaluated ?? 0);
+      return `| prefix sharing ${item.sharePrefixes ? 'on (after)' : 'off (before)'} | ${per(item.usage.generator.prompt_tokens)} / ${per(item.usage.generator.prompt_tokens_evaluated)} | ${per(item.usage.critic.prompt_tokens)} / ${per(item.usage.critic.prompt_tokens_evaluated)} (${fixed(item.usage.critic.calls / item.pairs, 1)} calls) | ${fixed(evaluated / sent, 2)} (goal ≤ 0.33) |`;
+    }),
+    '',
+    'Projected wall time of `npx persona-forge run` (embedded defaults) on the real default model (goal ≤ 10 min):',
+    '',
+    ...measurement.projections.map(
+      (projection) =>
+        `- ${projection.label}: **${fixed((projection.durationMs ?? Number.NaN) / 60_000, 1)} min** for ${projection.pairs} pairs, ${projection.calls.generator + projection.calls.critic} calls, ${projection.tokens.promptEvaluated.toLocaleString('en-US')} prompt tokens evaluated, ${projection.tokens.completion.toLocaleString('en-US')} generated (${fixed(projection.speed.promptTokensPerSecond, 0)} prompt, ${fixed(projection.speed.generatedTokensPerSecond, 1)} generated, ${fixed(projection.speed.batchedTokensPerSecond, 1)} batched tokens/s). ${projection.method}.`,
+    ),
+    '<!-- local-model-bench:end -->',
+  ];
+  return lines.join('\n');
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  const started = Date.now();
+  const log = (message: string) => process.stderr.write(`[local-model ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+  const measurement = await measureLocalModel({ quick, log });
+  const section = renderLocalModelSection(measurement, `npx tsx bench/bench-local-model.ts${argv.length ? ` ${argv.join(' ')}` : ''}`);
+  process.stdout.write(`${section}\n`);
+  if (!quick && !argv.includes('--no-write')) {
+    const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+    const previous = await readFile(path, 'utf8').catch(() => '');
+    const pattern = /<!-- local-model-bench:start -->[\s\S]*<!-- local-model-bench:end -->/;
+    await writeFile(path, pattern.test(previous) ? previous.replace(pattern, section) : `${previous.trimEnd()}\n\n${section}\n`);
+    log(`wrote ${path}`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
