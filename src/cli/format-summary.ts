@@ -2,7 +2,7 @@ import type { Manifest } from '../schemas/manifest.ts';
 import { formatDuration } from './format-duration.ts';
 import { formatImportSummary } from '../personas/importers/format-import-summary.ts';
 import { formatReplyParsing } from '../generation/format-reply-parsing.ts';
-import { cachedPromptShare } from '../llm/compute-cost.ts';
+import { batchTokenShare, cachedPromptShare } from '../llm/compute-cost.ts';
 
 /** The end-of-run table: one row per iteration and a total. */
 export function formatSummary(manifest: Manifest, runDir: string): string {
@@ -56,6 +56,9 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
     perAccepted,
     ...(cachedPromptShare(totals.usage) > 0
       ? [`prompt tokens served from the provider's prompt cache: ${(100 * cachedPromptShare(totals.usage)).toFixed(1)}% (priced at cached_input_per_million_usd in the cost)`]
+      : []),
+    ...(batchTokenShare(totals.usage) > 0
+      ? [`tokens served through the Batch API: ${(100 * batchTokenShare(totals.usage)).toFixed(1)}% (priced at batch_price_factor, default 0.5, in the cost)`]
       : []),
     ...(totals.reply_parsing ? [formatReplyParsing(totals.reply_parsing)] : []),
     ...(manifest.personas_import ? [formatImportSummary(manifest.personas_import, 'personas.strict: true')] : []),

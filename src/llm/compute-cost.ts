@@ -43,6 +43,14 @@ export function computeRoleCost(
   return computeCost(prices, models.generator, usage.generator) + computeCost(prices, models.critic, usage.critic);
 }
 
+/** Share of all tokens served through a batch API (`--batch`; 0 without batches). */
+export function batchTokenShare(usage: UsageByRole): number {
+  const roles = [usage.generator, usage.critic];
+  const total = roles.reduce((sum, role) => sum + role.prompt_tokens + role.completion_tokens, 0);
+  const batch = roles.reduce((sum, role) => sum + (role.batch_prompt_tokens ?? 0) + (role.batch_completion_tokens ?? 0), 0);
+  return total > 0 ? batch / total : 0;
+}
+
 /** Share of prompt tokens served from a provider prompt cache (0 when none were reported). */
 export function cachedPromptShare(usage: UsageByRole): number {
   const prompt = usage.generator.prompt_tokens + usage.critic.prompt_tokens;

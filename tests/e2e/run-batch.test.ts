@@ -47,6 +47,7 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     expect(batches.stats.batchesCreated - before.batchesCreated).toBe(4);
     expect(batches.stats.requestLines - before.requestLines).toBe(2 * (3 + 6));
     expect(cli.stderr).toMatch(/batch batch-\d+: completed, 3 of 3 done, 0 failed/);
+    expect(cli.stdout + cli.stderr).toContain('tokens served through the Batch API: 100.0%');
 
     const runDir = join(out, 'b1');
     const state = await readLines(join(runDir, 'batches.jsonl'));
