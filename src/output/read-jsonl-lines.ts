@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { InputError } from '../errors.ts';
+import { scanJsonlLines } from './read-jsonl.ts';
 
 /**
  * Streams a JSONL file line by line (constant memory, for large `candidates.jsonl`), calling
@@ -13,8 +12,6 @@ export async function readJsonlLines(
   onRecord: (value: unknown, line: number) => void,
   options: { tolerateTornTail?: boolean } = { tolerateTornTail: true },
 ): Promise<void> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let lineNumber = 0;
   let pending: { text: string; line: number } | null = null;
   const flush = (isLast: boolean) => {
     if (!pending) return;
@@ -29,11 +26,11 @@ export async function readJsonlLines(
     }
     onRecord(value, line);
   };
-  for await (const text of lines) {
-    lineNumber++;
+  // Pulled a chunk at a time (`scanJsonlLines`): linear, and memory bounded whatever the file's size.
+  for await (const { text, line } of scanJsonlLines(file)) {
     if (text.trim() === '') continue;
     flush(false);
-    pending = { text, line: lineNumber };
+    pending = { text: text.endsWith('\r') ? text.slice(0, -1) : text, line };
   }
   flush(true);
 }
