@@ -6,7 +6,8 @@ import type { UsageByRole } from '../schemas/usage.ts';
 
 /**
  * Watches the run's spend against `--max-cost` / `--max-tokens` and the caller's signal.
- * `signal` aborts when either trips, so the executor admits no new pair.
+ * `signal` aborts when either trips, so the executor admits no new pair and planning stops
+ * (`PairPlanner` charges every planning call here). The reason names the cap that tripped.
  */
 export class BudgetGuard {
   private readonly controller = new AbortController();
@@ -33,7 +34,11 @@ export class BudgetGuard {
   }
 
   /** Counts finished work: whole iteration summaries (on resume) or one outcome. */
-  add(summaries: readonly IterationSummary[], outcome?: OutcomeLine, planning?: { usage: UsageByRole; cost_usd: number }): void {
+  add(
+    summaries: readonly IterationSummary[],
+    outcome?: OutcomeLine,
+    planning?: { usage: UsageByRole; cost_usd: number },
+  ): void {
     if (planning) {
       this.costUsd += planning.cost_usd;
       this.tokens += totalTokens(planning.usage);
@@ -47,6 +52,21 @@ export class BudgetGuard {
       this.tokens += totalTokens(outcome.usage);
     }
     this.check();
+  }
+
+  /**
+   * Counts one LLM call made outside a pair (profile planning): `tokens` prompt + completion, its
+   * cost in USD. Planning calls are paid like any other, so the caps stop planning too.
+   */
+  charge(tokens: number, costUsd: number): void {
+    this.tokens += tokens;
+    this.costUsd += costUsd;
+    this.check();
+  }
+
+  /** Tokens and cost counted so far (pairs, planning and earlier sessions). */
+  get spent(): { tokens: number; costUsd: number } {
+    return { tokens: this.tokens, costUsd: this.costUsd };
   }
 
   private check(): void {

@@ -5,6 +5,7 @@ import type { ImportSummary } from '../schemas/import-summary.ts';
 import type { PairJobContext } from '../schemas/run-context.ts';
 import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
 import { checkGeneratorPromptFits } from '../generation/check-generator-prompt-fits.ts';
+import { formatRunProjection, projectRun } from './project-run.ts';
 import { loadCritics } from '../critique/load-critics.ts';
 import { loadCombinedPanel } from '../critique/combined-panel-file.ts';
 import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
@@ -81,6 +82,16 @@ export async function checkRunInputs(
       fit_with_largest_examples: promptFit.fewShotThatFit,
     });
   }
+  // Calls, tokens and (on the embedded model) time, printed before the first pair starts.
+  const projection = projectRun(config, {
+    generatorPromptTokens: promptFit.promptTokens,
+    critics: {
+      filters: context.critics.filter((critic) => critic.kind === 'filter').length,
+      rankers: context.critics.filter((critic) => critic.kind === 'pairwise').length,
+    },
+    local: adapter.kind === 'llama.cpp',
+  });
+  emit('run projected', { ...projection, summary: formatRunProjection(projection) });
   return {
     context,
     seedPool,

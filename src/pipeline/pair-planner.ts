@@ -10,6 +10,8 @@ import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
 import { readJsonl } from '../output/read-jsonl.ts';
 import { planPairs } from './plan-pairs.ts';
 import { addUsage } from '../util/add-usage.ts';
+import { totalTokens } from './iteration-tally.ts';
+import type { BudgetGuard } from './budget-guard.ts';
 
 /**
  * Owns `plan.jsonl`: the pairs of the run, planned up front (or in waves for `--target`) and read
@@ -28,6 +30,7 @@ export class PairPlanner {
     private readonly emit: (event: string, fields: Record<string, unknown>) => void,
     private readonly signal: AbortSignal | undefined,
     planning: Manifest['planning'],
+    private readonly budget: BudgetGuard | undefined,
   ) {
     this.planning = planning;
   }
@@ -40,9 +43,17 @@ export class PairPlanner {
       models: { generator: string; critic: string };
       emit: (event: string, fields: Record<string, unknown>) => void;
       signal?: AbortSignal;
+      /**
+       * Charged with every planning call (and, at open, with the planning of earlier sessions): when
+       * a cap trips, planning stops at the next call and nothing of the unfinished batch is planned.
+       * Its signal (which follows `signal`) stops planning too. @defaultValue none: planning is not capped
+       */
+      budget?: BudgetGuard;
     },
   ): Promise<PairPlanner> {
     const plan = existsSync(paths.plan) ? await readJsonl(paths.plan, PlannedPairSchema) : [];
+    const planning = previousPlanning(paths.manifest);
+    deps.budget?.charge(totalTokens(planning.usage), planning.cost_usd);
     const planner = new PairPlanner(
       plan,
       await openJsonlSink(paths.plan),
@@ -50,8 +61,9 @@ export class PairPlanner {
       deps.backend,
       deps.models,
       deps.emit,
-      deps.signal,
-      previousPlanning(paths.manifest),
+      deps.budget?.signal ?? deps.signal,
+      planning,
+      deps.budget,
     );
     // Without --target every pair is planned at once: `pairs` per iteration.
     if (plan.length === 0 && config.target === undefined) {
@@ -77,12 +89,61 @@ export class PairPlanner {
     return this.sink.close();
   }
 
-  private async add(count: number, label: string, idPrefix: string, iterationOf: (index: number) => number): Promise<void> {
-    const backend = recordUsage(this.backend);
-    // Transient faults were retried by the LLM stack's retry policy; what still fails ends planning.
-    const batch = await planPairs(this.config, { count, label, idPrefix, offset: this.plan.length }, { backend, signal: this.signal });
-    addUsage(this.planning.usage, backend.usage);
-    this.planning.cost_usd = computeRoleCost(this.config.prices, this.models, this.planning.usage);
+  /**
+   * The planner's backend with every call counted in `planning` (so the live line and the manifest
+   * see it at once) and charged to the budget as it returns; once the budget or the signal stopped
+   * planning, no further call is sent.
+   */
+  private meteredBackend(): LlmBackend {
+    const { backend, planning, budget, signal, config, models } = this;
+    return {
+      kind: backend.kind,
+      modelFor: (role) => backend.modelFor(role),
+      async complete(request) {
+        signal?.throwIfAborted();
+        const call = recordUsage(backend);
+        try {
+          return await call.complete(request);
+        } finally {
+          addUsage(planning.usage, call.usage);
+          const costBefore = planning.cost_usd;
+          planning.cost_usd = computeRoleCost(config.prices, models, planning.usage);
+          budget?.charge(totalTokens(call.usage), planning.cost_usd - costBefore);
+        }
+      },
+      // The wrapped backend is owned by the run.
+      dispose: async () => {},
+    };
+  }
+
+  /**
+   * Plans one batch. Stopped by the budget or a signal, it plans nothing (a resume plans the batch
+   * again, its finished calls free from the response cache) and the run ends as budget-exhausted or
+   * interrupted; the calls made are counted in `planning` all the same.
+   */
+  private async add(
+    count: number,
+    label: string,
+    idPrefix: string,
+    iterationOf: (index: number) => number,
+  ): Promise<void> {
+    let batch: Awaited<ReturnType<typeof planPairs>>;
+    try {
+      // Transient faults were retried by the LLM stack's retry policy; what still fails ends planning.
+      batch = await planPairs(
+        this.config,
+        { count, label, idPrefix, offset: this.plan.length },
+        { backend: this.meteredBackend(), signal: this.signal },
+      );
+    } catch (error) {
+      if (!this.signal?.aborted) throw error;
+      this.emit('planning stopped', {
+        label,
+        reason: this.budget?.reason ?? 'interrupted',
+        tokens: totalTokens(this.planning.usage),
+      });
+      return;
+    }
     const planned = batch.pairs.map((pair, index) => ({ iteration: iterationOf(index), pair }));
     this.plan.push(...planned);
     await this.sink.append(planned);

@@ -117,6 +117,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
     models,
     emit,
     signal: deps.signal,
+    budget,
   });
   const state = await RunState.open(runDir, config.iterations);
   const { summaries } = state;
@@ -126,7 +127,8 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
   for (const summary of summaries) {
     summary.pairs = quotas ? summary.done : planner.pairsOf(summary.iteration).length;
   }
-  budget.add(summaries, undefined, planner.planning);
+  // Planning (this session's and earlier ones') was charged by the planner as it went.
+  budget.add(summaries);
 
   const runner = createPairJobRunner(context, backend, now);
   const executor =
@@ -166,6 +168,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
       iterations: config.iterations,
       plannedPairs: () => planner.size,
       target: config.target,
+      planning: planner.planning,
     }),
     emit,
     onProgress: deps.onProgress,

@@ -34,6 +34,14 @@ export async function runIteration(run: PreparedRun, iteration: number, pool: Po
   const { config, state, budget, emit } = run;
   const summary = state.summaries[iteration - 1];
   const quota = run.quotas?.[iteration - 1];
+  // Stopped before the iteration began (a cap or a signal during planning): nothing of it runs.
+  if (budget.signal.aborted) {
+    return {
+      finished: false,
+      status: budget.exhausted ? 'budget_exhausted' : 'interrupted',
+      stopReason: budget.reason ?? 'interrupted before the iteration started',
+    };
+  }
   const startedAt = Date.now();
   emit('iteration started', {
     iteration,

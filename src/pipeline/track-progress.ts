@@ -1,4 +1,5 @@
 import type { IterationSummary } from '../schemas/manifest.ts';
+import type { UsageByRole } from '../schemas/usage.ts';
 import type { RunProgress } from './run-progress.ts';
 import { totalTokens } from './iteration-tally.ts';
 
@@ -9,6 +10,8 @@ import { totalTokens } from './iteration-tally.ts';
  */
 export function trackProgress(input: {
   summaries: readonly IterationSummary[];
+  /** LLM use of profile planning, counted in tokens and cost (updated in place as planning goes). @defaultValue none */
+  planning?: { usage: UsageByRole; cost_usd: number };
   iterations: number;
   plannedPairs: () => number;
   target?: number;
@@ -39,8 +42,8 @@ export function trackProgress(input: {
         accepted,
         rejected: sum((summary) => summary.rejected),
         failed: sum((summary) => summary.failed),
-        tokens: sum((summary) => totalTokens(summary.usage)),
-        costUsd: sum((summary) => summary.cost_usd),
+        tokens: sum((summary) => totalTokens(summary.usage)) + (input.planning ? totalTokens(input.planning.usage) : 0),
+        costUsd: sum((summary) => summary.cost_usd) + (input.planning?.cost_usd ?? 0),
         elapsedMs,
         etaMs: sessionDone > 0 ? (elapsedMs / sessionDone) * remaining : null,
       };

@@ -82,10 +82,15 @@ export function registerRunCommand(program: Command): void {
             beforeRunDirectory: () => (usesOpenAiEndpoint(config.llm) ? probeEndpoint(config.llm, process.env, stopper.signal) : Promise.resolve()),
             onProgress: (progress) => reporter.update(progress),
             // A seed record left out of `personas.source` is a warning the user sees, in a terminal too.
-            onEvent: (event, fields) =>
-              event === 'seed record skipped'
-                ? notify(`warning: ${String(fields.file)}:${String(fields.line)}: skipped (${String(fields.reason)}): ${String(fields.message)}`)
-                : logger.info(fields, event),
+            onEvent: (event, fields) => {
+              if (event === 'seed record skipped') {
+                notify(`warning: ${String(fields.file)}:${String(fields.line)}: skipped (${String(fields.reason)}): ${String(fields.message)}`);
+                return;
+              }
+              logger.info(fields, event);
+              // Calls, tokens and (embedded model) time, before the first pair starts; shown in a terminal too.
+              if (event === 'run projected' && !where.stderr) plainNotice(String(fields.summary));
+            },
           });
           reporter.finish();
           process.stdout.write(`${formatSummary(result.manifest, result.runDir)}\n`);
