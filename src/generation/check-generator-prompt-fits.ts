@@ -1,6 +1,8 @@
 import { ConfigError } from '../errors.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';
 import type { Pair } from '../schemas/pair.ts';
+import { estimatePromptTokens } from '../llm/with-context-length.ts';
+import { buildGeneratorPrompt } from './build-generator-prompt.ts';
 import { fitGeneratorPrompt, type PromptContext } from './fit-generator-prompt.ts';
 import type { PromptTemplate } from '../schemas/prompt-template.ts';
 
@@ -20,6 +22,11 @@ export interface GeneratorPromptCheck {
   zeroShotPromptTokens: number | null;
   /** Few-shot examples that fit for the probe pair with the pool's largest examples (≤ `fewShot`). */
   fewShotThatFit: number;
+  /**
+   * Prompt tokens of the probe pair with those examples: the model's count, or the project's
+   * estimate (`estimatePromptTokens`) when the backend has no tokenizer. For projections.
+   */
+  promptTokens: number;
 }
 
 /** Room a reply needs at the least for a conversation of a few turns; suggested settings never go below it. */
@@ -38,13 +45,24 @@ export function checkGeneratorPromptFits(
   context: PromptContext,
   pool: readonly PoolRecord[],
 ): GeneratorPromptCheck {
-  if (context.contextTokens === undefined || context.countPromptTokens === undefined || pool.length === 0) {
-    return { contextTokens: null, zeroShotPromptTokens: null, fewShotThatFit: settings.fewShot };
-  }
   const size = (record: PoolRecord) =>
     [...record.user1_persona, ...record.user2_persona].join('\n').length;
   const bySize = [...pool].sort((left, right) => size(right) - size(left));
   const longest = bySize[0];
+  if (context.contextTokens === undefined || context.countPromptTokens === undefined || longest === undefined) {
+    const estimate = longest
+      ? estimatePromptTokens({
+          role: 'generator',
+          messages: buildGeneratorPrompt(template, {
+            pair: { id: 'estimate', user1: { id: 'estimate-1', attributes: longest.user1_persona }, user2: { id: 'estimate-2', attributes: longest.user2_persona } },
+            examples: pool.slice(0, settings.fewShot),
+            targetMinTurns: settings.targetMinTurns,
+            targetMaxTurns: settings.targetMaxTurns,
+          }),
+        })
+      : 0;
+    return { contextTokens: null, zeroShotPromptTokens: null, fewShotThatFit: settings.fewShot, promptTokens: estimate };
+  }
   const pair: Pair = {
     id: 'context-check',
     user1: { id: 'context-check-1', attributes: longest.user1_persona },
@@ -59,8 +77,8 @@ export function checkGeneratorPromptFits(
     targetMinTurns: settings.targetMinTurns,
     targetMaxTurns: settings.targetMaxTurns,
   };
-  const fitted = fitGeneratorPrompt(template, { ...input, examples: largestExamples }, { ...context, maxOutputTokens: settings.maxOutputTokens });
-  const zeroShot = fitGeneratorPrompt(template, { ...input, examples: [] }, { ...context, maxOutputTokens: settings.maxOutputTokens });
+  const fitted = fitGeneratorPrompt(template, { ...input, examples: largestExamples }, context, settings.maxOutputTokens);
+  const zeroShot = fitGeneratorPrompt(template, { ...input, examples: [] }, context, settings.maxOutputTokens);
   const contextTokens = context.contextTokens;
   const zeroShotPromptTokens = zeroShot.promptTokens ?? 0;
   if (!zeroShot.fits) {
@@ -76,5 +94,5 @@ export function checkGeneratorPromptFits(
       fixes,
     );
   }
-  return { contextTokens, zeroShotPromptTokens, fewShotThatFit: fitted.examples.length };
+  return { contextTokens, zeroShotPromptTokens, fewShotThatFit: fitted.examples.length, promptTokens: fitted.promptTokens ?? 0 };
 }

@@ -39,6 +39,17 @@ export interface RunProjection {
   method: string;
 }
 
+/** One line for the user before the run starts, e.g. `projected: 12 pairs, 36 LLM calls, …, ~9 min`. */
+export function formatRunProjection(projection: RunProjection): string {
+  const number = (value: number) => value.toLocaleString('en-US');
+  const time = projection.durationMs === null ? '' : `, ~${Math.max(1, Math.round(projection.durationMs / 60_000))} min`;
+  return (
+    `projected: ${number(projection.pairs)} pairs, ${number(projection.calls.generator + projection.calls.critic)} LLM calls, ` +
+    `${number(projection.tokens.prompt)} prompt tokens (${number(projection.tokens.promptEvaluated)} evaluated), ` +
+    `${number(projection.tokens.completion)} generated${time} (${projection.method})`
+  );
+}
+
 /**
  * Projects a run before it starts, from the config alone: calls and tokens per pair (generator
  * prompt measured by the caller, replies from the target length, critic calls from the selection

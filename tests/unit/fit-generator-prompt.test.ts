@@ -26,18 +26,18 @@ const context = (contextTokens: number) => ({
   },
 });
 const tokensWith = (count: number) =>
-  estimatePromptTokens({ role: 'generator', messages: fitGeneratorPrompt(template, { ...input, examples: input.examples.slice(0, count) }, { maxOutputTokens: 0 }).messages });
+  estimatePromptTokens({ role: 'generator', messages: fitGeneratorPrompt(template, { ...input, examples: input.examples.slice(0, count) }, {}, 0).messages });
 
 describe('fitGeneratorPrompt', () => {
   it('keeps every example when the backend publishes no context', () => {
-    const fitted = fitGeneratorPrompt(template, input, { maxOutputTokens: 1200 });
+    const fitted = fitGeneratorPrompt(template, input, {}, 1200);
     expect(fitted.examples).toHaveLength(5);
     expect(fitted).toMatchObject({ promptTokens: null, fits: true });
   });
 
   it('drops the lowest-ranked examples until prompt plus reply fit, keeping the order of the rest', () => {
     const limit = tokensWith(3) + 500;
-    const fitted = fitGeneratorPrompt(template, input, { ...context(limit), maxOutputTokens: 500 });
+    const fitted = fitGeneratorPrompt(template, input, context(limit), 500);
     expect(fitted.fits).toBe(true);
     expect(fitted.promptTokens! + 500).toBeLessThanOrEqual(limit);
     expect(fitted.examples.length).toBeGreaterThanOrEqual(2);
@@ -52,7 +52,7 @@ describe('fitGeneratorPrompt', () => {
   });
 
   it('returns the zero-shot prompt marked as not fitting when nothing fits', () => {
-    const fitted = fitGeneratorPrompt(template, input, { ...context(100), maxOutputTokens: 50 });
+    const fitted = fitGeneratorPrompt(template, input, context(100), 50);
     expect(fitted).toMatchObject({ examples: [], fits: false });
   });
 });
@@ -83,6 +83,7 @@ describe('checkGeneratorPromptFits', () => {
   });
 
   it('checks nothing on a backend without a known context', () => {
-    expect(checkGeneratorPromptFits(template, settings, {}, pool)).toEqual({ contextTokens: null, zeroShotPromptTokens: null, fewShotThatFit: 5 });
+    expect(checkGeneratorPromptFits(template, settings, {}, pool)).toMatchObject({ contextTokens: null, zeroShotPromptTokens: null, fewShotThatFit: 5 });
+    expect(checkGeneratorPromptFits(template, settings, {}, pool).promptTokens).toBeGreaterThan(500);
   });
 });
