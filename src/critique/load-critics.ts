@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { CriticDefinition } from '../schemas/critic.ts';
 import { InputError } from '../errors.ts';
 import { parseCriticFile, type DisabledCritic } from './parse-critic-file.ts';
+import { loadListwisePanel } from './listwise-panel-prompt.ts';
+import { loadCombinedPanel } from './combined-panel-file.ts';
 
 export interface LoadCriticsOptions {
   /** Directory of the built-in critics. @defaultValue `defaultCriticsDir()` (the repo's `critics/`) */
@@ -24,9 +26,13 @@ export function defaultCriticsDir(): string {
  * Loads the enabled critics: the built-in directory, then the override directory on top of it.
  * Critic files are the `*.md` files of a directory except `README.md`, read in file-name order;
  * built-ins keep that order (a replacement takes the built-in's place), added critics follow.
- * Throws `InputError` for a missing or empty directory, a bad file, or two files with one name.
+ * Throws `InputError` for a missing or empty directory, a bad file, or two files with one name, and
+ * (with the built-in directory) for a bad panel prompt (`panel/listwise.md`, `panel/combined.md`).
  */
 export async function loadCritics(options: LoadCriticsOptions = {}): Promise<CriticDefinition[]> {
+  // The panel prompts beside the built-in critics are checked here too, before any LLM call, so a
+  // broken `critics/panel/*.md` is an input error up front rather than a failure in every pair job.
+  if (options.builtinDir === undefined) await Promise.all([loadListwisePanel(), loadCombinedPanel()]);
   const merged = new Map<string, CriticDefinition | DisabledCritic>();
   for (const entry of await readCriticDirectory(options.builtinDir ?? defaultCriticsDir())) {
     merged.set(entry.name, entry);
