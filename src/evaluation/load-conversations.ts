@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { InputError } from '../errors.ts';
@@ -51,7 +51,7 @@ export async function loadConversations(
         path,
       );
     }
-    const rows = (await readDatasetRows(file, { tolerateTornTail: true }))!;
+    const rows = await readDatasetRows(file, { tolerateTornTail: true });
     return { path, kind: 'run', runId: rows[0]?.run_id ?? null, conversations: rows, rows, importSummary: null };
   }
 
@@ -59,7 +59,7 @@ export async function loadConversations(
 
   const { dataset, summary } = await importDatasetWithNotes(path, { strict: options.strict });
   let rows: DatasetRow[] | null = null;
-  if (dataset.format === 'jsonl') rows = await readDatasetRows(path, { tolerateTornTail: false, optional: true });
+  if (dataset.format === 'jsonl') rows = await readImportedDatasetRows(path, summary);
   return {
     path,
     kind: dataset.format,
@@ -78,27 +78,15 @@ export async function loadConversations(
   };
 }
 
-/**
- * Dataset rows of a JSONL file. With `optional`, returns null (instead of throwing) as soon as a
- * line is not a dataset row: the file is then read as plain conversations.
- */
-async function readDatasetRows(
-  file: string,
-  options: { tolerateTornTail: boolean; optional?: boolean },
-): Promise<DatasetRow[] | null> {
+/** Dataset rows of a run's `conversations.jsonl`: every line must be one (a torn last line is passed over). */
+async function readDatasetRows(file: string, options: { tolerateTornTail: boolean }): Promise<DatasetRow[]> {
   const rows: DatasetRow[] = [];
-  let notRows = false;
   await readJsonlLines(
     file,
     (value, line) => {
-      if (notRows) return;
       const parsed = DatasetRowSchema.safeParse(value);
       if (parsed.success) {
         rows.push(parsed.data);
-        return;
-      }
-      if (options.optional) {
-        notRows = true;
         return;
       }
       const issue = parsed.error.issues[0];
@@ -106,7 +94,26 @@ async function readDatasetRows(
     },
     { tolerateTornTail: options.tolerateTornTail },
   );
-  return notRows ? null : rows;
+  return rows;
+}
+
+/**
+ * The full dataset rows of an imported JSONL file when every imported line is one (the lines the
+ * import skipped are left out); null when some line is a plain conversation record, which is then
+ * read from the import (with its repairs).
+ */
+async function readImportedDatasetRows(file: string, summary: ImportSummary): Promise<DatasetRow[] | null> {
+  const skipped = new Set(summary.skipped_records.map((record) => record.line));
+  const rows: DatasetRow[] = [];
+  const lines = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '').split(/\r?\n/);
+  for (let index = 0; index < lines.length; index++) {
+    const text = lines[index].trim();
+    if (text === '' || skipped.has(index + 1)) continue;
+    const parsed = DatasetRowSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) return null;
+    rows.push(parsed.data);
+  }
+  return rows;
 }
 
 async function loadParquet(path: string, options: LoadConversationsOptions): Promise<LoadedConversations> {

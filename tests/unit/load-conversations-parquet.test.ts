@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileWriter, parquetWriteRows, type SchemaElement } from 'hyparquet-writer';
 import { loadConversations } from '../../src/evaluation/load-conversations.ts';
+import { createRunDirectory } from '../fixtures/evaluation/create-run-directory.ts';
 
 const string = (name: string): SchemaElement => ({
   name,
@@ -70,5 +71,26 @@ describe('loadConversations on a Parquet file with a bad row', () => {
     await expect(loadConversations(file, { strict: true })).rejects.toThrow(
       `${file}:2: row 2: field "turns.1.speaker"`,
     );
+  });
+});
+
+describe('loadConversations on a JSONL of dataset rows with a broken line', () => {
+  it('keeps the full rows (iterations included) of every readable line and skips the broken one', async () => {
+    const run = await createRunDirectory(join(dir, 'run'));
+    const lines = run.rows.map((row) => JSON.stringify(row));
+    lines.splice(2, 0, lines[2].slice(0, 40));
+    const file = join(dir, 'rows.jsonl');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const loaded = await loadConversations(file);
+    expect(loaded.rows?.map((row) => row.id)).toEqual(run.rows.map((row) => row.id));
+    expect(loaded.conversations.map((conversation) => conversation.iteration)).toEqual(
+      run.rows.map((row) => row.iteration),
+    );
+    expect(loaded.importSummary).toMatchObject({
+      imported: run.rows.length,
+      skipped: 1,
+      skipped_by_reason: { invalid_json: 1 },
+    });
+    expect(loaded.importSummary!.skipped_records[0].line).toBe(3);
   });
 });

@@ -23,7 +23,7 @@ export function importJsonlDataset(text: string, file: string, notes: ImportNote
   const stem = fileStem(file);
   const dataset: ImportedDataset = { format: 'jsonl', path: file, conversations: [], pairs: [] };
   const seenIds = new Map<string, number>();
-  const lines = text.split(/\r?\n/);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   for (let index = 0; index < lines.length; index++) {
     const lineNumber = index + 1;
     const line = lines[index].trim();
