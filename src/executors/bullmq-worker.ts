@@ -1,9 +1,8 @@
 import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { LlmBackend } from '../llm/llm-backend.ts';
 import { EndpointUnreachableError } from '../errors.ts';
-import { buildLlmStack } from '../llm/build-llm-stack.ts';
+import { buildLlmStack, withResponseCache } from '../llm/build-llm-stack.ts';
 import { faultToleranceFor } from '../llm/fault-tolerance.ts';
-import { cacheResponses } from '../llm/cache-responses.ts';
 import { RedisResponseCache } from './redis/redis-response-cache.ts';
 import { RedisRateLimiter } from './redis/redis-rate-limiter.ts';
 import { RedisCommandBatch } from './redis/redis-command-batch.ts';
@@ -137,9 +136,10 @@ export async function startBullMqWorker(options: BullMqWorkerOptions): Promise<P
         tokensPerMinute: options.limits?.tokensPerMinute,
       }),
     });
-    // The cache is the stack's outermost layer (as `buildLlmStack` puts it), scoped per job.
+    // The response cache is the stack's top layer, scoped per job so the coordinator can drop a
+    // committed pair's replies.
     const runnerForJob = context.config.cache.enabled
-      ? (jobId: string) => createPairJobRunner(context, cacheResponses(backend, cache.forPair(jobId)))
+      ? (jobId: string) => createPairJobRunner(context, withResponseCache(backend, cache.forPair(jobId)))
       : undefined;
     return {
       keys,

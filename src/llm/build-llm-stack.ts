@@ -56,6 +56,15 @@ export function buildLlmStack(options: LlmStackOptions): LlmBackend {
   );
   if (options.rateLimiter) backend = rateLimitBackend(backend, options.rateLimiter);
   backend = retryBackend(backend, options.faultTolerance?.retryPolicy ?? DEFAULT_RETRY_POLICY);
-  if (options.responseCache) backend = cacheResponses(backend, options.responseCache);
-  return backend;
+  return options.responseCache ? withResponseCache(backend, options.responseCache) : backend;
+}
+
+/**
+ * Layer 2 of the stack, for a cache scoped narrower than the stack it wraps: a BullMQ worker
+ * builds one stack per run (so its limits are shared by all its jobs) and wraps it here per job,
+ * in a cache that lists the job's replies (`RedisResponseCache.forPair`). The same layer
+ * `buildLlmStack` adds when given `responseCache`; `stack` must come from `buildLlmStack` without one.
+ */
+export function withResponseCache(stack: LlmBackend, responseCache: ResponseCache): LlmBackend {
+  return cacheResponses(stack, responseCache);
 }
