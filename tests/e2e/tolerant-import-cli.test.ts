@@ -89,6 +89,20 @@ describe('persona-forge evaluate on a messy SPC CSV', { timeout: 120_000 }, () =
   });
 });
 
+describe('persona-forge export on a messy SPC CSV', { timeout: 120_000 }, () => {
+  it('exports the readable rows with one warning per skipped row; --strict exits 2 naming file:line', async () => {
+    const out = join(dir, 'messy-export.jsonl');
+    const { code, stdout, stderr } = await runCli(['export', MESSY, '--format', 'jsonl', '--out', out]).result;
+    expect(code).toBe(0);
+    expectOneWarningPerSkippedRow(stderr);
+    expect(stdout).toContain(`wrote 5 conversation(s) to ${out}`);
+    const strict = await runCli(['export', MESSY, '--format', 'jsonl', '--out', join(dir, 'strict.jsonl'), '--strict'])
+      .result;
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toContain(`persona-forge: ${MESSY}:11: column "Best Generated Conversation" is empty`);
+  });
+});
+
 describe('persona-forge expand and profiles on a messy SPC CSV', { timeout: 180_000 }, () => {
   it('expand: imports the readable rows, warns per skipped row and saves the counts in <out>.stats.json', async () => {
     const out = join(dir, 'expanded.jsonl');
