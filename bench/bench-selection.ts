@@ -90,14 +90,46 @@ export function schemeCases(batch: number): SchemeCase[] {
   return [
     { label: 'paper: round robin, per expert, both orders', scheme: PAPER_SELECTION, contradictionBatch: 1 },
     { label: 'round robin, combined panel', scheme: rr('combined', 'always'), contradictionBatch: batch },
-    { label: 'round robin, combined, 2nd order if uncertain', scheme: rr('combined', 'when-uncertain'), contradictionBatch: batch },
-    { label: 'round robin, per expert, 2nd order if uncertain', scheme: rr('per-expert', 'when-uncertain'), contradictionBatch: batch },
-    { label: 'knockout, combined, both orders', scheme: { ...rr('combined', 'always'), method: 'knockout' }, contradictionBatch: batch },
-    { label: 'knockout, combined, 2nd order if uncertain', scheme: { ...rr('combined', 'when-uncertain'), method: 'knockout' }, contradictionBatch: batch },
-    { label: 'listwise, both orders', scheme: { ...rr('combined', 'always'), method: 'listwise' }, contradictionBatch: batch },
-    { label: 'listwise, 2nd order if uncertain', scheme: { ...rr('combined', 'when-uncertain'), method: 'listwise' }, contradictionBatch: batch },
-    { label: 'listwise, both orders, filters folded', scheme: { method: 'listwise', panel: 'combined', second_order: 'always', filters: 'folded' }, contradictionBatch: batch },
-    { label: 'listwise, 2nd order if uncertain, filters folded', scheme: { method: 'listwise', panel: 'combined', second_order: 'when-uncertain', filters: 'folded' }, contradictionBatch: batch },
+    {
+      label: 'round robin, combined, 2nd order if uncertain',
+      scheme: rr('combined', 'when-uncertain'),
+      contradictionBatch: batch,
+    },
+    {
+      label: 'round robin, per expert, 2nd order if uncertain',
+      scheme: rr('per-expert', 'when-uncertain'),
+      contradictionBatch: batch,
+    },
+    {
+      label: 'knockout, combined, both orders',
+      scheme: { ...rr('combined', 'always'), method: 'knockout' },
+      contradictionBatch: batch,
+    },
+    {
+      label: 'knockout, combined, 2nd order if uncertain',
+      scheme: { ...rr('combined', 'when-uncertain'), method: 'knockout' },
+      contradictionBatch: batch,
+    },
+    {
+      label: 'listwise, both orders',
+      scheme: { ...rr('combined', 'always'), method: 'listwise' },
+      contradictionBatch: batch,
+    },
+    {
+      label: 'listwise, 2nd order if uncertain',
+      scheme: { ...rr('combined', 'when-uncertain'), method: 'listwise' },
+      contradictionBatch: batch,
+    },
+    {
+      label: 'listwise, both orders, filters folded',
+      scheme: { method: 'listwise', panel: 'combined', second_order: 'always', filters: 'folded' },
+      contradictionBatch: batch,
+    },
+    {
+      label: 'listwise, 2nd order if uncertain, filters folded',
+      scheme: { method: 'listwise', panel: 'combined', second_order: 'when-uncertain', filters: 'folded' },
+      contradictionBatch: batch,
+    },
   ];
 }
 
@@ -106,7 +138,10 @@ interface PairOutcome {
   best: LatentCandidate | null;
 }
 
-export async function measureSelection(options: SelectionBenchOptions, log: (line: string) => void = () => {}): Promise<SelectionMeasurement> {
+export async function measureSelection(
+  options: SelectionBenchOptions,
+  log: (line: string) => void = () => {},
+): Promise<SelectionMeasurement> {
   const critics = (await loadCritics()).filter((critic) => critic.enabled);
   const dimensions = critics.filter((critic) => critic.kind === 'pairwise').map((critic) => critic.name);
   const template = await loadPromptTemplate();
@@ -152,12 +187,23 @@ export async function measureSelection(options: SelectionBenchOptions, log: (lin
     let paperWinners: Array<LatentCandidate | null> | undefined;
     let paperTokens = Number.NaN;
     const cases = schemeCases(options.contradictionBatch);
-    for (const [position, schemeCase] of [...cases, { ...cases[0], label: 'paper, second independent run' }].entries()) {
+    for (const [position, schemeCase] of [
+      ...cases,
+      { ...cases[0], label: 'paper, second independent run' },
+    ].entries()) {
       const judge = new SimulatedJudgeBackend(options.seed, dimensions, simulation(options, noise, 100 + position));
       const outcomes: PairOutcome[] = [];
       for (const pair of pairs) {
         outcomes.push(
-          await judgePair(pair, schemeCase.scheme, { judge, config, critics, template, combinedPanel, listwisePanel, seedPool }),
+          await judgePair(pair, schemeCase.scheme, {
+            judge,
+            config,
+            critics,
+            template,
+            combinedPanel,
+            listwisePanel,
+            seedPool,
+          }),
         );
       }
       const winners = outcomes.map((outcome) => outcome.winner);
@@ -218,7 +264,11 @@ interface JudgePairDeps {
 /** One pair job as `runPairJob` does it: generate N, critique, and once more with fresh samples if all were filtered. */
 async function judgePair(pair: Pair, scheme: SelectionScheme, deps: JudgePairDeps): Promise<PairOutcome> {
   const { config, judge } = deps;
-  const examples = sampleWithoutReplacement(deriveRandom(config.seed, `few-shot/${pair.id}`), deps.seedPool, config.generation.few_shot);
+  const examples = sampleWithoutReplacement(
+    deriveRandom(config.seed, `few-shot/${pair.id}`),
+    deps.seedPool,
+    config.generation.few_shot,
+  );
   const generated: LatentCandidate[] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
     const reply = await judge.complete({
@@ -258,7 +308,8 @@ async function judgePair(pair: Pair, scheme: SelectionScheme, deps: JudgePairDep
     const latentOf = (rawText: string) => judge.candidates.get(/ref-([0-9a-f]{10})/.exec(rawText)![1])!;
     for (const record of critique.records) {
       const passedLint = record.filters.every((verdict) => verdict.source !== 'lint' || verdict.passed);
-      if (passedLint) generated.push(latentOf(candidates.find((candidate) => candidate.index === record.index)!.rawText));
+      if (passedLint)
+        generated.push(latentOf(candidates.find((candidate) => candidate.index === record.index)!.rawText));
     }
     if (critique.winnerIndex !== null) {
       const winner = latentOf(candidates.find((candidate) => candidate.index === critique.winnerIndex)!.rawText);
@@ -276,7 +327,10 @@ const meanQuality = (candidate: LatentCandidate) => {
 /** The truly acceptable candidate (faithful, not toxic, passed lint) with the highest mean quality. */
 function bestOf(candidates: LatentCandidate[]): LatentCandidate | null {
   const acceptable = candidates.filter((candidate) => !candidate.unfaithful && !candidate.toxic);
-  return acceptable.reduce<LatentCandidate | null>((best, candidate) => (best === null || meanQuality(candidate) > meanQuality(best) ? candidate : best), null);
+  return acceptable.reduce<LatentCandidate | null>(
+    (best, candidate) => (best === null || meanQuality(candidate) > meanQuality(best) ? candidate : best),
+    null,
+  );
 }
 
 /** Share of pairs with an acceptable candidate where the scheme picked the best one. */
@@ -298,7 +352,10 @@ function agreementOf(reference: Array<LatentCandidate | null>, other: Array<Late
 }
 
 /** The markdown section for bench/RESULTS.md. */
-export function renderSelectionSection(measurement: SelectionMeasurement, meta: { command: string; date: string; seconds: number; load: string }): string {
+export function renderSelectionSection(
+  measurement: SelectionMeasurement,
+  meta: { command: string; date: string; seconds: number; load: string },
+): string {
   const { options } = measurement;
   const pct = (value: number | null) => (value === null ? '–' : `${(100 * value).toFixed(1)}%`);
   const lines = [
@@ -315,13 +372,20 @@ export function renderSelectionSection(measurement: SelectionMeasurement, meta: 
         `| ${noise} | ${result.label} | ${result.callsPerAccepted.toFixed(1)} | ${Math.round(result.tokensPerAccepted)} | ${(100 * result.tokenShare).toFixed(0)}% | ${pct(result.cacheableShare)} | ${pct(result.accuracy)} | ${pct(result.agreement)} |`,
       );
     }
-    lines.push(`| ${noise} | paper self-agreement (two independent runs) | | | | | | ${pct(measurement.selfAgreement[noise])} |`);
+    lines.push(
+      `| ${noise} | paper self-agreement (two independent runs) | | | | | | ${pct(measurement.selfAgreement[noise])} |`,
+    );
   }
   lines.push(
     '',
     `Profile planning per pair (real profile builder, simulated contradiction judge): ${measurement.planning
-      .map((entry) => `${entry.batch === 1 ? 'one check per call' : `${entry.batch} checks per call`}: ${entry.callsPerPair.toFixed(1)} calls, ${Math.round(entry.tokensPerPair)} tokens`)
-      .join('; ')}. The paper row plans with one check per call, every other row with ${options.contradictionBatch} per call.`,
+      .map(
+        (entry) =>
+          `${entry.batch === 1 ? 'one check per call' : `${entry.batch} checks per call`}: ${entry.callsPerPair.toFixed(1)} calls, ${Math.round(entry.tokensPerPair)} tokens`,
+      )
+      .join(
+        '; ',
+      )}. The paper row plans with one check per call, every other row with ${options.contradictionBatch} per call.`,
     '',
     'Schemes, as recorded in lineage: ' +
       [...new Map(measurement.results.map((result) => [result.label, result.selection])).entries()]
@@ -342,7 +406,10 @@ export async function writeSelectionSection(section: string): Promise<void> {
   const block = `${SECTION_START}\n${section}\n${SECTION_END}`;
   const start = current.indexOf(SECTION_START);
   const end = current.indexOf(SECTION_END);
-  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + SECTION_END.length) : `${current.trimEnd()}\n\n${block}\n`;
+  const next =
+    start >= 0 && end > start
+      ? current.slice(0, start) + block + current.slice(end + SECTION_END.length)
+      : `${current.trimEnd()}\n\n${block}\n`;
   await writeFile(path, next);
 }
 

@@ -64,7 +64,13 @@ const seedConversations: Turn[][] = readFileSync(new URL('../seeds/conversations
 
 export class SimulatedJudgeBackend implements LlmBackend {
   readonly kind = 'simulated-judge';
-  readonly totals: SimulatedUsageTotals = { calls: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, byKind: {} };
+  readonly totals: SimulatedUsageTotals = {
+    calls: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedPromptTokens: 0,
+    byKind: {},
+  };
   /** Every candidate the simulated generator wrote, by id. */
   readonly candidates = new Map<string, LatentCandidate>();
   private readonly random: Random;
@@ -86,8 +92,7 @@ export class SimulatedJudgeBackend implements LlmBackend {
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const kind = request.jsonSchema?.name ?? 'generator';
-    const texts =
-      kind === 'generator' ? this.generate(request) : [JSON.stringify(this.judge(kind, request))];
+    const texts = kind === 'generator' ? this.generate(request) : [JSON.stringify(this.judge(kind, request))];
     const promptText = request.messages.map((message) => message.content).join('\n');
     const schemaText = request.jsonSchema ? JSON.stringify(request.jsonSchema.schema) : '';
     const promptTokens = estimateTokens(promptText) + estimateTokens(schemaText);
@@ -122,7 +127,10 @@ export class SimulatedJudgeBackend implements LlmBackend {
     const prompt = request.messages.map((message) => message.content).join('\n');
     const samples = request.samples ?? 1;
     return Array.from({ length: samples }, (_, sample) => {
-      const id = createHash('sha256').update(`${this.worldSeed}/${request.seed}/${sample}/${prompt}`).digest('hex').slice(0, 10);
+      const id = createHash('sha256')
+        .update(`${this.worldSeed}/${request.seed}/${sample}/${prompt}`)
+        .digest('hex')
+        .slice(0, 10);
       const random = deriveRandom(this.worldSeed, `candidate/${id}`);
       const quality = Object.fromEntries(this.dimensions.map((name) => [name, random()]));
       this.candidates.set(id, { id, quality, unfaithful: random() < UNFAITHFUL_RATE, toxic: random() < TOXIC_RATE });
@@ -159,7 +167,11 @@ export class SimulatedJudgeBackend implements LlmBackend {
     if (kind === 'contradiction_check') return { rationale: RATIONALE, contradicts: this.check(false) };
     if (kind === 'contradiction_checks') {
       const items = [...prompt.matchAll(/<item id="(\d+)">/g)].map((match) => match[1]);
-      return { verdicts: Object.fromEntries(items.map((id) => [id, { rationale: RATIONALE.slice(0, 60), contradicts: this.check(false) }])) };
+      return {
+        verdicts: Object.fromEntries(
+          items.map((id) => [id, { rationale: RATIONALE.slice(0, 60), contradicts: this.check(false) }]),
+        ),
+      };
     }
     if (kind.startsWith('critic_')) {
       const candidate = this.candidateIn(blocks[0][2]);

@@ -33,7 +33,8 @@ export interface CompareCandidatesInput {
 export async function compareCandidates(input: CompareCandidatesInput, deps: CriticDeps): Promise<PairwiseVerdict[]> {
   const { a, b, rankers, scheme } = input;
   if (rankers.length === 0) return [];
-  if (scheme.panel === 'combined' && !input.panel) throw new Error('the combined panel prompt is required for panel "combined"');
+  if (scheme.panel === 'combined' && !input.panel)
+    throw new Error('the combined panel prompt is required for panel "combined"');
   const personas = { user1Persona: input.user1Persona, user2Persona: input.user2Persona };
   if (scheme.second_order === 'always') {
     return scheme.panel === 'combined'
@@ -44,7 +45,12 @@ export async function compareCandidates(input: CompareCandidatesInput, deps: Cri
   const names = rankers.map((critic) => critic.name);
   const askOrder = async (shownAsA: ComparedCandidate, shownAsB: ComparedCandidate): Promise<PanelOrderAnswer> => {
     if (scheme.panel === 'combined') {
-      return askCombinedPanelOrder({ panel: input.panel!, dimensions: rankers, ...personas, a, b }, shownAsA, shownAsB, deps);
+      return askCombinedPanelOrder(
+        { panel: input.panel!, dimensions: rankers, ...personas, a, b },
+        shownAsA,
+        shownAsB,
+        deps,
+      );
     }
     const answers = await Promise.all(
       rankers.map((critic) => askPairwiseOrder({ critic, ...personas, a, b }, shownAsA, shownAsB, deps)),

@@ -96,12 +96,21 @@ export function renderListwiseReplyFormat(
     ...checks.map((check) => `"${check.verdict.field}": <true or false>`),
   ].join(', ');
   const entries = Array.from({ length: count }, (_, position) => `    "${position + 1}": {${fields}}`);
-  return ['{', '  "rationale": "<two or three sentences comparing the conversations>",', '  "scores": {', entries.join(',\n'), '  }', '}'].join('\n');
+  return [
+    '{',
+    '  "rationale": "<two or three sentences comparing the conversations>",',
+    '  "scores": {',
+    entries.join(',\n'),
+    '  }',
+    '}',
+  ].join('\n');
 }
 
 /** The system message: the panel's role and the reply shape. */
 export function listwiseSystemMessage(dimensions: readonly PanelDimension[], checks: readonly FoldedCheck[]): string {
-  const checked = checks.length ? ` and answer ${checks.length} yes/no check(s): ${checks.map((check) => check.verdict.field).join(', ')}` : '';
+  const checked = checks.length
+    ? ` and answer ${checks.length} yes/no check(s): ${checks.map((check) => check.verdict.field).join(', ')}`
+    : '';
   return [
     `You are a panel of expert judges scoring several persona-based conversations on ${dimensions.length} separate qualities: ${dimensions.map((dimension) => dimension.name).join(', ')}${checked}.`,
     'Answer with JSON only: {"rationale": string, "scores": {"<conversation number>": {...}}}.',

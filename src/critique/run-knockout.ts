@@ -31,7 +31,8 @@ export async function runKnockout(input: RunKnockoutInput): Promise<RunKnockoutR
   let matches = 0;
   while (round.length > 1) {
     const pairs: Array<[number, number]> = [];
-    for (let position = 0; position + 1 < round.length; position += 2) pairs.push([round[position], round[position + 1]]);
+    for (let position = 0; position + 1 < round.length; position += 2)
+      pairs.push([round[position], round[position + 1]]);
     const results = await Promise.all(pairs.map(([first, second]) => input.compare(first, second)));
     const next: number[] = [];
     for (const [position, [first, second]] of pairs.entries()) {

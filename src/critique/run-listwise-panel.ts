@@ -73,7 +73,11 @@ async function askOrder(
     input.panel,
     input.rankers,
     input.checks,
-    { user1Persona: input.user1Persona, user2Persona: input.user2Persona, shown: shown.map((candidate) => candidate.turns) },
+    {
+      user1Persona: input.user1Persona,
+      user2Persona: input.user2Persona,
+      shown: shown.map((candidate) => candidate.turns),
+    },
     // The reply holds a score per dimension for every candidate.
     { ...deps.options, maxOutputTokens: deps.options.maxOutputTokens * Math.max(1, Math.ceil(shown.length / 2)) },
   );

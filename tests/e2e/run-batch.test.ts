@@ -19,8 +19,26 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
   let out: string;
   let configFile: string;
   const args = (runId: string) => [
-    'run', '--batch', '--base-url', batches.baseUrl, '--model', 'fixture-gen', '--iterations', '2', '--pairs', '3', '--candidates', '3',
-    '--out', out, '--run-id', runId, '--seed', '3', '--config', configFile,
+    'run',
+    '--batch',
+    '--base-url',
+    batches.baseUrl,
+    '--model',
+    'fixture-gen',
+    '--iterations',
+    '2',
+    '--pairs',
+    '3',
+    '--candidates',
+    '3',
+    '--out',
+    out,
+    '--run-id',
+    runId,
+    '--seed',
+    '3',
+    '--config',
+    configFile,
   ];
 
   beforeAll(async () => {
@@ -57,7 +75,12 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     expect(manifest.totals.accepted).toBe(6);
     const usage = manifest.totals.usage.generator;
     expect(usage.batch_prompt_tokens).toBe(usage.prompt_tokens);
-    const fullPrice = (usage.prompt_tokens + 2 * usage.completion_tokens + manifest.totals.usage.critic.prompt_tokens + 2 * manifest.totals.usage.critic.completion_tokens) / 1e6;
+    const fullPrice =
+      (usage.prompt_tokens +
+        2 * usage.completion_tokens +
+        manifest.totals.usage.critic.prompt_tokens +
+        2 * manifest.totals.usage.critic.completion_tokens) /
+      1e6;
     expect(manifest.totals.cost_usd).toBeCloseTo(fullPrice / 2, 9);
     expect(JSON.stringify(state)).not.toContain('sk-batch-secret');
   }, 120_000);

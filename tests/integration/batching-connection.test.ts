@@ -34,13 +34,23 @@ function batchingBackend(stateFile: string, progress: BatchProgress[] = []) {
     pollIntervalMs: 10,
     onProgress: (event) => progress.push(event),
   });
-  const backend = new OpenAiCompatibleBackend({ baseUrl: batches.baseUrl, generatorModel: 'gen', criticModel: 'critic', connection });
+  const backend = new OpenAiCompatibleBackend({
+    baseUrl: batches.baseUrl,
+    generatorModel: 'gen',
+    criticModel: 'critic',
+    connection,
+  });
   return { connection, backend };
 }
 
 const generator = (seed: number): CompletionRequest => ({
   role: 'generator',
-  messages: [{ role: 'user', content: `Write a conversation.\nUser 1 persona:\n- I have a dog.\nUser 2 persona:\n- I bake.\nConversation:` }],
+  messages: [
+    {
+      role: 'user',
+      content: `Write a conversation.\nUser 1 persona:\n- I have a dog.\nUser 2 persona:\n- I bake.\nConversation:`,
+    },
+  ],
   seed,
   maxOutputTokens: 200,
 });
@@ -57,7 +67,13 @@ describe('BatchingConnection over a loopback Batch API', () => {
     expect(batches.stats.batchesCreated - before.batchesCreated).toBe(1);
     expect(batches.stats.requestLines - before.requestLines).toBe(3);
     expect(progress.map((event) => event.status)).toContain('in_progress');
-    expect(progress.at(-1)).toMatchObject({ status: 'completed', total: 3, completed: 3, failed: 0, reattached: false });
+    expect(progress.at(-1)).toMatchObject({
+      status: 'completed',
+      total: 3,
+      completed: 3,
+      failed: 0,
+      reattached: false,
+    });
 
     const usage = recorded.usage.generator;
     expect(usage.batch_prompt_tokens).toBe(usage.prompt_tokens);
@@ -91,7 +107,8 @@ describe('BatchingConnection over a loopback Batch API', () => {
     batches.setOptions({ hold: true });
     const first = batchingBackend(stateFile);
     const abandoned = first.backend.complete(generator(42)).catch((error: unknown) => error);
-    while (!(await readFile(stateFile, 'utf8').catch(() => '')).includes('"submitted"')) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (!(await readFile(stateFile, 'utf8').catch(() => '')).includes('"submitted"'))
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await first.backend.dispose(); // the process "stops" while the batch is pending
     expect(await abandoned).toBeInstanceOf(LlmError);
     const created = batches.stats.batchesCreated;
@@ -105,7 +122,10 @@ describe('BatchingConnection over a loopback Batch API', () => {
       expect(batches.stats.batchesCreated).toBe(created);
       expect(second.connection.counts).toMatchObject({ batchesSubmitted: 0, batchesReattached: 1 });
       expect(progress.at(-1)).toMatchObject({ status: 'completed', reattached: true });
-      const lines = (await readFile(stateFile, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+      const lines = (await readFile(stateFile, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
       expect(lines.map((line) => line.status)).toEqual(['submitted', 'completed']);
     } finally {
       await second.backend.dispose();

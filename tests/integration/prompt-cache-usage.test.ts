@@ -24,7 +24,9 @@ beforeAll(async () => {
           id: 'chatcmpl-1',
           object: 'chat.completion',
           model: 'gpt-4o-mini',
-          choices: [{ index: 0, message: { role: 'assistant', content: 'User 1: Hi\nUser 2: Hello' }, finish_reason: 'stop' }],
+          choices: [
+            { index: 0, message: { role: 'assistant', content: 'User 1: Hi\nUser 2: Hello' }, finish_reason: 'stop' },
+          ],
           usage,
         }),
       );
@@ -41,7 +43,13 @@ afterAll(async () => {
 
 describe('provider prompt caching in usage and cost', () => {
   it('reads usage.prompt_tokens_details.cached_tokens and prices those tokens at the cached-input price', async () => {
-    const backend = new OpenAiCompatibleBackend({ baseUrl, apiKey: 'test-key', generatorModel: 'gpt-4o-mini', criticModel: 'gpt-4o-mini', timeoutMs: 5_000 });
+    const backend = new OpenAiCompatibleBackend({
+      baseUrl,
+      apiKey: 'test-key',
+      generatorModel: 'gpt-4o-mini',
+      criticModel: 'gpt-4o-mini',
+      timeoutMs: 5_000,
+    });
     const recorded = recordUsage(backend);
     try {
       cachedTokens = 1536;
@@ -51,7 +59,12 @@ describe('provider prompt caching in usage and cost', () => {
     } finally {
       await backend.dispose();
     }
-    expect(recorded.usage.generator).toMatchObject({ prompt_tokens: 4000, completion_tokens: 100, calls: 2, cached_prompt_tokens: 1536 });
+    expect(recorded.usage.generator).toMatchObject({
+      prompt_tokens: 4000,
+      completion_tokens: 100,
+      calls: 2,
+      cached_prompt_tokens: 1536,
+    });
 
     const total = emptyUsageByRole();
     addUsage(total, recorded.usage);
@@ -59,9 +72,14 @@ describe('provider prompt caching in usage and cost', () => {
     expect(cachedPromptShare(total)).toBeCloseTo(1536 / 4000);
 
     const models = { generator: 'gpt-4o-mini', critic: 'gpt-4o-mini' };
-    const withCachedPrice = { 'gpt-4o-mini': { input_per_million_usd: 0.15, output_per_million_usd: 0.6, cached_input_per_million_usd: 0.075 } };
+    const withCachedPrice = {
+      'gpt-4o-mini': { input_per_million_usd: 0.15, output_per_million_usd: 0.6, cached_input_per_million_usd: 0.075 },
+    };
     // (4000 − 1536) × 0.15 + 1536 × 0.075 + 100 × 0.6, per million.
-    expect(computeRoleCost(withCachedPrice, models, total)).toBeCloseTo((2464 * 0.15 + 1536 * 0.075 + 100 * 0.6) / 1e6, 12);
+    expect(computeRoleCost(withCachedPrice, models, total)).toBeCloseTo(
+      (2464 * 0.15 + 1536 * 0.075 + 100 * 0.6) / 1e6,
+      12,
+    );
     // Without a cached-input price, cached tokens cost the input price.
     const { cached_input_per_million_usd: _unused, ...plain } = withCachedPrice['gpt-4o-mini'];
     expect(computeRoleCost({ 'gpt-4o-mini': plain }, models, total)).toBeCloseTo((4000 * 0.15 + 100 * 0.6) / 1e6, 12);

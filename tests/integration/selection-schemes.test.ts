@@ -3,7 +3,14 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
-import { loadRunConfig, OpenAiCompatibleBackend, runPipeline, DatasetRowSchema, CandidateRecordSchema, type RunConfig } from '../../src/index.ts';
+import {
+  loadRunConfig,
+  OpenAiCompatibleBackend,
+  runPipeline,
+  DatasetRowSchema,
+  CandidateRecordSchema,
+  type RunConfig,
+} from '../../src/index.ts';
 import { flagsToConfig } from '../../src/cli/run-options.ts';
 import { loadListwisePanel, LISTWISE_PANEL_LINEAGE_KEY } from '../../src/critique/listwise-panel-prompt.ts';
 
@@ -18,13 +25,19 @@ describe('selection schemes over the HTTP fixture', () => {
   let out: string;
   beforeAll(async () => {
     // The second sample of every generator call contradicts its profile (`zzcontradictzz`).
-    fixture = await startFixtureServer({ candidateScript: (info) => (info.sampleIndex === 1 ? 'contradicting' : 'normal') });
+    fixture = await startFixtureServer({
+      candidateScript: (info) => (info.sampleIndex === 1 ? 'contradicting' : 'normal'),
+    });
     out = await mkdtemp(join(tmpdir(), 'pf-selection-'));
   });
   afterAll(async () => fixture?.close());
 
   async function run(config: RunConfig) {
-    const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'gen', criticModel: 'critic' });
+    const backend = new OpenAiCompatibleBackend({
+      baseUrl: fixture.baseUrl,
+      generatorModel: 'gen',
+      criticModel: 'critic',
+    });
     const before = { ...fixture.stats.byKind };
     try {
       const result = await runPipeline(config, { backend });
@@ -36,7 +49,9 @@ describe('selection schemes over the HTTP fixture', () => {
       return {
         calls,
         rows: (await readLines(join(result.runDir, 'conversations.jsonl'))).map((row) => DatasetRowSchema.parse(row)),
-        candidates: (await readLines(join(result.runDir, 'candidates.jsonl'))).map((record) => CandidateRecordSchema.parse(record)),
+        candidates: (await readLines(join(result.runDir, 'candidates.jsonl'))).map((record) =>
+          CandidateRecordSchema.parse(record),
+        ),
       };
     } finally {
       await backend.dispose();
@@ -76,8 +91,11 @@ describe('selection schemes over the HTTP fixture', () => {
     const paper = await run(await base('paper', 'round-robin'));
     expect(paper.calls.listwise_listwise).toBeUndefined();
     expect(paper.calls.pairwise_depth).toBe(3 * 1 * 2); // one surviving candidate pair per pair, both orders
-    expect(paper.rows.map((row) => row.lineage.selection)).toEqual(Array(3).fill('round-robin; panel per-expert; second order always; filters separate'));
-    const winners = (rows: typeof paper.rows) => Object.fromEntries(rows.map((row) => [row.pair_id, row.lineage.candidate_index]));
+    expect(paper.rows.map((row) => row.lineage.selection)).toEqual(
+      Array(3).fill('round-robin; panel per-expert; second order always; filters separate'),
+    );
+    const winners = (rows: typeof paper.rows) =>
+      Object.fromEntries(rows.map((row) => [row.pair_id, row.lineage.candidate_index]));
     expect(winners(paper.rows)).toEqual(winners(listwise.rows));
   });
 });

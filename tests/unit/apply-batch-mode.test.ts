@@ -8,11 +8,16 @@ describe('applyBatchMode', () => {
     expect(config.concurrency).toBe(200);
     expect(config.llm.max_in_flight).toBeGreaterThanOrEqual(100_000);
     expect(config.llm.hedge).toBe(false);
-    expect(applyBatchMode(RunConfigSchema.parse({ pairs: 50, target: 3000, llm: { batch: true } })).concurrency).toBe(1024);
+    expect(applyBatchMode(RunConfigSchema.parse({ pairs: 50, target: 3000, llm: { batch: true } })).concurrency).toBe(
+      1024,
+    );
   });
 
   it('keeps the configured concurrency under a budget cap, and leaves a run without --batch alone', () => {
-    expect(applyBatchMode(RunConfigSchema.parse({ pairs: 200, budget: { max_cost_usd: 5 }, llm: { batch: true } })).concurrency).toBe(4);
+    expect(
+      applyBatchMode(RunConfigSchema.parse({ pairs: 200, budget: { max_cost_usd: 5 }, llm: { batch: true } }))
+        .concurrency,
+    ).toBe(4);
     const plain = RunConfigSchema.parse({ pairs: 200 });
     expect(applyBatchMode(plain)).toBe(plain);
   });

@@ -22,14 +22,24 @@ function judge(options: { brokenBatches?: boolean } = {}): LlmBackend & { calls:
       const content = request.messages[0].content;
       let reply: unknown;
       if (request.jsonSchema?.name === 'contradiction_checks') {
-        const items = [...content.matchAll(/<item id="(\d+)">\n<profile>\n([\s\S]*?)\n<\/profile>\n<candidate>\n([\s\S]*?)\n<\/candidate>/g)];
-        reply = options.brokenBatches ? { verdicts: {} } : { verdicts: Object.fromEntries(items.map((item) => [item[1], verdict(item[2], item[3])])) };
+        const items = [
+          ...content.matchAll(
+            /<item id="(\d+)">\n<profile>\n([\s\S]*?)\n<\/profile>\n<candidate>\n([\s\S]*?)\n<\/candidate>/g,
+          ),
+        ];
+        reply = options.brokenBatches
+          ? { verdicts: {} }
+          : { verdicts: Object.fromEntries(items.map((item) => [item[1], verdict(item[2], item[3])])) };
       } else {
         const profile = /<profile>\n([\s\S]*?)\n<\/profile>/.exec(content)![1];
         const candidate = /<candidate>\n([\s\S]*?)\n<\/candidate>/.exec(content)![1];
         reply = verdict(profile, candidate);
       }
-      return { texts: [JSON.stringify(reply)], model: 'fake', usage: { promptTokens: 1, completionTokens: 1, calls: 1 } };
+      return {
+        texts: [JSON.stringify(reply)],
+        model: 'fake',
+        usage: { promptTokens: 1, completionTokens: 1, calls: 1 },
+      };
     },
     dispose: async () => {},
   };
@@ -54,30 +64,46 @@ describe('createBatchedContradictionCheck', () => {
     const backend = judge();
     const check = createBatchedContradictionCheck(backend, { ...options, maxBatch: 2 });
     await Promise.all([check(['a'], 'b'), check(['c'], 'd'), check(['e'], 'f')]);
-    expect(backend.calls.map((call) => call.jsonSchema?.name).sort()).toEqual(['contradiction_check', 'contradiction_checks']);
+    expect(backend.calls.map((call) => call.jsonSchema?.name).sort()).toEqual([
+      'contradiction_check',
+      'contradiction_checks',
+    ]);
   });
 
   it('asks again one check per call when a batch reply stays unusable, so no profile gets a wrong answer', async () => {
     const backend = judge({ brokenBatches: true });
     const check = createBatchedContradictionCheck(backend, { ...options, maxBatch: 8 });
-    const answers = await Promise.all([check(['I hate cats.'], 'I have three cats.'), check(['I love dogs.'], 'I have cats.')]);
+    const answers = await Promise.all([
+      check(['I hate cats.'], 'I have three cats.'),
+      check(['I love dogs.'], 'I have cats.'),
+    ]);
     expect(answers).toEqual([true, false]);
     // The batch, its one repair, then one call per check.
-    expect(backend.calls.map((call) => call.jsonSchema?.name).filter((name) => name === 'contradiction_check')).toHaveLength(2);
+    expect(
+      backend.calls.map((call) => call.jsonSchema?.name).filter((name) => name === 'contradiction_check'),
+    ).toHaveLength(2);
   });
 
   it('builds the same profiles as one check per call, in fewer calls', async () => {
     const attributes: Attribute[] = Array.from({ length: 60 }, (_, position) => ({
       id: `a-${position}`,
       category: `c${position % 12}`,
-      text: position % 5 === 0 ? `I hate cats number ${position}.` : position % 7 === 0 ? `I have cats called ${position}.` : `I collect item ${position} of kind ${position * 7}.`,
+      text:
+        position % 5 === 0
+          ? `I hate cats number ${position}.`
+          : position % 7 === 0
+            ? `I have cats called ${position}.`
+            : `I collect item ${position} of kind ${position * 7}.`,
     }));
     const build = async (backend: LlmBackend, batch: number) =>
       buildSimpleProfiles(
         { attributes, count: 12, attributesPerProfile: 5, nearDuplicateThreshold: 0.6, concurrency: 8 },
         {
           random: createRandom(3),
-          checkContradiction: batch === 1 ? createLlmContradictionCheck(backend, options) : createBatchedContradictionCheck(backend, { ...options, maxBatch: batch }),
+          checkContradiction:
+            batch === 1
+              ? createLlmContradictionCheck(backend, options)
+              : createBatchedContradictionCheck(backend, { ...options, maxBatch: batch }),
         },
       );
     const single = judge();

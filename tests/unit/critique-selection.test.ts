@@ -58,50 +58,71 @@ function candidate(index: number, marker = ''): CritiqueCandidate {
 
 /** The takes shown in a request's conversation blocks, in shown order. */
 function takesShown(request: CompletionRequest): number[] {
-  return [...request.messages[1].content.matchAll(/<conversation[^>]*>\nUser 1: Hi, this is take (\d+)/g)].map((match) => Number(match[1]));
+  return [...request.messages[1].content.matchAll(/<conversation[^>]*>\nUser 1: Hi, this is take (\d+)/g)].map(
+    (match) => Number(match[1]),
+  );
 }
 
 /** A listwise judge: every dimension scored by `score(take)`, checks flagged for takes marked "zzbad". */
-const listwise = (score: (take: number) => number): Answer => (request) => {
-  const content = request.messages[1].content;
-  const blocks = content.split('<conversation id="').slice(1);
-  const folded = content.includes('Checks (answer each');
-  return {
-    rationale: 'scored',
-    scores: Object.fromEntries(
-      takesShown(request).map((take, position) => [
-        String(position + 1),
-        {
-          ...Object.fromEntries(RANKERS.map((name) => [name, score(take)])),
-          ...(folded && { contradicts: blocks[position].includes('zzbad'), toxic: false }),
-        },
-      ]),
-    ),
+const listwise =
+  (score: (take: number) => number): Answer =>
+  (request) => {
+    const content = request.messages[1].content;
+    const blocks = content.split('<conversation id="').slice(1);
+    const folded = content.includes('Checks (answer each');
+    return {
+      rationale: 'scored',
+      scores: Object.fromEntries(
+        takesShown(request).map((take, position) => [
+          String(position + 1),
+          {
+            ...Object.fromEntries(RANKERS.map((name) => [name, score(take)])),
+            ...(folded && { contradicts: blocks[position].includes('zzbad'), toxic: false }),
+          },
+        ]),
+      ),
+    };
   };
-};
 
 describe('resolveSelection', () => {
   const critiqueOf = (critique: Record<string, unknown>) => RunConfigSchema.parse({ critique }).critique;
 
   it('defaults to listwise in both orders with the filters folded (the bench-chosen scheme)', () => {
-    expect(resolveSelection(critiqueOf({}))).toEqual({ method: 'listwise', panel: 'combined', second_order: 'always', filters: 'folded' });
-    expect(resolveSelection(critiqueOf({ selection: 'knockout' }))).toMatchObject({ panel: 'combined', second_order: 'when-uncertain', filters: 'separate' });
+    expect(resolveSelection(critiqueOf({}))).toEqual({
+      method: 'listwise',
+      panel: 'combined',
+      second_order: 'always',
+      filters: 'folded',
+    });
+    expect(resolveSelection(critiqueOf({ selection: 'knockout' }))).toMatchObject({
+      panel: 'combined',
+      second_order: 'when-uncertain',
+      filters: 'separate',
+    });
   });
 
   it('makes --selection round-robin the paper-faithful panel, one flag away', () => {
     expect(resolveSelection(critiqueOf({ selection: 'round-robin' }))).toEqual(PAPER_SELECTION);
-    expect(describeSelection(PAPER_SELECTION)).toBe('round-robin; panel per-expert; second order always; filters separate');
+    expect(describeSelection(PAPER_SELECTION)).toBe(
+      'round-robin; panel per-expert; second order always; filters separate',
+    );
   });
 
   it('keeps round robin for configs that only set critique.panel, as before selection schemes', () => {
-    expect(resolveSelection(critiqueOf({ panel: 'combined' }))).toMatchObject({ method: 'round-robin', panel: 'combined', second_order: 'always' });
+    expect(resolveSelection(critiqueOf({ panel: 'combined' }))).toMatchObject({
+      method: 'round-robin',
+      panel: 'combined',
+      second_order: 'always',
+    });
   });
 
   it('rejects folded filters without listwise selection at config load, naming the key', () => {
     const parsed = RunConfigSchema.safeParse({ critique: { selection: 'knockout', filters: 'folded' } });
     expect(parsed.success).toBe(false);
     expect(parsed.error!.issues[0].path).toEqual(['critique', 'filters']);
-    expect(() => resolveSelection({ ...critiqueOf({}), selection: 'knockout', filters: 'folded' })).toThrow(ConfigError);
+    expect(() => resolveSelection({ ...critiqueOf({}), selection: 'knockout', filters: 'folded' })).toThrow(
+      ConfigError,
+    );
   });
 });
 
@@ -109,9 +130,24 @@ describe('compareCandidates, second order when uncertain', () => {
   it('asks one combined call when the first order is clear, and both when the dimensions split 3-2', async () => {
     const critics = (await loadCritics()).filter((critic) => critic.kind === 'pairwise');
     const panel = await loadCombinedPanel();
-    const answerAll = (winner: 'A' | 'B', split = false): Answer => () =>
-      Object.fromEntries(RANKERS.map((name, position) => [name, { rationale: 'r', winner: split && position < 2 ? (winner === 'A' ? 'B' : 'A') : winner }]));
-    const input = { rankers: critics, panel, scheme: { panel: 'combined' as const, second_order: 'when-uncertain' as const }, user1Persona: [], user2Persona: [], a: candidate(0), b: candidate(1) };
+    const answerAll =
+      (winner: 'A' | 'B', split = false): Answer =>
+      () =>
+        Object.fromEntries(
+          RANKERS.map((name, position) => [
+            name,
+            { rationale: 'r', winner: split && position < 2 ? (winner === 'A' ? 'B' : 'A') : winner },
+          ]),
+        );
+    const input = {
+      rankers: critics,
+      panel,
+      scheme: { panel: 'combined' as const, second_order: 'when-uncertain' as const },
+      user1Persona: [],
+      user2Persona: [],
+      a: candidate(0),
+      b: candidate(1),
+    };
 
     const clear = fakeBackend({ panel_combined: answerAll('A') });
     const clearVerdicts = await compareCandidates({ ...input, firstShown: 'b' }, { backend: clear, options });
@@ -135,7 +171,15 @@ describe('compareCandidates, second order when uncertain', () => {
 });
 
 describe('runKnockout', () => {
-  const vote = (winner: number, a: number, b: number): PairwiseVerdict => ({ critic: 'depth', kind: 'pairwise', a, b, winner, orderWinners: [winner, null], rationale: '' });
+  const vote = (winner: number, a: number, b: number): PairwiseVerdict => ({
+    critic: 'depth',
+    kind: 'pairwise',
+    a,
+    b,
+    winner,
+    orderWinners: [winner, null],
+    rationale: '',
+  });
 
   it('plays N-1 matches and the best candidate wins the bracket', async () => {
     const played: Array<[number, number]> = [];
@@ -148,12 +192,19 @@ describe('runKnockout', () => {
       filterConfidence: {},
     });
     expect(result).toMatchObject({ winnerIndex: 4, matches: 4 });
-    expect(played).toEqual([[3, 0], [2, 1], [3, 2], [3, 4]]);
+    expect(played).toEqual([
+      [3, 0],
+      [2, 1],
+      [3, 2],
+      [3, 4],
+    ]);
   });
 
   it('breaks a tied match by filter confidence, then the lower index', async () => {
     const tie = async (first: number, second: number) => [{ ...vote(first, first, second), winner: null }];
-    expect((await runKnockout({ bracket: [2, 1], compare: tie, filterConfidence: { 2: 0.9, 1: 0.5 } })).winnerIndex).toBe(2);
+    expect(
+      (await runKnockout({ bracket: [2, 1], compare: tie, filterConfidence: { 2: 0.9, 1: 0.5 } })).winnerIndex,
+    ).toBe(2);
     expect((await runKnockout({ bracket: [2, 1], compare: tie, filterConfidence: {} })).winnerIndex).toBe(1);
   });
 });
@@ -167,7 +218,13 @@ describe('critiqueCandidates with listwise selection', () => {
     const backend = fakeBackend({ listwise_listwise: listwise((take) => [3, 9, 5, 8][take]) });
     const result = await critiqueCandidates(
       { pair, candidates: [candidate(0), candidate(1, ' zzbad'), candidate(2), candidate(3)] },
-      { backend, critics, options, selection: scheme('when-uncertain', 'folded'), listwisePanel: await loadListwisePanel() },
+      {
+        backend,
+        critics,
+        options,
+        selection: scheme('when-uncertain', 'folded'),
+        listwisePanel: await loadListwisePanel(),
+      },
     );
     // One call: no filter calls, and 8 v 5 is a clear gap, so no second order.
     expect(backend.calls.map((call) => call.jsonSchema?.name)).toEqual(['listwise_listwise']);
@@ -188,10 +245,20 @@ describe('critiqueCandidates with listwise selection', () => {
       if (asked++ === 1) for (const name of RANKERS) reply.scores['1'][name] += 2;
       return reply;
     };
-    const backend = fakeBackend({ listwise_listwise: biased, critic_faithfulness: () => ({ rationale: 'ok', contradicts: false, confidence: 0.9 }), critic_toxicity: () => ({ rationale: 'ok', toxic: false, confidence: 0.9 }) });
+    const backend = fakeBackend({
+      listwise_listwise: biased,
+      critic_faithfulness: () => ({ rationale: 'ok', contradicts: false, confidence: 0.9 }),
+      critic_toxicity: () => ({ rationale: 'ok', toxic: false, confidence: 0.9 }),
+    });
     const result = await critiqueCandidates(
       { pair, candidates: [candidate(0), candidate(1), candidate(2)] },
-      { backend, critics, options, selection: scheme('when-uncertain', 'separate'), listwisePanel: await loadListwisePanel() },
+      {
+        backend,
+        critics,
+        options,
+        selection: scheme('when-uncertain', 'separate'),
+        listwisePanel: await loadListwisePanel(),
+      },
     );
     const listwiseCalls = backend.calls.filter((call) => call.jsonSchema?.name === 'listwise_listwise');
     expect(listwiseCalls).toHaveLength(2);
@@ -206,7 +273,9 @@ describe('listwise panel prompt file', () => {
   it('names the file and line of an unknown placeholder', () => {
     const text = '---\nname: mine\ndescription: d\n---\n{{dimensions}} {{reply_format}}\n{{conversations}} {{nope}}\n';
     expect(() => parseListwisePanelFile(text, 'my/listwise.md')).toThrow(InputError);
-    expect(() => parseListwisePanelFile(text, 'my/listwise.md')).toThrow(/my\/listwise\.md:6: unknown placeholder \{\{nope\}\}/);
+    expect(() => parseListwisePanelFile(text, 'my/listwise.md')).toThrow(
+      /my\/listwise\.md:6: unknown placeholder \{\{nope\}\}/,
+    );
   });
 
   it('keeps the stable instructions before the profiles and conversations (prompt caching)', async () => {

@@ -17,7 +17,9 @@ export function applyBatchMode(config: RunConfig): RunConfig {
   // A budget cap is checked as pairs finish: with one in-flight wave per iteration it could be
   // overshot by a whole iteration, so a capped run keeps its `concurrency` (raise it for bigger batches).
   const capped = config.budget.max_cost_usd !== undefined || config.budget.max_tokens !== undefined;
-  const wanted = capped ? config.concurrency : Math.min(MAX_BATCH_CONCURRENCY, Math.max(config.concurrency, config.target ?? config.pairs));
+  const wanted = capped
+    ? config.concurrency
+    : Math.min(MAX_BATCH_CONCURRENCY, Math.max(config.concurrency, config.target ?? config.pairs));
   return {
     ...config,
     concurrency: wanted,

@@ -136,11 +136,19 @@ export class BatchingConnection {
     this.pending.clear();
     if (entries.length === 0) return;
     const client = this.options.connection.client;
-    const context = { baseUrl: this.baseUrl, timeoutMs: this.options.connection.timeoutMs, timedOut: false, aborted: false, phase: 'request' as const };
+    const context = {
+      baseUrl: this.baseUrl,
+      timeoutMs: this.options.connection.timeoutMs,
+      timedOut: false,
+      aborted: false,
+      phase: 'request' as const,
+    };
     let batchId: string;
     try {
       const jsonl = entries
-        .map(([customId, entry]) => JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: entry.body }))
+        .map(([customId, entry]) =>
+          JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: entry.body }),
+        )
         .join('\n');
       // The connection's undici fetch cannot send Node 20's global FormData (the SDK refuses the
       // upload): the upload alone goes through the global fetch (no proxy agent for this request).
@@ -156,7 +164,12 @@ export class BatchingConnection {
         metadata: { source: 'persona-forge' },
       });
       batchId = batch.id;
-      await this.record({ batch_id: batchId, status: 'submitted', input_file_id: file.id, custom_ids: entries.map(([customId]) => customId) });
+      await this.record({
+        batch_id: batchId,
+        status: 'submitted',
+        input_file_id: file.id,
+        custom_ids: entries.map(([customId]) => customId),
+      });
     } catch (error) {
       const mapped = mapOpenAiError(error, context);
       for (const [, entry] of entries) for (const waiter of entry.waiters) waiter.reject(mapped);
@@ -181,26 +194,41 @@ export class BatchingConnection {
     }
     const line = (await results).get(customId);
     const status = line?.response?.status_code;
-    if (line && status === 200) return { body: line.response!.body, requestId: line.response!.request_id, batched: true };
+    if (line && status === 200)
+      return { body: line.response!.body, requestId: line.response!.request_id, batched: true };
 
     this.failed.add(customId);
     this.counts.requestsFailed += 1;
     await this.record({ batch_id: batchId, status: 'request_failed', failed_custom_ids: [customId] });
-    const reason = line?.error?.message ?? (line?.response ? JSON.stringify(line.response.body).slice(0, 200) : 'no result line for the request');
-    throw new LlmError(`Batch ${batchId} reported request ${customId} as failed${status ? ` (${status})` : ''}: ${reason}`, {
-      status,
-      retryable: status === undefined || isRetryableStatus(status),
-      fault: status === 429 ? 'rate_limited' : 'server_error',
-    });
+    const reason =
+      line?.error?.message ??
+      (line?.response ? JSON.stringify(line.response.body).slice(0, 200) : 'no result line for the request');
+    throw new LlmError(
+      `Batch ${batchId} reported request ${customId} as failed${status ? ` (${status})` : ''}: ${reason}`,
+      {
+        status,
+        retryable: status === undefined || isRetryableStatus(status),
+        fault: status === 429 ? 'rate_limited' : 'server_error',
+      },
+    );
   }
 
   private async waitForBatch(batchId: string): Promise<Map<string, ResultLine>> {
     const client = this.options.connection.client;
     const reattached = !this.submittedHere.has(batchId);
     for (;;) {
-      if (this.closed) throw new LlmError(`Stopped waiting for batch ${batchId} (it keeps running; a restart re-attaches).`, { retryable: false });
+      if (this.closed)
+        throw new LlmError(`Stopped waiting for batch ${batchId} (it keeps running; a restart re-attaches).`, {
+          retryable: false,
+        });
       const batch = await client.batches.retrieve(batchId).catch((error: unknown) => {
-        throw mapOpenAiError(error, { baseUrl: this.baseUrl, timeoutMs: this.options.connection.timeoutMs, timedOut: false, aborted: false, phase: 'request' });
+        throw mapOpenAiError(error, {
+          baseUrl: this.baseUrl,
+          timeoutMs: this.options.connection.timeoutMs,
+          timedOut: false,
+          aborted: false,
+          phase: 'request',
+        });
       });
       const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
       this.options.onProgress?.({ batchId, status: batch.status, ...counts, reattached });

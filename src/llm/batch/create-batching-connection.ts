@@ -15,7 +15,12 @@ export function createBatchingConnection(
   options: { baseUrl: string; proxy?: ProxySettings; onProgress?: (progress: BatchProgress) => void },
 ): BatchingConnection {
   return new BatchingConnection({
-    connection: new OpenAiConnection({ baseUrl: options.baseUrl, apiKey: config.llm.api_key, timeoutMs: config.llm.timeout_ms, proxy: options.proxy }),
+    connection: new OpenAiConnection({
+      baseUrl: options.baseUrl,
+      apiKey: config.llm.api_key,
+      timeoutMs: config.llm.timeout_ms,
+      proxy: options.proxy,
+    }),
     stateFile: batchStateFile(config),
     pollIntervalMs: config.llm.batch_poll_interval_ms,
     quietWindowMs: config.llm.batch_quiet_window_ms,
