@@ -23,7 +23,7 @@ export interface PairJobDeps extends PairJobContext {
 }
 
 /** Row id: stable for (run, iteration, pair), so a resumed or re-delivered job never duplicates a row. */
-export const rowId = (job: Pick<PairJob, 'run_id' | 'iteration' | 'pair'>) =>
+const rowId = (job: Pick<PairJob, 'run_id' | 'iteration' | 'pair'>) =>
   `${job.run_id}-it${job.iteration}-${job.pair.id}`;
 
 /**
