@@ -135,7 +135,8 @@ export async function measureLocalModel(options: { quick: boolean; log: (message
   try {
     const tinyPath = join(workDir, 'words.gguf');
     await writeTinyGguf(tinyPath, { vocabulary: 'words' });
-    const replies = pool.slice(4).map((record) => renderConversation(record.turns));
+    // Seed conversations cut to the default target length stand in for the model's replies.
+    const replies = pool.slice(4).map((record) => renderConversation(record.turns.slice(0, config.generation.target_max_turns)));
     // One iteration's first pairs, one after another on one backend: they show the same few-shot
     // examples (few_shot_draw per-iteration), and the critics' rubric is the same for every pair.
     const pairCount = quick ? 2 : 3;
@@ -237,6 +238,41 @@ export function renderLocalModelSection(measurement: LocalModelMeasurement, comm
   return lines.join('\n');
 }
 
+/** Rows of the `npm run bench` table; `row` is run-all's row maker (it marks targets of quick runs). */
+export function localModelRows<Row>(
+  measurement: LocalModelMeasurement,
+  row: (section: string, metric: string, value: string, target?: string, pass?: boolean | null) => Row,
+): Row[] {
+  const section = 'local model';
+  const rows = measurement.speeds.map((speed) =>
+    row(section, `shaped Qwen2.5-0.5B, ${speed.label}: prompt / generated tokens/s (load ${speed.loadAverage})`, `${fixed(speed.promptTokensPerSecond, 1)} / ${fixed(speed.generatedTokensPerSecond, 1)}`),
+  );
+  for (const item of measurement.pairs) {
+    const sent = item.usage.generator.prompt_tokens + item.usage.critic.prompt_tokens;
+    const evaluated = (item.usage.generator.prompt_tokens_evaluated ?? 0) + (item.usage.critic.prompt_tokens_evaluated ?? 0);
+    const ratio = evaluated / sent;
+    rows.push(
+      item.sharePrefixes
+        ? row(section, `prompt tokens evaluated ÷ sent per pair, prefix sharing on (${Math.round(sent / item.pairs)} sent)`, fixed(ratio, 2), '≤ 0.33', ratio <= 1 / 3)
+        : row(section, `prompt tokens evaluated ÷ sent per pair, prefix sharing off (${Math.round(sent / item.pairs)} sent)`, fixed(ratio, 2)),
+    );
+  }
+  for (const projection of measurement.projections) {
+    const minutes = (projection.durationMs ?? Number.NaN) / 60_000;
+    rows.push(row(section, `projected \`npx persona-forge run\` on the default model, ${projection.label}`, `${fixed(minutes, 1)} min`, '≤ 10 min', minutes <= 10));
+  }
+  return rows;
+}
+
+/** Replaces (or appends) the local-model section of bench/RESULTS.md; returns the file's path. */
+export async function writeLocalModelSection(section: string): Promise<string> {
+  const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+  const previous = await readFile(path, 'utf8').catch(() => '');
+  const pattern = /<!-- local-model-bench:start -->[\s\S]*<!-- local-model-bench:end -->/;
+  await writeFile(path, pattern.test(previous) ? previous.replace(pattern, () => section) : `${previous.trimEnd()}\n\n${section}\n`);
+  return path;
+}
+
 async function main() {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
@@ -245,13 +281,7 @@ async function main() {
   const measurement = await measureLocalModel({ quick, log });
   const section = renderLocalModelSection(measurement, `npx tsx bench/bench-local-model.ts${argv.length ? ` ${argv.join(' ')}` : ''}`);
   process.stdout.write(`${section}\n`);
-  if (!quick && !argv.includes('--no-write')) {
-    const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-    const previous = await readFile(path, 'utf8').catch(() => '');
-    const pattern = /<!-- local-model-bench:start -->[\s\S]*<!-- local-model-bench:end -->/;
-    await writeFile(path, pattern.test(previous) ? previous.replace(pattern, section) : `${previous.trimEnd()}\n\n${section}\n`);
-    log(`wrote ${path}`);
-  }
+  if (!quick && !argv.includes('--no-write')) log(`wrote ${await writeLocalModelSection(section)}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

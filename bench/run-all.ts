@@ -19,11 +19,12 @@ import { measureEfficiency, type EfficiencyMeasurement } from './bench-efficienc
 import { measureScale, type ScaleMeasurement } from './bench-scale.ts';
 import { measureEconomy, type EconomyMeasurement } from './bench-economy.ts';
 import { measureHangs, type HangMeasurement } from './bench-hangs.ts';
+import { localModelRows, measureLocalModel, renderLocalModelSection, writeLocalModelSection } from './bench-local-model.ts';
 import { currentLoad, describeMachine } from './machine.ts';
 import { formatTable, renderResultsMarkdown, type BenchRow } from './report-table.ts';
 import { FULL_SCENARIO, QUICK_SCENARIO, type BenchScenario } from './scenarios.ts';
 
-const BENCHMARKS = ['efficiency', 'hangs', 'scale', 'economy'] as const;
+const BENCHMARKS = ['efficiency', 'hangs', 'scale', 'economy', 'local-model'] as const;
 type BenchmarkName = (typeof BENCHMARKS)[number];
 
 interface BenchArgs {
@@ -329,6 +330,7 @@ async function main() {
   const options = { workDir, cpuProfileDir: args.cpuProfileDir, log };
   const rows: BenchRow[] = [];
   const notes: string[] = [];
+  let localModelSection: string | undefined;
   try {
     if (args.only.includes('efficiency')) {
       const inProcess = await measureRepeatedly('in-process', scenario, options);
@@ -372,11 +374,16 @@ async function main() {
         `Economy runs: ${economy.pairs} pairs x ${economy.candidates} candidates, in process, same seed and plan, so both panels judge identical candidates. The simulator answers every pairwise question with "more utterances wins" (ties by an order-free hash); the noisy run flips each dimension of a combined reply with probability ${scenario.economy.panelNoise}, drawn per order, so flipped orders become ties.`,
       );
     }
+    if (args.only.includes('local-model')) {
+      const local = await measureLocalModel({ quick: args.quick, log });
+      rows.push(...localModelRows(local, row));
+      localModelSection = renderLocalModelSection(local, `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`);
+    }
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
 
-  const sectionOrder = ['efficiency', 'overhead', 'hangs', 'scale', 'economy'];
+  const sectionOrder = ['efficiency', 'overhead', 'hangs', 'scale', 'economy', 'local model'];
   rows.sort((left, right) => sectionOrder.indexOf(left.section) - sectionOrder.indexOf(right.section));
   const loadAtEnd = currentLoad();
   const note = `scenario ${scenario.name}; ${Math.round((Date.now() - started) / 1000)} s; load average at end ${loadAtEnd}`;
@@ -400,6 +407,8 @@ async function main() {
     );
     log(`wrote ${path}`);
   }
+  // The embedded-model section (bench/bench-local-model.ts) is written whenever it was measured in full.
+  if (localModelSection && !args.quick && args.write) log(`wrote ${await writeLocalModelSection(localModelSection)}`);
 }
 
 await main();

@@ -291,7 +291,12 @@ export class LlamaCppBackend implements LlmBackend {
           return { text: response.response, completionTokens, evaluatedPromptTokens };
         },
         request.signal,
-        (slot) => commonPrefixLength(slot.sequence.contextTokens, tokens),
+        // The sequence already holding most of this prompt; among equals the one holding least,
+        // so the prefixes other requests could still reuse (a rubric, few-shot examples) survive.
+        (slot) => {
+          const held = slot.sequence.contextTokens;
+          return commonPrefixLength(held, tokens) * (this.contextSize + 1) - held.length;
+        },
       );
     } catch (error) {
       if (error instanceof LlmError) throw error;
