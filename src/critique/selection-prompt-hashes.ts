@@ -1,0 +1,16 @@
+import type { RunConfig } from '../schemas/run-config.ts';
+import { resolveSelection } from './resolve-selection.ts';
+import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from './combined-panel-file.ts';
+import { LISTWISE_PANEL_LINEAGE_KEY, loadListwisePanel } from './listwise-panel-prompt.ts';
+
+/**
+ * Hashes of the panel prompts the run's selection scheme uses, keyed like
+ * `lineage.critic_hashes` (`panel/listwise`, `panel/combined`): the same entries every row's
+ * lineage gets, for the manifest.
+ */
+export async function selectionPromptHashes(critique: RunConfig['critique']): Promise<Record<string, string>> {
+  const scheme = resolveSelection(critique);
+  if (scheme.method === 'listwise') return { [LISTWISE_PANEL_LINEAGE_KEY]: (await loadListwisePanel()).promptHash };
+  if (scheme.panel === 'combined') return { [COMBINED_PANEL_LINEAGE_KEY]: (await loadCombinedPanel()).promptHash };
+  return {};
+}
