@@ -8,6 +8,7 @@ import type { RunConfig } from '../schemas/run-config.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';
 import type { Manifest } from '../schemas/manifest.ts';
 import { COMBINED_PANEL_LINEAGE_KEY } from '../critique/combined-panel-file.ts';
+import { selectionPromptHashes } from '../critique/selection-prompt-hashes.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
 import { buildManifest } from '../output/build-manifest.ts';
 import type { Executor, ExecutorFactory } from './executor.ts';
@@ -146,6 +147,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
     criticHashes: {
       ...Object.fromEntries(context.critics.map((critic) => [critic.name, critic.promptHash])),
       ...(context.panel && { [COMBINED_PANEL_LINEAGE_KEY]: context.panel.promptHash }),
+      ...(await selectionPromptHashes(config.critique)),
     },
     iterations: summaries,
     planning: planner.planning,
