@@ -48,6 +48,7 @@ describe('selection schemes over the HTTP fixture', () => {
       );
       return {
         calls,
+        manifest: result.manifest,
         rows: (await readLines(join(result.runDir, 'conversations.jsonl'))).map((row) => DatasetRowSchema.parse(row)),
         candidates: (await readLines(join(result.runDir, 'candidates.jsonl'))).map((record) =>
           CandidateRecordSchema.parse(record),
@@ -84,6 +85,7 @@ describe('selection schemes over the HTTP fixture', () => {
       expect(row.lineage.critic_hashes[LISTWISE_PANEL_LINEAGE_KEY]).toBe(panel.promptHash);
       expect(row.lineage.candidate_index).not.toBe(1);
     }
+    expect(listwise.manifest.versions.critic_hashes[LISTWISE_PANEL_LINEAGE_KEY]).toBe(panel.promptHash);
     const contradicting = listwise.candidates.filter((record) => record.candidate_index === 1);
     expect(contradicting.map((record) => record.filtered_by)).toEqual(['faithfulness', 'faithfulness', 'faithfulness']);
 
