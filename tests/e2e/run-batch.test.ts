@@ -85,6 +85,14 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     expect(JSON.stringify(state)).not.toContain('sk-batch-secret');
   }, 120_000);
 
+  it('honours --target: exactly that many accepted conversations', async () => {
+    const cli = await runCli([...args('b3'), '--target', '4'], { env: { OPENAI_API_KEY: 'sk-batch-secret' } }).result;
+    expect(cli.code).toBe(0);
+    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(out, 'b3', 'manifest.json'), 'utf8')));
+    expect(manifest.totals.accepted).toBe(4);
+    expect((await readLines(join(out, 'b3', 'conversations.jsonl'))).length).toBe(4);
+  }, 120_000);
+
   it('re-attaches a restarted run to its pending batch instead of submitting it again', async () => {
     batches.setOptions({ hold: true });
     const created = batches.stats.batchesCreated;
