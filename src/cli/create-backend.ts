@@ -1,4 +1,5 @@
 import type { LlmBackend } from '../llm/llm-backend.ts';
+import { withContextLength } from '../llm/with-context-length.ts';
 import { OpenAiCompatibleBackend } from '../llm/openai/openai-compatible-backend.ts';
 import { proxySettingsFromEnv } from '../llm/openai/openai-connection.ts';
 import { createBatchingConnection, formatBatchProgress } from '../llm/batch/create-batching-connection.ts';
@@ -71,7 +72,8 @@ function createOpenAiAdapter(
     }),
   });
   return {
-    adapter,
+    // `llm.context_length`: prompts are fitted to the endpoint's context (project's token estimate).
+    adapter: withContextLength(adapter, llm.context_length),
     description: `OpenAI-compatible endpoint ${new URL(baseUrl).origin} (generator ${llm.model}, critic ${llm.critic_model ?? llm.model})`,
   };
 }

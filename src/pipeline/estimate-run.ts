@@ -59,7 +59,12 @@ export async function estimateRun(
   // min(concurrency, pairs) pairs in flight.
   const sampleInFlight = Math.min(config.concurrency, samplePairs);
   const pairLatencyMs = (wallMs * sampleInFlight) / samplePairs;
-  const durationMs = (projectedPairs * pairLatencyMs) / Math.min(config.concurrency, projectedPairs);
+  // The embedded model: pairs in flight share the same cores, so pair times add up (the sample's
+  // wall time per finished pair already includes that sharing).
+  const local = deps.backend.kind === 'llama.cpp';
+  const durationMs = local
+    ? (projectedPairs * wallMs) / finished
+    : (projectedPairs * pairLatencyMs) / Math.min(config.concurrency, projectedPairs);
   const generatorTokens = Math.round(tokensPerPair.generator * projectedPairs);
   const criticTokens = Math.round(tokensPerPair.critic * projectedPairs);
   return {
@@ -85,7 +90,10 @@ export async function estimateRun(
       `Ran ${finished} sample pair(s) in 1 iteration (${sample.runDir}); measured tokens per pair by role, ` +
       `the acceptance rate (${(acceptanceRate * 100).toFixed(0)}%) and the time per pair at ${sampleInFlight} pair(s) in flight. ` +
       `Projected ${projectedPairs} pair(s) = ${config.target !== undefined ? `--target ${config.target} / acceptance rate` : `${config.iterations} iteration(s) x ${config.pairs} pairs`}; ` +
-      `tokens and cost scale linearly with pairs (cost from the price table; unlisted models cost 0); time assumes ` +
-      `${config.concurrency} pair(s) in flight and an endpoint that keeps up. Later iterations have longer few-shot prompts, so treat tokens as a lower bound.`,
+      `tokens and cost scale linearly with pairs (cost from the price table; unlisted models cost 0); time ` +
+      (local
+        ? 'adds up the time per pair measured in the sample: on the embedded model pairs in flight share the same CPU cores.'
+        : `assumes ${config.concurrency} pair(s) in flight and an endpoint that keeps up.`) +
+      ' Later iterations have longer few-shot prompts, so treat tokens as a lower bound.',
   };
 }

@@ -60,6 +60,12 @@ export const LlmConfigSchema = z.strictObject({
   batch_quiet_window_ms: positiveInt.optional(),
   /** Context window of the local model in tokens (prompt + reply per sequence). @defaultValue 8192 */
   context_size: positiveInt.optional(),
+  /**
+   * Context length of the endpoint's model in tokens (prompt + reply). When set, generator prompts
+   * are fitted to it (fewer few-shot examples), counted with the project's token estimate. The
+   * embedded model uses its own context (`context_size`). @defaultValue unset: no fitting
+   */
+  context_length: positiveInt.optional(),
   /** Threads for the local model (default: physical cores). */
   threads: positiveInt.optional(),
 });

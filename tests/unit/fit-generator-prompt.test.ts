@@ -4,7 +4,8 @@ import { checkGeneratorPromptFits } from '../../src/generation/check-generator-p
 import { fitGeneratorPrompt } from '../../src/generation/fit-generator-prompt.ts';
 import { loadPromptTemplate } from '../../src/generation/load-prompt-template.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
-import { estimatePromptTokens } from '../../src/llm/with-context-length.ts';
+import { estimatePromptTokens, withContextLength } from '../../src/llm/with-context-length.ts';
+import type { LlmBackend } from '../../src/llm/llm-backend.ts';
 import { defaultSeedPaths } from '../../src/personas/load-seed-attributes.ts';
 import { loadSeedConversations } from '../../src/personas/load-seed-conversations.ts';
 import type { Pair } from '../../src/schemas/pair.ts';
@@ -85,5 +86,25 @@ describe('checkGeneratorPromptFits', () => {
   it('checks nothing on a backend without a known context', () => {
     expect(checkGeneratorPromptFits(template, settings, {}, pool)).toMatchObject({ contextTokens: null, zeroShotPromptTokens: null, fewShotThatFit: 5 });
     expect(checkGeneratorPromptFits(template, settings, {}, pool).promptTokens).toBeGreaterThan(500);
+  });
+});
+
+describe('withContextLength (endpoints: llm.context_length)', () => {
+  const endpoint: LlmBackend = {
+    kind: 'openai-compatible',
+    modelFor: () => 'm',
+    complete: async () => ({ texts: ['x'], model: 'm', usage: { promptTokens: 1, completionTokens: 1, calls: 1 } }),
+    dispose: async () => {},
+  };
+
+  it('fits generator prompts to a configured context with the project estimate', () => {
+    const fitted = fitGeneratorPrompt(template, input, withContextLength(endpoint, tokensWith(2) + 300), 300);
+    expect(fitted.examples.length).toBeLessThanOrEqual(2);
+    expect(fitted.fits).toBe(true);
+  });
+
+  it('leaves a backend unchanged without a context length, and rejects a bad one', () => {
+    expect(withContextLength(endpoint, undefined)).toBe(endpoint);
+    expect(() => withContextLength(endpoint, 0)).toThrow('Expected `contextTokens` to be a positive integer, got 0.');
   });
 });
