@@ -30,7 +30,6 @@ export type LlmFault =
   | 'rate_limited'
   | 'server_error'
   | 'timeout'
-  | 'hang'
   | 'connection_reset'
   | 'truncated_body'
   | 'malformed_body'

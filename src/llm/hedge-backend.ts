@@ -8,6 +8,8 @@ import { carryFaults } from './carried-faults.ts';
 
 /** Options of `hedgeBackend`: how the deadline is learned (see `LatencyDeadlines`). */
 export interface HedgeOptions extends LatencyDeadlineOptions {
+  /** Copies of one request in flight at most (the original included). @defaultValue 3 */
+  maxCopies?: number;
   /** Clock (tests). @defaultValue performance.now */
   now?: () => number;
 }
@@ -21,25 +23,27 @@ interface Copy {
 /**
  * A backend decorator that keeps a hung request from costing the full timeout. Each request gets a
  * deadline learned from the latencies of earlier successful requests of the same role and model
- * (`LatencyDeadlines`: 2 × p95, at least 1 s, at most the request timeout). A request still
- * unanswered at its deadline is hedged: a second copy is sent and the first answer wins (the other
- * copy is aborted). If neither has answered when the hedge too has run a full deadline, both are
- * abandoned and the call fails with a retryable `LlmError` (fault `hang`), which the retry policy
- * sends again at once.
- * A copy that fails ends the call with its error (the other copy is aborted).
+ * (`LatencyDeadlines`: 2 × p95, at least 1 s, at most the request timeout; 30 s before the first
+ * reply of that role and model). A request still unanswered at its deadline is hedged: another
+ * copy is sent and the first answer wins (the others are aborted); a copy unanswered for a full
+ * deadline of its own gets the next one, up to `maxCopies` in flight. Nothing is given up before
+ * the request timeout: a copy that is merely slow keeps running, its latency is learned when it
+ * answers, and an endpoint that slows down never loops through abandoned requests. A copy that
+ * fails ends the call with its error (the others are aborted); the retry policy decides the rest.
  *
- * `result.usage.faults` reports the hedges sent, the copies abandoned and their estimated prompt
- * tokens; `usage.calls` includes the abandoned copies (they were sent). Put it right around the
- * adapter, inside the concurrency limit, so latencies are the endpoint's, not the queue's; a hedge
- * copy is the one request allowed beyond the limit.
+ * `result.usage.faults` reports the hedges sent, the copies abandoned (losers) and their estimated
+ * prompt tokens; `usage.calls` includes the abandoned copies (they were sent). Put it right around
+ * the adapter, inside the concurrency limit, so latencies are the endpoint's, not the queue's; the
+ * hedge copies are the requests allowed beyond the limit.
  */
 export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBackend {
   const deadlines = new LatencyDeadlines(options);
   const now = options.now ?? (() => performance.now());
+  const maxCopies = options.maxCopies ?? 3;
+  if (!Number.isInteger(maxCopies) || maxCopies < 1) throw new RangeError(`Expected \`maxCopies\` to be a positive integer, got ${maxCopies}.`);
 
   const complete = (request: CompletionRequest): Promise<CompletionResult> => {
     const key = `${request.role}:${backend.modelFor(request.role)}`;
-    const started = now();
     const copies: Copy[] = [];
     return new Promise<CompletionResult>((resolve, reject) => {
       let settled = false;
@@ -98,24 +102,13 @@ export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBac
 
       const check = () => {
         if (settled) return;
-        const elapsed = now() - started;
-        // The hedge gets a full deadline of its own (the deadline may have shrunk since it was sent).
-        const hedgeElapsed = copies.length > 1 ? now() - copies[copies.length - 1].startedAt : 0;
+        // Each copy gets a full deadline of its own before the next is sent.
         const deadline = deadlines.deadlineMs(key);
-        if (copies.length === 1 && elapsed >= deadline) launch();
-        else if (copies.length > 1 && hedgeElapsed >= deadline) {
-          finish();
-          const faults = abandonOthers(undefined);
-          const error = new LlmError(
-            `LLM request (${key}) had no reply after ${Math.round(elapsed)} ms, nor its hedge after its learned deadline of ${Math.round(deadline)} ms; given up.`,
-            { retryable: true, fault: 'hang' },
-          );
-          carryFaults(error, faults);
-          reject(error);
-          return;
-        }
+        if (now() - copies[copies.length - 1].startedAt >= deadline) launch();
+        // With every copy sent, the copies' own timeouts end the call if none answers.
+        if (copies.length >= maxCopies) return;
         // Re-check at the next threshold, and at least every second: the deadline shrinks as latencies arrive.
-        const next = copies.length === 1 ? deadline - elapsed : deadline - (now() - copies[copies.length - 1].startedAt);
+        const next = deadline - (now() - copies[copies.length - 1].startedAt);
         timer = setTimeout(check, Math.max(1, Math.min(next, 1_000)));
         timer.unref();
       };

@@ -6,10 +6,12 @@ export interface LatencyDeadlineOptions {
   percentile?: number;
   /** Shortest deadline in milliseconds. @defaultValue 1000 */
   floorMs?: number;
-  /** Longest deadline in milliseconds (the request timeout); also the deadline before enough samples. */
+  /** Longest deadline in milliseconds (the request timeout). */
   ceilingMs: number;
-  /** Latencies needed before the deadline is learned rather than `ceilingMs`. @defaultValue 3 */
+  /** Latencies needed before the deadline is learned rather than `coldMs`. @defaultValue 1 */
   minSamples?: number;
+  /** The deadline before `minSamples` latencies are known, at most `ceilingMs`. @defaultValue 30000 */
+  coldMs?: number;
   /** Latencies kept per key (the most recent). @defaultValue 256 */
   window?: number;
 }
@@ -24,7 +26,7 @@ interface Series {
 /**
  * Deadlines learned from observed latencies, per key (role and model): `multiplier × percentile`
  * of the most recent latencies of successful requests, at least `floorMs`, at most `ceilingMs`.
- * Until `minSamples` latencies are known the deadline is `ceilingMs`.
+ * Until `minSamples` latencies are known the deadline is `coldMs` (30 s, at most `ceilingMs`).
  */
 export class LatencyDeadlines {
   private readonly series = new Map<string, Series>();
@@ -33,6 +35,7 @@ export class LatencyDeadlines {
   private readonly floorMs: number;
   private readonly ceilingMs: number;
   private readonly minSamples: number;
+  private readonly coldMs: number;
   private readonly window: number;
 
   constructor(options: LatencyDeadlineOptions) {
@@ -40,7 +43,8 @@ export class LatencyDeadlines {
     this.percentile = options.percentile ?? 0.95;
     this.floorMs = options.floorMs ?? 1000;
     this.ceilingMs = options.ceilingMs;
-    this.minSamples = options.minSamples ?? 3;
+    this.minSamples = options.minSamples ?? 1;
+    this.coldMs = Math.min(options.coldMs ?? 30_000, this.ceilingMs);
     this.window = options.window ?? 256;
     for (const [name, value] of [['multiplier', this.multiplier], ['floorMs', this.floorMs], ['ceilingMs', this.ceilingMs]] as const) {
       if (!(value > 0)) throw new RangeError(`Expected \`${name}\` to be a positive number, got ${value}.`);
@@ -63,7 +67,7 @@ export class LatencyDeadlines {
   /** The current deadline for `key`, in milliseconds. */
   deadlineMs(key: string): number {
     const series = this.series.get(key);
-    if (!series || series.samples.length < this.minSamples) return this.ceilingMs;
+    if (!series || series.samples.length < this.minSamples) return this.coldMs;
     if (series.deadlineMs === undefined) {
       const sorted = [...series.samples].sort((left, right) => left - right);
       const value = sorted[Math.min(sorted.length - 1, Math.ceil(this.percentile * sorted.length) - 1)];

@@ -12,18 +12,18 @@ import type { CompletionRequest, CompletionResult, LlmBackend } from './llm-back
  *
  * Which errors: an `LlmError` with `retryable: true`, except `EndpointUnreachableError` (connection
  * refused or DNS failure: fix the URL) and an abort by the caller. That is 429, 408, 409 and 5xx
- * (or whatever the server's `x-should-retry` header says), the configured timeout, a request
- * given up at its learned deadline (`hang`, see `hedge-backend.ts`), a connection reset, a body
- * cut off or not JSON, an empty reply, and (re-asked by `completeStructured`) a reply whose
- * content is still not valid JSON for its schema after the one repair.
+ * (or whatever the server's `x-should-retry` header says), the configured timeout (hung requests
+ * are hedged well before it, see `hedge-backend.ts`), a connection reset, a body cut off or not
+ * JSON, an empty reply, and (re-asked by `completeStructured`) a reply whose content is still not
+ * valid JSON for its schema after the one repair.
  *
  * How many: `maxRetries` retries after the first attempt (default 10: at 30 % failing requests
  * one request in ~570,000 still fails), `invalidJsonRetries` re-asks (default 3).
  *
  * Backoff: 0.5 s · 2ⁿ capped at 8 s, minus up to 25 % jitter; when the server sends
  * `retry-after-ms` (milliseconds) or `Retry-After` (seconds or an HTTP date) that wait is used
- * instead, cut to `maxRetryAfterMs` (60 s). A request given up at its deadline and an unusable
- * reply are sent again at once: the server did not ask to slow down.
+ * instead, cut to `maxRetryAfterMs` (60 s). An unusable reply is asked for again at once: the
+ * server did not ask to slow down.
  */
 export interface RetryPolicy {
   /** Retries after the first attempt, for every cause but `invalid_json`. Config `llm.max_retries`. @defaultValue 10 */
@@ -67,7 +67,7 @@ export function retryLimitFor(cause: RetryCause, policy: RetryPolicy): number {
 
 /** The wait before retry number `retriesDone + 1` after `error`, in milliseconds. */
 export function retryDelayMs(error: LlmError, cause: RetryCause, retriesDone: number, policy: RetryPolicy): number {
-  if (cause === 'hang' || cause === 'invalid_json') return 0;
+  if (cause === 'invalid_json') return 0;
   if (error.retryAfterMs !== undefined) return Math.min(error.retryAfterMs, policy.maxRetryAfterMs);
   const backoff = Math.min(policy.initialDelayMs * 2 ** retriesDone, policy.maxDelayMs);
   return backoff * (1 - (policy.random ?? Math.random)() * 0.25);

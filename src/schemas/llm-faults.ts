@@ -7,14 +7,14 @@ import { z } from 'zod';
 export const LlmFaultsSchema = z.object({
   /**
    * Retries by cause: `rate_limited` (429), `server_error` (408/409/5xx), `timeout` (the configured
-   * timeout), `hang` (given up at the learned deadline), `connection_reset`, `truncated_body`,
+   * timeout), `connection_reset`, `truncated_body`,
    * `malformed_body` (a 2xx body that is not a chat completion), `empty_reply`, `invalid_json`
    * (content still not valid JSON for the schema after the one repair).
    */
   retries: z.record(z.string(), z.number().int().min(0)).default({}),
-  /** Second copies sent because a request ran past its learned deadline. */
+  /** Extra copies sent because a request (or its last copy) ran past its learned deadline. */
   hedges: z.number().int().min(0).default(0),
-  /** Copies given up on: the loser of a hedge, or both copies once past twice the deadline. */
+  /** Copies given up on: the losers of hedged requests (aborted when another copy answered). */
   abandoned: z.number().int().min(0).default(0),
   /**
    * Estimated prompt tokens of the abandoned copies (~4 characters per token): what hedging cost

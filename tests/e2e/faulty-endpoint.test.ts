@@ -52,4 +52,24 @@ describe('a run against an endpoint where 30% of requests fail, in every way', (
     expect(fixture.requests.some((request) => request.fault === 'hang')).toBe(true);
     expect(hedges).toBeGreaterThan(0);
   }, 420_000);
+
+  it('cuts hangs short: with 10% of requests never answered and the default 120 s timeout, the run ends well within this 90 s test', async () => {
+    fixture.setOptions({ faults: { rate: 0.1, kinds: ['hang'], seed: 21 } });
+    fixture.requests.length = 0;
+    const args = ['run', '--base-url', fixture.baseUrl, '--out', out, '--run-id', 'hangs', '--iterations', '1', '--pairs', '6'];
+    const result = await runCli(args, { timeoutMs: 85_000 }).result;
+    expect(result.code).toBe(0);
+    const manifest = await readManifest(join(out, 'hangs'));
+    expect(manifest.totals.failed).toBe(0);
+    expect(manifest.totals.accepted + manifest.totals.rejected).toBe(6);
+    const hung = fixture.requests.filter((request) => request.fault === 'hang').length;
+    const faults = [manifest.totals.usage.generator.faults, manifest.totals.usage.critic.faults];
+    const hedges = faults.reduce((sum, item) => sum + (item?.hedges ?? 0), 0);
+    const abandoned = faults.reduce((sum, item) => sum + (item?.abandoned ?? 0), 0);
+    expect(hung).toBeGreaterThan(0);
+    expect(hedges).toBeGreaterThan(0);
+    // Every hung request lost to another copy: none waited out the timeout.
+    expect(abandoned).toBe(hung);
+    expect(faults.reduce((sum, item) => sum + (item?.abandoned_prompt_tokens ?? 0), 0)).toBeGreaterThan(0);
+  }, 90_000);
 });

@@ -60,7 +60,7 @@ describe('the LLM stack against a faulty endpoint', () => {
     expect(retries + hedges).toBeGreaterThanOrEqual(failedRequests - hedges);
   }, 60_000);
 
-  it('cuts hangs short at the learned deadline: hedged, and given up (then retried) when the hedge hangs too', async () => {
+  it('cuts hangs short at the learned deadline: hedged, and hedged again when the hedge hangs too', async () => {
     // Requests 12 and 13 (a request and its hedge) hang, as does 20; the timeout is 120 s.
     const backend = await defaultStack({ faults: { rate: 0, kinds: ['hang'], requestIndices: [12, 13, 20] } });
     for (let index = 0; index < 24; index++) {
@@ -68,10 +68,12 @@ describe('the LLM stack against a faulty endpoint', () => {
       expect(value.contradicts).toBe(false);
     }
     const faults = backend.usage.critic.faults!;
-    expect(faults.hedges).toBe(2);
-    expect(faults.retries).toEqual({ hang: 1 });
-    // 12 and 13 given up together, 20 lost to its hedge.
+    // 12: a hedge (13, hangs) and a third copy (14, answers); 20: one hedge.
+    expect(faults.hedges).toBe(3);
+    expect(faults.retries).toEqual({});
+    // The losers: 12 and 13, then 20.
     expect(faults.abandoned).toBe(3);
     expect(faults.abandoned_prompt_tokens).toBeGreaterThan(0);
+    expect(fixture!.requests).toHaveLength(24 + 3);
   }, 30_000);
 });
