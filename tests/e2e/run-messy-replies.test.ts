@@ -32,7 +32,14 @@ function dressUp(content: string, choiceIndex: number): string {
   return content;
 }
 
-/** A loopback proxy in front of the fixture that dresses up generator replies (plain `User 1:` text). */
+/** A structured (JSON) reply the way chat models often send it: prose (with braces) around a fenced block. */
+const fenceJson = (content: string) =>
+  `Here is my assessment:\n\n\`\`\`json\n${content}\n\`\`\`\n\nScores are in {0, 1}; let me know if you need anything else.`;
+
+/**
+ * A loopback proxy in front of the fixture that dresses up generator replies (plain `User 1:` text)
+ * and fences every JSON reply (critics, checks).
+ */
 async function startDressingProxy(target: string): Promise<{ baseUrl: string; close: () => Promise<void> }> {
   const origin = new URL(target).origin;
   const server: Server = createServer((request, response) => {
@@ -59,6 +66,11 @@ async function startDressingProxy(target: string): Promise<{ baseUrl: string; cl
                 choice.message.content = dressUp(choice.message.content, choice.index ?? position);
               }
             });
+            text = JSON.stringify(data);
+          } else if (data?.choices?.some((choice) => choice.message?.content?.trimStart().startsWith('{'))) {
+            for (const choice of data.choices) {
+              if (choice.message?.content) choice.message.content = fenceJson(choice.message.content);
+            }
             text = JSON.stringify(data);
           }
           response.writeHead(upstream.status, {
@@ -172,6 +184,16 @@ describe('persona-forge run on generator replies the way chat models write them'
       OutcomeLineSchema.parse(line),
     );
     expect(outcomes.every((outcome) => outcome.status !== 'failed')).toBe(true);
+  });
+
+  it('reads fenced JSON critic replies without a repair request or a retry', () => {
+    const structured = fixture.requests.filter((request) => request.kind !== 'generator' && request.kind !== 'models');
+    expect(structured.length).toBeGreaterThan(0);
+    const repairs = structured.filter((request) =>
+      (request.body?.messages ?? []).some((message: { role: string }) => message.role === 'assistant'),
+    );
+    expect(repairs).toHaveLength(0);
+    expect(manifest.totals.usage.critic.faults?.retries.invalid_json ?? 0).toBe(0);
   });
 
   it('counts the repairs per iteration and overall in manifest.json', () => {
