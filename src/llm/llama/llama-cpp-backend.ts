@@ -10,7 +10,7 @@ import { toLlamaChatHistory } from './llama-chat-history.ts';
 import { toLlamaJsonSchema } from './llama-json-schema.ts';
 import { loadNodeLlamaCpp, type NodeLlamaCpp } from './llama-module.ts';
 import { LlamaSequencePool } from './llama-sequence-pool.ts';
-import { commonPrefixLength, LlamaSequenceSlot } from './llama-sequence-slot.ts';
+import { commonPrefixLength, LlamaSequenceSlot, MIN_SHARED_TOKENS } from './llama-sequence-slot.ts';
 
 /** Options of the embedded llama.cpp backend. */
 export interface LlamaCppBackendOptions {
@@ -291,11 +291,13 @@ export class LlamaCppBackend implements LlmBackend {
           return { text: response.response, completionTokens, evaluatedPromptTokens };
         },
         request.signal,
-        // The sequence already holding most of this prompt; among equals the one holding least,
-        // so the prefixes other requests could still reuse (a rubric, few-shot examples) survive.
+        // The sequence already holding most of this prompt (a shared chat-template start of a few
+        // tokens does not count); among equals the one holding least, so the prefixes other
+        // requests could still reuse (a rubric, few-shot examples) survive.
         (slot) => {
           const held = slot.sequence.contextTokens;
-          return commonPrefixLength(held, tokens) * (this.contextSize + 1) - held.length;
+          const shared = commonPrefixLength(held, tokens);
+          return (shared >= MIN_SHARED_TOKENS ? shared : 0) * (this.contextSize + 1) - held.length;
         },
       );
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { LlamaChat, LlamaContextSequence, Token } from 'node-llama-cpp';
 
 /** Below this many shared tokens a KV copy saves too little to be worth the context lock it takes. */
-const MIN_SHARED_TOKENS = 16;
+export const MIN_SHARED_TOKENS = 16;
 
 /**
  * `LlamaContextSequence._copyStateFromOtherSequence(other, upToTokenIndex)`: node-llama-cpp
