@@ -11,22 +11,35 @@ export interface SpeakerLabelMatch {
   variant: boolean;
 }
 
-// Decoration, `user`, optional spaces, 1 or 2, decoration, `:` (or a spaced dash), decoration, text.
-const SPEAKER_LABEL = /^([\s*_#>-]*)(user)(\s*)([12])([\s*_]*)(:|\s[-–—])([\s*_]*)(.*)$/i;
+// Decoration, `user`, optional spaces, 1 or 2, an optional `(Name)`, decoration, `:` (or a spaced
+// dash), decoration, text.
+const SPEAKER_LABEL = /^([\s*_#>-]*)(user)(\s*)([12])(\s*\([^()]{1,40}\))?([\s*_]*)(:|\s[-–—])([\s*_]*)(.*)$/i;
+// `Larry (User 1): hi`: a name, then the label in parentheses.
+const NAMED_LABEL = /^([\s*_#>-]*)[^\s:()*][^:()]{0,39}\(\s*user\s*([12])\s*\)([\s*_]*):([\s*_]*)(.*)$/i;
 
 /**
  * Reads the speaker label at the start of a trimmed line, tolerating what people and chat models
- * wrap around it. Returns undefined for a line without a label.
+ * wrap around it or add to it (`User 1 (Larry):`, `Larry (User 1):`). Returns undefined for a line
+ * without a label.
  */
 export function matchSpeakerLabel(line: string): SpeakerLabelMatch | undefined {
   const match = SPEAKER_LABEL.exec(line);
-  if (!match) return undefined;
-  const [, before, word, gap, digit, between, separator, after, text] = match;
-  const decoration = `${before}${between}${after}`;
+  if (match) {
+    const [, before, word, gap, digit, name, between, separator, after, text] = match;
+    return {
+      speaker: digit === '1' ? 'User 1' : 'User 2',
+      text,
+      decorated: /[*_#>-]/.test(`${before}${between}${after}`),
+      variant: word !== 'User' || gap !== ' ' || name !== undefined || /\s/.test(between) || separator !== ':',
+    };
+  }
+  const named = NAMED_LABEL.exec(line);
+  if (!named) return undefined;
+  const [, before, digit, between, after, text] = named;
   return {
     speaker: digit === '1' ? 'User 1' : 'User 2',
     text,
-    decorated: /[*_#>-]/.test(decoration),
-    variant: word !== 'User' || gap !== ' ' || /\s/.test(between) || separator !== ':',
+    decorated: /[*_#>-]/.test(`${before}${between}${after}`),
+    variant: true,
   };
 }

@@ -60,6 +60,15 @@ describe('parseConversation on what chat models write', () => {
     expect(parsed.repairs.closing_remark).toBeUndefined();
   });
 
+  it('reads labels that carry a name: "User 1 (Larry):" and "Amy (User 2):"', () => {
+    const parsed = parseConversation('User 1 (Larry): Hi, I am Larry.\n**Amy (User 2):** Hi Larry!');
+    expect(parsed.turns).toEqual([
+      { speaker: 'User 1', text: 'Hi, I am Larry.' },
+      { speaker: 'User 2', text: 'Hi Larry!' },
+    ]);
+    expect(parsed.repairs).toEqual({ speaker_label_variants: 2, markdown_speaker_tags: 1 });
+  });
+
   it('joins continuation lines, drops stage directions and a remark after a rule', () => {
     const parsed = parseConversation(
       [
