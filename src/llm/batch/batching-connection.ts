@@ -30,6 +30,12 @@ export interface BatchingConnectionOptions {
   pollIntervalMs?: number;
   /** Called after each poll. */
   onProgress?: (progress: BatchProgress) => void;
+  /**
+   * Requests sent at once, at the full price, instead of through a batch: those a run waits on
+   * one after another (profile planning's contradiction checks would otherwise take one batch
+   * turnaround each). @defaultValue none
+   */
+  sendDirectly?: (body: unknown) => boolean;
 }
 
 /** Counters of one process, for the run summary and tests. */
@@ -89,7 +95,8 @@ export class BatchingConnection {
   }
 
   async post(path: string, body: unknown, signal?: AbortSignal): Promise<OpenAiReply> {
-    if (path !== '/chat/completions') return this.options.connection.post(path, body, signal);
+    if (path !== '/chat/completions' || this.options.sendDirectly?.(body))
+      return this.options.connection.post(path, body, signal);
     await (this.loaded ??= this.loadState());
     const base = `pf-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}`;
     let customId = base;
