@@ -1,5 +1,6 @@
 import type { Speaker, Turn } from '../schemas/turn.ts';
 import { matchSpeakerLabel } from '../util/match-speaker-label.ts';
+import { findTwoNamedSpeakers, matchNamedSpeaker } from '../util/find-two-named-speakers.ts';
 
 /**
  * Kinds of repair `parseConversation` makes to a generator reply, counted per reply:
@@ -11,6 +12,7 @@ import { matchSpeakerLabel } from '../util/match-speaker-label.ts';
  * - `blank_lines`: blank lines between turns;
  * - `continuation_lines`: unlabeled lines joined to the utterance they continue;
  * - `stage_directions`: narration lines (`[They laugh]`, `*Later*`, `---`) dropped;
+ * - `named_speakers`: two named speakers (`Larry:` / `Amy:`) instead of `User 1/2` (first = User 1);
  * - `json_turns`: the reply was a JSON list of `{speaker, text}` turns instead of lines.
  */
 export const PARSE_REPAIR_KINDS = [
@@ -22,6 +24,7 @@ export const PARSE_REPAIR_KINDS = [
   'blank_lines',
   'continuation_lines',
   'stage_directions',
+  'named_speakers',
   'json_turns',
 ] as const;
 export type ParseRepairKind = (typeof PARSE_REPAIR_KINDS)[number];
@@ -61,6 +64,11 @@ export function parseConversation(rawText: string): ParsedConversation {
   const count = (kind: ParseRepairKind, by = 1) => {
     repairs[kind] = (repairs[kind] ?? 0) + by;
   };
+  const lines = rawText.split(/\r?\n/);
+  const named = lines.some((line) => matchSpeakerLabel(line.trim()) !== undefined)
+    ? undefined
+    : findTwoNamedSpeakers(lines, (line) => STAGE_DIRECTION.test(line) || RULE.test(line) || FENCE.test(line));
+  if (named) count('named_speakers');
   const turns: Turn[] = [];
   /** Unlabeled lines after the latest turn, not yet known to be a continuation or a closing remark. */
   let pending: Line[] = [];
@@ -72,7 +80,7 @@ export function parseConversation(rawText: string): ParsedConversation {
     pending = [];
   };
 
-  for (const rawLine of rawText.split(/\r?\n/)) {
+  for (const rawLine of lines) {
     const line = rawLine.trim();
     if (line === '') {
       brokeSinceText = true;
@@ -83,7 +91,7 @@ export function parseConversation(rawText: string): ParsedConversation {
       brokeSinceText = true;
       continue;
     }
-    const label = matchSpeakerLabel(line);
+    const label = named ? matchNamedSpeaker(line, named) : matchSpeakerLabel(line);
     if (label) {
       if (turns.length > 0) {
         settlePending();

@@ -69,6 +69,15 @@ describe('parseConversation on what chat models write', () => {
     expect(parsed.repairs).toEqual({ speaker_label_variants: 2, markdown_speaker_tags: 1 });
   });
 
+  it('reads a dialogue between two named speakers, the first named as User 1', () => {
+    const parsed = parseConversation(
+      'Here is a conversation between Larry and Amy:\n\n**Larry:** Hi, I am Larry.\n**Amy:** Hi Larry!\n**Larry:** Nice to meet you.',
+    );
+    expect(parsed.turns.map((turn) => turn.speaker)).toEqual(['User 1', 'User 2', 'User 1']);
+    expect(parsed.turns[1].text).toBe('Hi Larry!');
+    expect(parsed.repairs).toMatchObject({ named_speakers: 1, preamble: 1, markdown_speaker_tags: 3 });
+  });
+
   it('joins continuation lines, drops stage directions and a remark after a rule', () => {
     const parsed = parseConversation(
       [

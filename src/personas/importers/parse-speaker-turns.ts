@@ -1,5 +1,6 @@
-import type { Speaker, Turn } from '../../schemas/turn.ts';
+import type { Turn } from '../../schemas/turn.ts';
 import { matchSpeakerLabel } from '../../util/match-speaker-label.ts';
+import { findTwoNamedSpeakers, matchNamedSpeaker } from '../../util/find-two-named-speakers.ts';
 
 /** What `parseSpeakerTurnsDetailed` did to the text besides splitting it, for import reports. */
 export interface SpeakerTurnsParse {
@@ -44,7 +45,7 @@ export function parseSpeakerTurnsDetailed(text: string): SpeakerTurnsParse {
   const lines = text.split(/\r?\n/);
   const named = lines.some((line) => matchSpeakerLabel(line.trim()) !== undefined)
     ? undefined
-    : findTwoNamedSpeakers(lines);
+    : findTwoNamedSpeakers(lines, (line) => STAGE_DIRECTION.test(line));
   const result: SpeakerTurnsParse = {
     turns: [],
     preambleLines: 0,
@@ -117,36 +118,6 @@ export function parseSpeakerTurnsDetailed(text: string): SpeakerTurnsParse {
   if (result.continuationLines > 0) result.repairs.add('continuation_lines');
   if (result.mergedTurns > 0) result.repairs.add('merged_turns');
   return result;
-}
-
-// `Larry: hi`, `**Amy:** hi`, `Speaker A: hi`: a short capitalized name, a colon, then words.
-const NAMED_SPEAKER = /^[\s*_]*([A-Z][A-Za-z0-9.'-]*(?: [A-Za-z0-9.'-]+){0,2})[\s*_]*:[\s*_]*(\S.*)$/;
-
-/**
- * The two speaker names, in order of first appearance, when exactly two names label the lines and
- * they label most of them (so `Ingredients:` / `Note:` lines in prose are not taken for speakers).
- */
-function findTwoNamedSpeakers(lines: readonly string[]): [string, string] | undefined {
-  const names: string[] = [];
-  let labeled = 0;
-  let spoken = 0;
-  for (const line of lines) {
-    const trimmed = line.trim();
-    if (trimmed === '' || STAGE_DIRECTION.test(trimmed)) continue;
-    spoken++;
-    const match = NAMED_SPEAKER.exec(trimmed);
-    if (!match) continue;
-    labeled++;
-    if (!names.includes(match[1])) names.push(match[1]);
-  }
-  return names.length === 2 && labeled >= 2 && labeled * 2 >= spoken ? [names[0], names[1]] : undefined;
-}
-
-function matchNamedSpeaker(line: string, names: [string, string]) {
-  const match = NAMED_SPEAKER.exec(line);
-  if (!match || !names.includes(match[1])) return undefined;
-  const speaker: Speaker = match[1] === names[0] ? 'User 1' : 'User 2';
-  return { speaker, text: match[2], decorated: /[*_]/.test(line.slice(0, line.indexOf(':') + 2)), variant: false };
 }
 
 /** Removes Markdown emphasis markers wrapping an utterance (`* hi *` -> `hi`). */
