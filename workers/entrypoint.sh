@@ -11,4 +11,4 @@ if [ "$1" = "worker" ] && [ -z "${PF_REDIS_URL:-}" ]; then
   exit 2
 fi
 # exec: node receives SIGTERM itself, stops taking jobs and exits 0 once the running ones are done.
-exec node /app/bin/persona-forge.js "$@"
+exec node "${0%/*}/../bin/persona-forge.js" "$@"
