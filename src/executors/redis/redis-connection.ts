@@ -68,10 +68,7 @@ export function createRedisClient(url: string, options: RedisClientOptions = {})
 }
 
 /** Wraps an error listener so a Redis outage logs one line per distinct message per 10 s, not one per retry. */
-function throttleErrors(
-  onError: ((error: Error) => void) | undefined,
-  intervalMs = 10_000,
-): (error: Error) => void {
+function throttleErrors(onError: ((error: Error) => void) | undefined, intervalMs = 10_000): (error: Error) => void {
   const lastSeen = new Map<string, number>();
   return (error: Error) => {
     const now = Date.now();
