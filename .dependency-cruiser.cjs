@@ -86,8 +86,10 @@ module.exports = {
     {
       name: 'config-imports-only-down',
       severity: 'error',
+      comment:
+        'config/ reads and checks the configuration: it may use llm/ (model defaults), schemas/, util/ and errors.ts, never a stage, the pipeline, an executor or the CLI.',
       from: { path: '^src/config/' },
-      to: { path: '^src/', pathNot: '^src/(config|schemas|util)/|^src/errors\\.ts$' },
+      to: { path: `^src/(${STAGES.slice(1, -1)}|pipeline|executors|cli)/|^src/index\\.ts$` },
     },
     {
       name: 'not-to-dev-dependencies',
