@@ -28,6 +28,8 @@ const TOKENS_PER_UTTERANCE = 20;
 const CRITIC_REPLY_TOKENS_PER_CANDIDATE = 60;
 /** Tokens of a critic prompt besides the conversations: system text, rubric, profiles. */
 const CRITIC_FRAME_TOKENS = 700;
+/** Tokens of a generator prompt that are the pair's own: instructions after the examples, the two profiles. */
+const PAIR_OWN_PROMPT_TOKENS = 250;
 
 export interface RunProjection {
   pairs: number;
@@ -105,12 +107,21 @@ export function projectRun(
   );
 
   const generatorPrompt = options.generatorPromptTokens * candidates;
+  // Prefix reuse on the embedded model: the candidates share one evaluation of the generator
+  // prompt; with few-shot examples drawn per iteration only the pair's own part (instructions and
+  // profiles) is new after the iteration's first pair; critic frames (system text, rubric) are
+  // evaluated once per iteration.
+  const pairsPerIteration = Math.max(1, Math.round(pairs / config.iterations));
+  const generatorEvaluated =
+    config.generation.few_shot_draw === 'per-iteration'
+      ? Math.min(options.generatorPromptTokens, PAIR_OWN_PROMPT_TOKENS + options.generatorPromptTokens / pairsPerIteration)
+      : options.generatorPromptTokens;
+  const criticEvaluated = criticPrompt - criticCalls * CRITIC_FRAME_TOKENS * (1 - 1 / pairsPerIteration);
   const perPair = {
     prompt: generatorPrompt + criticPrompt,
-    // Prefix reuse: the candidates share one evaluation of the generator prompt.
     promptEvaluated:
       options.evaluatedPromptTokensPerPair ??
-      (options.local ? options.generatorPromptTokens + criticPrompt : generatorPrompt + criticPrompt),
+      (options.local ? generatorEvaluated + criticEvaluated : generatorPrompt + criticPrompt),
     generatorReply: candidates * replyTokens,
     criticReply,
   };
@@ -132,7 +143,7 @@ export function projectRun(
       (config.target !== undefined ? `--target ${config.target}: at least one pair per accepted conversation; ` : '') +
       (options.local
         ? `${pairs} pairs one after another on the shared CPU (pairs in flight share the cores); ${candidates} candidate(s) of ~${replyTokens} tokens decoded together; ` +
-          `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond.toFixed(0)} prompt and ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s`
+          `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond.toFixed(0)} prompt and ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s; profile planning (contradiction checks) not included`
         : `${pairs} pairs; ${candidates} candidate(s) of ~${replyTokens} tokens; ${criticCalls} critic call(s) per pair (${scheme.method}); time depends on the endpoint`),
   };
 }
