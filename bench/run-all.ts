@@ -390,9 +390,13 @@ async function main() {
   process.stdout.write(`${formatTable(rows, machine, note)}\n`);
   if (!args.quick && args.write && args.only.length === BENCHMARKS.length) {
     const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-    // The selection-scheme section (bench/bench-selection.ts, a pure simulation run on its own) is kept as it is.
+    // Sections of benchmarks run on their own (bench/bench-selection.ts, a pure simulation;
+    // bench/run-scale-sizes.ts, synthetic run directories) are kept as they are.
     const previous = await readFile(path, 'utf8').catch(() => '');
-    const selectionSection = /<!-- selection-bench:start -->[\s\S]*<!-- selection-bench:end -->/.exec(previous)?.[0];
+    const keptSections = ['selection-bench', 'scale-size']
+      .map((name) => new RegExp(`<!-- ${name}:start -->[\\s\\S]*<!-- ${name}:end -->`).exec(previous)?.[0])
+      .filter((section): section is string => section !== undefined);
+    const selectionSection = keptSections.length ? keptSections.join('\n\n') : undefined;
     await writeFile(
       path,
       (selectionSection ? (text: string) => `${text.trimEnd()}\n\n${selectionSection}\n` : (text: string) => text)(renderResultsMarkdown({
