@@ -76,7 +76,8 @@ describe('persona-forge run: malformed LLM JSON and mid-run failures', () => {
   });
   afterAll(async () => fixture?.close());
 
-  const runArgs = (runId: string) => ['run', '--base-url', fixture.baseUrl, '--iterations', '1', '--pairs', '3', '--candidates', '2', '--out', out, '--run-id', runId];
+  // The paper's per-expert panel (one call per critic): these tests count and break individual critic calls.
+  const runArgs = (runId: string) => ['run', '--base-url', fixture.baseUrl, '--selection', 'round-robin', '--iterations', '1', '--pairs', '3', '--candidates', '2', '--out', out, '--run-id', runId];
 
   it('repairs a broken critic reply with one extra call and completes', async () => {
     fixture.setOptions({ malformedJson: ({ kind, isRepair }) => (kind === 'critic_toxicity' && !isRepair ? 'broken-then-ok' : 'ok') });
@@ -124,8 +125,9 @@ describe('persona-forge run: malformed LLM JSON and mid-run failures', () => {
     // Let the first pairs through, then fail every request with HTTP 500.
     const failFrom = fixture.stats.total + 160;
     fixture.setOptions({ faults: { rate: 1, kinds: ['500'], requestIndices: Array.from({ length: 5000 }, (_, index) => failFrom + index) } });
-    const args = ['run', '--base-url', fixture.baseUrl, '--iterations', '1', '--pairs', '8', '--candidates', '2', '--concurrency', '1', '--out', out, '--run-id', 'midrun', '--config', join(out, 'retries.yaml')];
-    await writeFile(join(out, 'retries.yaml'), 'llm:\n  max_retries: 0\n');
+    const args = ['run', '--base-url', fixture.baseUrl, '--selection', 'round-robin', '--iterations', '1', '--pairs', '8', '--candidates', '2', '--concurrency', '1', '--out', out, '--run-id', 'midrun', '--config', join(out, 'retries.yaml')];
+    // One contradiction check per planning call, so the 160 requests above end mid-run as they were counted.
+    await writeFile(join(out, 'retries.yaml'), 'llm:\n  max_retries: 0\nprofiles:\n  contradiction_batch: 1\n');
     const first = await runCli(args).result;
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/pair\(s\) failed/);
