@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,6 +174,13 @@ describe('persona-forge expand and profiles on a messy SPC CSV', { timeout: 180_
     const strict = await runCli([...args, '--strict']).result;
     expect(strict.code).toBe(2);
     expect(strict.stderr).toContain(`persona-forge: ${MESSY}:11: column "Best Generated Conversation" is empty`);
+
+    // `personas.strict: true` in the config file does the same.
+    const config = join(dir, 'strict.yaml');
+    await writeFile(config, 'personas:\n  strict: true\n');
+    const fromConfig = await runCli([...args, '--config', config]).result;
+    expect(fromConfig.code).toBe(2);
+    expect(fromConfig.stderr).toContain(`persona-forge: ${MESSY}:11: column "Best Generated Conversation" is empty`);
   });
 });
 

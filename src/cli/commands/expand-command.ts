@@ -62,11 +62,14 @@ export function registerExpandCommand(program: Command): void {
     )
     .option('--embedding-model <name>', 'embedding model name (openai) or GGUF path (local)')
     .option('--embedding-base-url <url>', 'embeddings endpoint (default: --base-url)')
-    .option('--strict', 'stop (exit 2) at the first --seeds record that cannot be imported instead of skipping it')
+    .option(
+      '--strict',
+      'stop (exit 2) at the first --seeds record that cannot be imported instead of skipping it (also personas.strict)',
+    )
     .action(async (flags: ExpandFlags) => {
       const { config, personas } = await loadPersonasCliConfig(flags, { cluster_threshold: flags.clusterThreshold });
       const { attributes: seeds, summary: importSummary } = await loadAttributeSource(flags.seeds, {
-        strict: flags.strict,
+        strict: flags.strict === true || personas.strict,
       });
       for (const warning of formatImportWarnings(importSummary)) process.stderr.write(`${warning}\n`);
       process.stderr.write(`${formatImportSummary(importSummary)}\n`);

@@ -68,7 +68,10 @@ export function registerProfilesCommand(program: Command): void {
     )
     .option('--embedding-model <name>', 'embedding model name (openai) or GGUF path (local)')
     .option('--embedding-base-url <url>', 'embeddings endpoint (default: --base-url)')
-    .option('--strict', 'stop (exit 2) at the first --attributes record that cannot be imported instead of skipping it')
+    .option(
+      '--strict',
+      'stop (exit 2) at the first --attributes record that cannot be imported instead of skipping it (also personas.strict)',
+    )
     .action(async (flags: ProfilesFlags) => {
       const { config, personas } = await loadPersonasCliConfig(flags, {
         consistency_check: flags.consistencyCheck,
@@ -78,7 +81,7 @@ export function registerProfilesCommand(program: Command): void {
         profile_pool: flags.count,
       });
       const { attributes, summary: importSummary } = await loadAttributeSource(flags.attributes, {
-        strict: flags.strict,
+        strict: flags.strict === true || personas.strict,
       });
       for (const warning of formatImportWarnings(importSummary)) process.stderr.write(`${warning}\n`);
       const embedder = await createCliEmbedder(config, personas);
