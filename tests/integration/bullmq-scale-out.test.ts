@@ -4,6 +4,7 @@
  * fixture (lost jobs, duplicates, failures, abort, release on shutdown).
  */
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +34,10 @@ import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixtu
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
 import { serviceMissing } from '../fixtures/require-service.ts';
 
-const redisMissing = serviceMissing('redis-server', 'the BullMQ / Redis integration tests (tests/integration/bullmq-scale-out.test.ts)');
+const redisMissing = serviceMissing(
+  'redis-server',
+  'the BullMQ / Redis integration tests (tests/integration/bullmq-scale-out.test.ts)',
+);
 
 let redis: RedisServer;
 let fixture: FixtureServer;
@@ -512,7 +516,12 @@ describe.skipIf(redisMissing)('BullMqExecutor with in-process workers', () => {
     expect(events).toContain('job failed in queue');
 
     for (const worker of workers.splice(0)) await worker.close(0);
-    await startWorker('http://127.0.0.1:9/v1');
+    // A port nothing listens on (not 9: undici refuses the "bad ports" list before connecting).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const closedPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    await startWorker(`http://127.0.0.1:${closedPort}/v1`);
     const unreachable = collect();
     await expect(
       executor([], { attempts: 1 }).run(jobsFor('unreachable', 2), unreachable.onOutcome),
