@@ -173,7 +173,8 @@ beforeAll(async () => {
   configPath = join(workDir, 'config.yaml');
   await writeFile(
     configPath,
-    `profiles:\n  contradiction_check: false\ncritique:\n  critics_dir: ${critics}\nllm:\n  max_in_flight: 3\n`,
+    // The paper's per-expert panel: the call counts below are per critic.
+    `profiles:\n  contradiction_check: false\ncritique:\n  critics_dir: ${critics}\n  selection: round-robin\nllm:\n  max_in_flight: 3\n`,
   );
   fixture = await startFixtureServer();
   redis = await startRedisServer({ appendOnly: true, password: REDIS_PASSWORD });
