@@ -31,7 +31,9 @@ export async function checkRunDirectory(config: RunConfig): Promise<void> {
     storedConfig = undefined;
   }
   const differing = storedConfig
-    ? diffConfigs(publicConfig(storedConfig), publicConfig(config)).filter((change) => changesFingerprint(storedConfig!, change.path, change.after))
+    ? diffConfigs(publicConfig(storedConfig), publicConfig(config)).filter((change) =>
+        changesFingerprint(storedConfig!, change.path, change.after),
+      )
     : [];
   const named = differing.length
     ? `settings that differ: ${differing.map((change) => formatChange(change)).join(', ')}`

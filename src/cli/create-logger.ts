@@ -16,7 +16,10 @@ export interface LogDestinations {
  * so logs go to stderr only when asked for with `--log-level`; without a terminal (CI, pipes,
  * containers) they go to stderr. The run log file gets them in every case.
  */
-export function chooseLogDestinations(input: { terminal: boolean; logLevelGiven: boolean }): { stderr: boolean; liveLine: boolean } {
+export function chooseLogDestinations(input: { terminal: boolean; logLevelGiven: boolean }): {
+  stderr: boolean;
+  liveLine: boolean;
+} {
   return { stderr: !input.terminal || input.logLevelGiven, liveLine: input.terminal };
 }
 
@@ -25,7 +28,10 @@ export function createLogger(level: string, destinations: LogDestinations = {}):
   const streams: pino.StreamEntry[] = [];
   if (destinations.stderr ?? true) {
     const clear = destinations.clearLiveLine ? '\r\x1b[2K' : '';
-    streams.push({ level: level as pino.Level, stream: { write: (line: string) => process.stderr.write(clear + line) } });
+    streams.push({
+      level: level as pino.Level,
+      stream: { write: (line: string) => process.stderr.write(clear + line) },
+    });
   }
   if (destinations.file) streams.push({ level: level as pino.Level, stream: destinations.file });
   return pino(

@@ -21,7 +21,9 @@ export function handleCliError(error: unknown): never {
     process.exit(EXIT_CODES.badInput);
   }
   if (error instanceof StructuredOutputError) {
-    process.stderr.write(`persona-forge: ${error.message}\nraw reply (first 500 chars): ${error.rawText.slice(0, 500)}\n`);
+    process.stderr.write(
+      `persona-forge: ${error.message}\nraw reply (first 500 chars): ${error.rawText.slice(0, 500)}\n`,
+    );
     process.exit(EXIT_CODES.failure);
   }
   if (isAuthFailure(error)) {
@@ -30,7 +32,9 @@ export function handleCliError(error: unknown): never {
     process.exit(EXIT_CODES.badInput);
   }
   if (error instanceof LlmError) {
-    process.stderr.write(`persona-forge: LLM request failed${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}\n`);
+    process.stderr.write(
+      `persona-forge: LLM request failed${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}\n`,
+    );
     process.exit(EXIT_CODES.failure);
   }
   const fileError = error as NodeJS.ErrnoException;
@@ -41,6 +45,8 @@ export function handleCliError(error: unknown): never {
     );
     process.exit(EXIT_CODES.failure);
   }
-  process.stderr.write(`persona-forge: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `persona-forge: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(EXIT_CODES.failure);
 }

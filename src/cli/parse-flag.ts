@@ -36,7 +36,8 @@ export function boundsOf(schema: z.ZodType): IntegerBounds {
     exclusiveMaximum?: number;
   };
   const min = json.minimum ?? (json.exclusiveMinimum !== undefined ? json.exclusiveMinimum + 1 : 0);
-  const max = json.maximum ?? (json.exclusiveMaximum !== undefined ? json.exclusiveMaximum - 1 : Number.MAX_SAFE_INTEGER);
+  const max =
+    json.maximum ?? (json.exclusiveMaximum !== undefined ? json.exclusiveMaximum - 1 : Number.MAX_SAFE_INTEGER);
   return { min: Math.max(min, Number.MIN_SAFE_INTEGER), max: Math.min(max, Number.MAX_SAFE_INTEGER) };
 }
 

@@ -28,7 +28,10 @@ export async function probeEndpoint(
   });
   const timeout = AbortSignal.timeout(connection.timeoutMs);
   try {
-    await connection.client.get('/models', { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, maxRetries: 0 });
+    await connection.client.get('/models', {
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      maxRetries: 0,
+    });
   } catch (error) {
     const mapped = mapOpenAiError(error, {
       baseUrl: connection.baseUrl,

@@ -37,7 +37,8 @@ export interface RunFlags {
 }
 
 /** The accepted range of an integer flag, read from its key in `RunConfigSchema`. */
-const boundsOfKey = (key: 'iterations' | 'pairs' | 'target' | 'candidates' | 'concurrency' | 'seed') => boundsOf(RunConfigSchema.shape[key]);
+const boundsOfKey = (key: 'iterations' | 'pairs' | 'target' | 'candidates' | 'concurrency' | 'seed') =>
+  boundsOf(RunConfigSchema.shape[key]);
 const flagFor = (key: Parameters<typeof boundsOfKey>[0]) => integerFlag(boundsOfKey(key));
 const range = (key: Parameters<typeof boundsOfKey>[0]) => {
   const { min, max } = boundsOfKey(key);
@@ -50,9 +51,17 @@ export function addRunOptions(command: Command): Command {
     .option('--model <name>', 'generator model (default gpt-4o-mini on an endpoint)')
     .option('--critic-model <name>', 'critic model (default: the generator model)')
     .option('--model-path <file.gguf>', 'run on this local GGUF model instead of an endpoint')
-    .option('--iterations <n>', `Generator-Critic iterations, ${range('iterations')} (default 3)`, flagFor('iterations'))
+    .option(
+      '--iterations <n>',
+      `Generator-Critic iterations, ${range('iterations')} (default 3)`,
+      flagFor('iterations'),
+    )
     .option('--pairs <n>', `pairs per iteration, ${range('pairs')} (default 10)`, flagFor('pairs'))
-    .option('--target <n>', `exactly this many accepted conversations, ${range('target')} (over-generates pairs; ignores --pairs)`, flagFor('target'))
+    .option(
+      '--target <n>',
+      `exactly this many accepted conversations, ${range('target')} (over-generates pairs; ignores --pairs)`,
+      flagFor('target'),
+    )
     .option('--candidates <n>', `candidates per pair, ${range('candidates')} (default 4)`, flagFor('candidates'))
     .option('--concurrency <n>', `pairs in flight at once, ${range('concurrency')} (default 4)`, flagFor('concurrency'))
     .option('--out <dir>', 'root of run directories (default output)')
@@ -73,21 +82,25 @@ export function addRunOptions(command: Command): Command {
       ).choices(['round-robin', 'knockout', 'listwise']),
     )
     .addOption(
-      new Option('--second-order <when>', 'ask the second presentation order always (paper) or only when the first answer is uncertain').choices([
-        'always',
-        'when-uncertain',
-      ]),
+      new Option(
+        '--second-order <when>',
+        'ask the second presentation order always (paper) or only when the first answer is uncertain',
+      ).choices(['always', 'when-uncertain']),
     )
     .addOption(
-      new Option('--filters <mode>', 'faithfulness/toxicity filters: one call each (separate) or folded into the listwise call').choices([
-        'separate',
-        'folded',
-      ]),
+      new Option(
+        '--filters <mode>',
+        'faithfulness/toxicity filters: one call each (separate) or folded into the listwise call',
+      ).choices(['separate', 'folded']),
     )
     .option('--batch', 'send the LLM calls through the OpenAI Batch API (50% off, results within 24 h; resumable)')
     .option('--max-cost <usd>', 'stop admitting work once the run has cost this much', positiveNumber)
     .option('--max-tokens <n>', 'stop admitting work once the run has used this many tokens', positiveInteger)
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'));
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug'])
+        .default('info'),
+    );
 }
 
 /** Maps flags onto the config shape; absent flags stay undefined so lower layers show through. */
@@ -109,7 +122,13 @@ export function flagsToConfig(flags: RunFlags): RunConfigInput {
       ...(flags.batch && { batch: true }),
       ...(flags.baseUrl ? { provider: 'openai' as const } : flags.modelPath ? { provider: 'local' as const } : {}),
     },
-    critique: { critics_dir: flags.critics, panel: flags.panel, selection: flags.selection, second_order: flags.secondOrder, filters: flags.filters },
+    critique: {
+      critics_dir: flags.critics,
+      panel: flags.panel,
+      selection: flags.selection,
+      second_order: flags.secondOrder,
+      filters: flags.filters,
+    },
     budget: { max_cost_usd: flags.maxCost, max_tokens: flags.maxTokens },
   };
 }
@@ -121,9 +140,12 @@ async function resumeLayer(runDir: string): Promise<RunConfigInput> {
   try {
     stored = JSON.parse(await readFile(configPath, 'utf8'));
   } catch {
-    throw new ConfigError(`cannot resume: ${configPath} is missing or unreadable; pass the run directory printed by the first run`);
+    throw new ConfigError(
+      `cannot resume: ${configPath} is missing or unreadable; pass the run directory printed by the first run`,
+    );
   }
-  if (!stored.config || typeof stored.config !== 'object') throw new ConfigError(`cannot resume: ${configPath} has no "config" section`);
+  if (!stored.config || typeof stored.config !== 'object')
+    throw new ConfigError(`cannot resume: ${configPath} has no "config" section`);
   return { ...(stored.config as RunConfigInput), out: dirname(resolve(runDir)), run_id: basename(resolve(runDir)) };
 }
 
@@ -158,7 +180,12 @@ export const RESUME_CHANGEABLE_KEYS = ['concurrency', 'budget.max_cost_usd', 'bu
  * `RESUME_CHANGEABLE_KEYS` are applied (and reported through `notice`), and any other changed flag
  * is refused with every changed key and its old and new value.
  */
-function mergeResume(runDir: string, stored: RunConfigInput, flags: RunConfigInput, notice: (line: string) => void): RunConfigInput {
+function mergeResume(
+  runDir: string,
+  stored: RunConfigInput,
+  flags: RunConfigInput,
+  notice: (line: string) => void,
+): RunConfigInput {
   // `llm.provider` is derived from --base-url / --model-path, not chosen by the user.
   const { provider: _provider, ...flagLlm } = flags.llm ?? {};
   const given = diffConfigs({}, { ...flags, llm: flagLlm }).filter((change) => change.after !== undefined);
@@ -181,7 +208,9 @@ function mergeResume(runDir: string, stored: RunConfigInput, flags: RunConfigInp
     );
   }
   if (changes.length) {
-    notice(`resuming with changed settings (safe mid-run): ${changes.map((change) => formatChange(change, label(change.path))).join(', ')}`);
+    notice(
+      `resuming with changed settings (safe mid-run): ${changes.map((change) => formatChange(change, label(change.path))).join(', ')}`,
+    );
   }
   const merged = structuredClone(stored) as Record<string, Record<string, unknown>> & RunConfigInput;
   for (const change of changes) {
@@ -193,7 +222,13 @@ function mergeResume(runDir: string, stored: RunConfigInput, flags: RunConfigInp
 }
 
 function valueAt(value: unknown, path: string): unknown {
-  return path.split('.').reduce<unknown>((current, key) => (current && typeof current === 'object' ? (current as Record<string, unknown>)[key] : undefined), value);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (current, key) =>
+        current && typeof current === 'object' ? (current as Record<string, unknown>)[key] : undefined,
+      value,
+    );
 }
 
 /**
@@ -201,7 +236,8 @@ function valueAt(value: unknown, path: string): unknown {
  * `notice` receives one-line notes for the user (e.g. the settings a resume changed).
  */
 export async function resolveRunConfig(flags: RunFlags, notice: (line: string) => void = () => {}): Promise<RunConfig> {
-  if (flags.resume && flags.config) throw new ConfigError('--resume takes its settings from the run directory; drop --config');
+  if (flags.resume && flags.config)
+    throw new ConfigError('--resume takes its settings from the run directory; drop --config');
   const base = flagsToConfig(flags);
   return loadRunConfig({
     configFile: flags.config,

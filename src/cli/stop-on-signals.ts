@@ -44,7 +44,10 @@ export class StopOnSignals {
       this.notify('interrupted again: quitting now; finished pairs are on disk, continue with --resume', signal);
       this.exitNow();
     }
-    this.notify('stopping: no new pairs start; the pairs in flight finish and every file is written (press Ctrl-C again to quit now)', signal);
+    this.notify(
+      'stopping: no new pairs start; the pairs in flight finish and every file is written (press Ctrl-C again to quit now)',
+      signal,
+    );
     this.controller.abort();
   }
 

@@ -16,7 +16,11 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  */
 export function diffConfigs(before: unknown, after: unknown, prefix = ''): ConfigChange[] {
   // An absent section is an empty one: `{ budget: { max_tokens: 5 } }` vs `{}` names `budget.max_tokens`.
-  if ((isPlainObject(before) || before === undefined) && (isPlainObject(after) || after === undefined) && before !== after) {
+  if (
+    (isPlainObject(before) || before === undefined) &&
+    (isPlainObject(after) || after === undefined) &&
+    before !== after
+  ) {
     before ??= {};
     after ??= {};
   }

@@ -33,11 +33,15 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   try {
     value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    throw new ConfigError(
+      `config file ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    );
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`config file ${path} must contain a mapping of settings (e.g. "pairs: 10"), not ${Array.isArray(value) ? 'a list' : typeof value}`);
+    throw new ConfigError(
+      `config file ${path} must contain a mapping of settings (e.g. "pairs: 10"), not ${Array.isArray(value) ? 'a list' : typeof value}`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -11,7 +11,10 @@ import { writeTinyGguf } from '../../scripts/write-tiny-gguf.ts';
 /** One message line (besides JSON log lines: no terminal here), named flag or key, no stack trace: what every bad input must get. */
 function expectOneLineBadInput(result: CliResult, ...needles: string[]) {
   expect(result.code, result.stderr).toBe(2);
-  const lines = result.stderr.trim().split('\n').filter((line) => !line.startsWith('{"level"'));
+  const lines = result.stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith('{"level"'));
   expect(lines, result.stderr).toHaveLength(1);
   for (const needle of needles) expect(result.stderr).toContain(needle);
   expect(result.stderr).not.toContain('    at ');
@@ -50,22 +53,34 @@ describe('bad input on the command line: one line, exit 2, nothing written', () 
   });
 
   it('--out /proc/x fails at once instead of spinning (Node mkdir -p loops on ENOENT there)', async () => {
-    const result = await runCli(['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', '/proc/persona-forge-x'], { timeoutMs: 30_000 }).result;
-    expectOneLineBadInput(result, '--out /proc/persona-forge-x', 'cannot create directories in /proc', 'pass a writable directory with --out DIR');
+    const result = await runCli(['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', '/proc/persona-forge-x'], {
+      timeoutMs: 30_000,
+    }).result;
+    expectOneLineBadInput(
+      result,
+      '--out /proc/persona-forge-x',
+      'cannot create directories in /proc',
+      'pass a writable directory with --out DIR',
+    );
   });
 
   it('--out on a file system that refuses new directories (sysfs) names the reason', async () => {
-    const result = await runCli(['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', '/sys/persona-forge-x']).result;
+    const result = await runCli(['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', '/sys/persona-forge-x'])
+      .result;
     expectOneLineBadInput(result, '--out /sys/persona-forge-x', 'cannot create directories in /sys', '--out DIR');
   });
 
   const isRoot = process.getuid?.() === 0;
-  if (isRoot) console.warn('NOTICE: running as root, which may write anywhere: the EACCES --out case is skipped (it runs as a normal user).');
+  if (isRoot)
+    console.warn(
+      'NOTICE: running as root, which may write anywhere: the EACCES --out case is skipped (it runs as a normal user).',
+    );
   it.skipIf(isRoot)('--out in a directory without write permission (EACCES)', async () => {
     const locked = join(root, 'locked');
     await mkdir(locked);
     await chmod(locked, 0o500);
-    const result = await runCli(['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', join(locked, 'runs')]).result;
+    const result = await runCli(['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', join(locked, 'runs')])
+      .result;
     expectOneLineBadInput(result, 'EACCES', '--out DIR');
     expect(await readdir(locked)).toEqual([]);
   });
@@ -83,7 +98,9 @@ describe('bad input on the command line: one line, exit 2, nothing written', () 
     const second = await runCli(['run', '--model-path', truncated, '--out', out]).result;
     // llama.cpp prints its own lines about the load; ours is the last one.
     expect(second.code, second.stderr).toBe(2);
-    expect(second.stderr.trim().split('\n').at(-1)).toMatch(/^persona-forge: .*truncated\.gguf: --model-path: Could not load the model .*download it again/);
+    expect(second.stderr.trim().split('\n').at(-1)).toMatch(
+      /^persona-forge: .*truncated\.gguf: --model-path: Could not load the model .*download it again/,
+    );
     expect(second.stderr).not.toContain('    at ');
     expect(existsSync(out)).toBe(false);
   });
@@ -109,7 +126,9 @@ describe('an endpoint that refuses the key', () => {
     server = createServer((request, response) => {
       requests += 1;
       response.writeHead(401, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error' } }));
+      response.end(
+        JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error' } }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
@@ -119,9 +138,12 @@ describe('an endpoint that refuses the key', () => {
 
   it('exits 2 with the server words and the fix, without the key, and creates no run directory', async () => {
     const out = await mkdtemp(join(tmpdir(), 'pf-401-'));
-    const result = await runCli(['run', '--base-url', baseUrl, '--out', out, '--run-id', 'refused', '--pairs', '1', '--iterations', '1'], {
-      env: { OPENAI_API_KEY: 'sk-wrong-secret-401' },
-    }).result;
+    const result = await runCli(
+      ['run', '--base-url', baseUrl, '--out', out, '--run-id', 'refused', '--pairs', '1', '--iterations', '1'],
+      {
+        env: { OPENAI_API_KEY: 'sk-wrong-secret-401' },
+      },
+    ).result;
     expectOneLineBadInput(result, 'answered 401', 'Incorrect API key provided', 'check OPENAI_API_KEY');
     expect(result.stderr).not.toContain('sk-wrong-secret-401');
     expect(await readdir(out)).toEqual([]);
@@ -133,7 +155,18 @@ describe('an endpoint that refuses the key', () => {
 describe('resume and run ids with changed settings, and estimate', () => {
   let fixture: FixtureServer;
   let out: string;
-  const base = () => ['--base-url', fixture.baseUrl, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', out];
+  const base = () => [
+    '--base-url',
+    fixture.baseUrl,
+    '--iterations',
+    '1',
+    '--pairs',
+    '2',
+    '--candidates',
+    '2',
+    '--out',
+    out,
+  ];
   beforeAll(async () => {
     fixture = await startFixtureServer();
     out = await mkdtemp(join(tmpdir(), 'pf-resume-diff-'));
@@ -147,14 +180,37 @@ describe('resume and run ids with changed settings, and estimate', () => {
 
   it('--resume with a changed --candidates is refused, listing each changed key with old and new value', async () => {
     const before = await readFile(join(out, 'first', 'outcomes.jsonl'), 'utf8');
-    const result = await runCli(['run', '--resume', join(out, 'first'), '--candidates', '3', '--pairs', '4', '--seed', '1']).result;
-    expectOneLineBadInput(result, `cannot resume ${join(out, 'first')} with changed settings`, '--pairs 2 → 4', '--candidates 2 → 3');
+    const result = await runCli([
+      'run',
+      '--resume',
+      join(out, 'first'),
+      '--candidates',
+      '3',
+      '--pairs',
+      '4',
+      '--seed',
+      '1',
+    ]).result;
+    expectOneLineBadInput(
+      result,
+      `cannot resume ${join(out, 'first')} with changed settings`,
+      '--pairs 2 → 4',
+      '--candidates 2 → 3',
+    );
     expect(result.stderr).not.toContain('--seed'); // repeated with its stored value: no change
     expect(await readFile(join(out, 'first', 'outcomes.jsonl'), 'utf8')).toBe(before);
   });
 
   it('--resume applies changes that are safe mid-run (concurrency, caps) and says so', async () => {
-    const result = await runCli(['run', '--resume', join(out, 'first'), '--concurrency', '3', '--max-tokens', '900000000']).result;
+    const result = await runCli([
+      'run',
+      '--resume',
+      join(out, 'first'),
+      '--concurrency',
+      '3',
+      '--max-tokens',
+      '900000000',
+    ]).result;
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('resuming with changed settings (safe mid-run): ');
     expect(result.stderr).toContain('--concurrency 4 → 3');
@@ -162,8 +218,14 @@ describe('resume and run ids with changed settings, and estimate', () => {
   });
 
   it('the same run id with other settings names the keys that differ', async () => {
-    const result = await runCli(['run', ...base(), '--run-id', 'first', '--candidates', '3', '--concurrency', '2']).result;
-    expectOneLineBadInput(result, 'run id first is taken', 'settings that differ: candidates 2 → 3', `--resume ${join(out, 'first')}`);
+    const result = await runCli(['run', ...base(), '--run-id', 'first', '--candidates', '3', '--concurrency', '2'])
+      .result;
+    expectOneLineBadInput(
+      result,
+      'run id first is taken',
+      'settings that differ: candidates 2 → 3',
+      `--resume ${join(out, 'first')}`,
+    );
     expect(result.stderr).not.toContain('concurrency'); // may change on resume: not a difference that matters
   });
 
@@ -176,7 +238,9 @@ describe('resume and run ids with changed settings, and estimate', () => {
     const noRetries = join(out, 'no-retries.yaml');
     await writeFile(noRetries, 'llm:\n  max_retries: 0\n');
     fixture.setOptions({ faults: { rate: 1, kinds: ['500'] } });
-    const failed = await runCli(['estimate', ...base(), '--sample-pairs', '1', '--config', noRetries], { env: { TMPDIR: temp } }).result;
+    const failed = await runCli(['estimate', ...base(), '--sample-pairs', '1', '--config', noRetries], {
+      env: { TMPDIR: temp },
+    }).result;
     fixture.setOptions({ faults: undefined });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('answered 500');

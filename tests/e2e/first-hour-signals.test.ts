@@ -34,7 +34,17 @@ describe('a signal in every phase of a run', () => {
   });
 
   it('while the endpoint is probed: exit 130 at the first SIGTERM, nothing written', async () => {
-    const started = runCli(['run', '--base-url', silentUrl, '--out', join(out, 'probe'), '--pairs', '1', '--iterations', '1']);
+    const started = runCli([
+      'run',
+      '--base-url',
+      silentUrl,
+      '--out',
+      join(out, 'probe'),
+      '--pairs',
+      '1',
+      '--iterations',
+      '1',
+    ]);
     await until(() => silentRequests > 0);
     started.child.kill('SIGTERM');
     const result = await started.result;
@@ -46,7 +56,19 @@ describe('a signal in every phase of a run', () => {
 
   it('while pairs are planned: the first SIGTERM stops planning, exit 130, and --resume is offered', async () => {
     const before = fixture.stats.byKind.contradiction_checks ?? 0;
-    const started = runCli(['run', '--base-url', fixture.baseUrl, '--out', out, '--run-id', 'planning', '--pairs', '1000', '--iterations', '1']);
+    const started = runCli([
+      'run',
+      '--base-url',
+      fixture.baseUrl,
+      '--out',
+      out,
+      '--run-id',
+      'planning',
+      '--pairs',
+      '1000',
+      '--iterations',
+      '1',
+    ]);
     await until(() => (fixture.stats.byKind.contradiction_checks ?? 0) > before);
     started.child.kill('SIGTERM');
     const result = await started.result;

@@ -18,7 +18,10 @@ import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts'
 import { REPO_ROOT, runCli } from '../fixtures/run-cli.ts';
 import { findExecutable, serviceMissing } from '../fixtures/require-service.ts';
 
-const redisMissing = serviceMissing('redis-server', 'the worker image recipe test (tests/e2e/worker-image-recipe.test.ts)');
+const redisMissing = serviceMissing(
+  'redis-server',
+  'the worker image recipe test (tests/e2e/worker-image-recipe.test.ts)',
+);
 const DOCKERFILE = readFileSync(join(REPO_ROOT, 'workers/Dockerfile'), 'utf8');
 
 /** `COPY a b dest` lines of the Dockerfile as (sources, destination) relative to the image's WORKDIR. */
@@ -32,7 +35,11 @@ function copiedPaths(): Array<{ sources: string[]; destination: string }> {
 }
 
 /** Runs a program to its end and returns its exit code and output. */
-function run(program: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; output: string }> {
+function run(
+  program: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number | null; output: string }> {
   const child = spawn(program, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
@@ -55,7 +62,9 @@ describe.skipIf(redisMissing)('the worker image recipe on a clean directory', ()
     await mkdir(app);
     for (const { sources, destination } of copiedPaths()) {
       for (const source of sources) {
-        const target = destination.endsWith('/') ? join(app, destination, source.split('/').pop()!) : join(app, destination);
+        const target = destination.endsWith('/')
+          ? join(app, destination, source.split('/').pop()!)
+          : join(app, destination);
         await mkdir(dirname(target), { recursive: true });
         await cp(join(REPO_ROOT, source), target, { recursive: true });
       }
@@ -64,10 +73,19 @@ describe.skipIf(redisMissing)('the worker image recipe on a clean directory', ()
     onlyNode = join(root, 'bin');
     await mkdir(onlyNode);
     await symlink(process.execPath, join(onlyNode, 'node'));
-    await symlink(join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'), join(onlyNode, 'npm'));
+    await symlink(
+      join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+      join(onlyNode, 'npm'),
+    );
     install = await run('/bin/sh', ['./workers/install.sh'], {
       cwd: app,
-      env: { HOME: process.env.HOME, PATH: onlyNode, TARGETARCH: process.arch === 'arm64' ? 'arm64' : 'amd64', LOCAL_MODEL: '0', npm_config_offline: 'true' },
+      env: {
+        HOME: process.env.HOME,
+        PATH: onlyNode,
+        TARGETARCH: process.arch === 'arm64' ? 'arm64' : 'amd64',
+        LOCAL_MODEL: '0',
+        npm_config_offline: 'true',
+      },
     });
     redis = await startRedisServer();
     fixture = await startFixtureServer();
@@ -83,7 +101,9 @@ describe.skipIf(redisMissing)('the worker image recipe on a clean directory', ()
   it('the Dockerfile installs with workers/install.sh and runs as a non-root user', () => {
     expect(DOCKERFILE).toMatch(/^RUN .*sh \.\/workers\/install\.sh/m);
     expect(DOCKERFILE).toMatch(/^USER node$/m);
-    expect(readFileSync(join(REPO_ROOT, 'workers/install.sh'), 'utf8')).toMatch(/npm ci --omit=dev --omit=optional --ignore-scripts/);
+    expect(readFileSync(join(REPO_ROOT, 'workers/install.sh'), 'utf8')).toMatch(
+      /npm ci --omit=dev --omit=optional --ignore-scripts/,
+    );
     for (const tool of ['cc', 'gcc', 'make', 'cmake', 'git', 'python3']) {
       expect(findExecutable(join(onlyNode, tool))).toBeUndefined();
     }
@@ -91,7 +111,9 @@ describe.skipIf(redisMissing)('the worker image recipe on a clean directory', ()
 
   it('installs with only node and npm, compiling nothing', async (context) => {
     if (install.code !== 0 && install.output.includes('ENOTCACHED')) {
-      console.warn('NOTICE: a package of the image is not in npm\'s cache (run `npm ci` first): the image recipe test is skipped.');
+      console.warn(
+        "NOTICE: a package of the image is not in npm's cache (run `npm ci` first): the image recipe test is skipped.",
+      );
       context.skip();
     }
     expect(install.code, install.output).toBe(0);
@@ -99,7 +121,9 @@ describe.skipIf(redisMissing)('the worker image recipe on a clean directory', ()
     // No llama.cpp build was attempted, and no GPU or other-platform binaries came along.
     expect(existsSync(join(app, 'node_modules', 'node-llama-cpp', 'llama', 'localBuilds'))).toBe(false);
     expect(existsSync(join(app, 'node_modules', '@node-llama-cpp'))).toBe(false);
-    expect(await readdir(join(app, 'node_modules', '@esbuild'))).toEqual([`linux-${process.arch === 'arm64' ? 'arm64' : 'x64'}`]);
+    expect(await readdir(join(app, 'node_modules', '@esbuild'))).toEqual([
+      `linux-${process.arch === 'arm64' ? 'arm64' : 'x64'}`,
+    ]);
     expect((await stat(join(app, 'node_modules'))).isDirectory()).toBe(true);
   });
 
@@ -108,17 +132,45 @@ describe.skipIf(redisMissing)('the worker image recipe on a clean directory', ()
     let workerOutput = '';
     worker = spawn('/bin/sh', [join(app, 'workers', 'entrypoint.sh'), 'worker', '--log-level', 'debug'], {
       cwd: app,
-      env: { HOME: process.env.HOME, PATH: onlyNode, NODE_ENV: 'production', PF_REDIS_URL: redis.url, OPENAI_BASE_URL: fixture.baseUrl, PF_WORKER_CONCURRENCY: '2' },
+      env: {
+        HOME: process.env.HOME,
+        PATH: onlyNode,
+        NODE_ENV: 'production',
+        PF_REDIS_URL: redis.url,
+        OPENAI_BASE_URL: fixture.baseUrl,
+        PF_WORKER_CONCURRENCY: '2',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     worker.stdout!.on('data', (chunk) => (workerOutput += chunk));
     worker.stderr!.on('data', (chunk) => (workerOutput += chunk));
 
     const workerDied = new Promise<never>((_, reject) =>
-      worker!.once('exit', (code) => reject(new Error(`the worker exited (${code}) before the run finished:\n${workerOutput}`))),
+      worker!.once('exit', (code) =>
+        reject(new Error(`the worker exited (${code}) before the run finished:\n${workerOutput}`)),
+      ),
     );
     const out = join(root, 'runs');
-    const started = runCli(['run', '--redis', redis.url, '--base-url', fixture.baseUrl, '--iterations', '1', '--pairs', '3', '--candidates', '2', '--out', out, '--run-id', 'image'], { timeoutMs: 240_000 });
+    const started = runCli(
+      [
+        'run',
+        '--redis',
+        redis.url,
+        '--base-url',
+        fixture.baseUrl,
+        '--iterations',
+        '1',
+        '--pairs',
+        '3',
+        '--candidates',
+        '2',
+        '--out',
+        out,
+        '--run-id',
+        'image',
+      ],
+      { timeoutMs: 240_000 },
+    );
     const coordinator = await Promise.race([started.result, workerDied]).catch((error) => {
       started.child.kill('SIGKILL');
       throw error;

@@ -14,7 +14,10 @@ import { parse as parseYaml } from 'yaml';
 import { REPO_ROOT } from '../fixtures/run-cli.ts';
 import { serviceMissing, servicePath } from '../fixtures/require-service.ts';
 
-const redisMissing = serviceMissing('redis-server', 'the docker-compose Redis command test (tests/integration/compose-redis-command.test.ts)');
+const redisMissing = serviceMissing(
+  'redis-server',
+  'the docker-compose Redis command test (tests/integration/compose-redis-command.test.ts)',
+);
 const compose = parseYaml(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
   services: { redis: { command: string[]; healthcheck: { test: string[] } } };
 };

@@ -31,8 +31,12 @@ export function registerRunCommand(program: Command): void {
     )
     .action(async (flags: RunFlags, command: Command) => {
       const terminal = Boolean(process.stderr.isTTY);
-      const where = chooseLogDestinations({ terminal, logLevelGiven: command.getOptionValueSource('logLevel') === 'cli' });
-      const plainNotice = (message: string): void => void process.stderr.write(`${terminal ? '\r\x1b[2K' : ''}persona-forge: ${message}\n`);
+      const where = chooseLogDestinations({
+        terminal,
+        logLevelGiven: command.getOptionValueSource('logLevel') === 'cli',
+      });
+      const plainNotice = (message: string): void =>
+        void process.stderr.write(`${terminal ? '\r\x1b[2K' : ''}persona-forge: ${message}\n`);
       // Until the logger exists (it needs the run directory's name), notices are plain lines.
       let notify = (message: string) => plainNotice(message);
       const stopper = new StopOnSignals((message, signal) => notify(`${message} (${signal})`));
@@ -44,10 +48,15 @@ export function registerRunCommand(program: Command): void {
         config.run_id ??= defaultRunId(new Date(), config.seed);
         // --batch: every pair of an iteration in flight at once, so each stage is one batch.
         Object.assign(config, applyBatchMode(config));
-        if (config.llm.batch && flags.redis) throw new ConfigError('--batch runs in process: drop --redis, or drop --batch');
+        if (config.llm.batch && flags.redis)
+          throw new ConfigError('--batch runs in process: drop --redis, or drop --batch');
         const runDir = resolve(config.out, config.run_id);
         runLog = new RunLogFile(join(runDir, 'run.log'));
-        const logger = createLogger(flags.logLevel, { stderr: where.stderr, clearLiveLine: where.liveLine, file: runLog });
+        const logger = createLogger(flags.logLevel, {
+          stderr: where.stderr,
+          clearLiveLine: where.liveLine,
+          file: runLog,
+        });
         notify = (message) => {
           logger.warn(message);
           if (!where.stderr) plainNotice(message);
@@ -79,12 +88,17 @@ export function registerRunCommand(program: Command): void {
             createExecutor: scaleOut?.createExecutor,
             signal: stopper.signal,
             // After the seed, critic and template files are checked: the endpoint must answer and accept the key.
-            beforeRunDirectory: () => (usesOpenAiEndpoint(config.llm) ? probeEndpoint(config.llm, process.env, stopper.signal) : Promise.resolve()),
+            beforeRunDirectory: () =>
+              usesOpenAiEndpoint(config.llm)
+                ? probeEndpoint(config.llm, process.env, stopper.signal)
+                : Promise.resolve(),
             onProgress: (progress) => reporter.update(progress),
             // A seed record left out of `personas.source` is a warning the user sees, in a terminal too.
             onEvent: (event, fields) => {
               if (event === 'seed record skipped') {
-                notify(`warning: ${String(fields.file)}:${String(fields.line)}: skipped (${String(fields.reason)}): ${String(fields.message)}`);
+                notify(
+                  `warning: ${String(fields.file)}:${String(fields.line)}: skipped (${String(fields.reason)}): ${String(fields.message)}`,
+                );
                 return;
               }
               logger.info(fields, event);
@@ -111,7 +125,9 @@ export function registerRunCommand(program: Command): void {
 function reportEnding(manifest: Manifest, runDir: string): void {
   if (manifest.status === 'budget_exhausted') {
     const cap = /--max-(tokens|cost)/.exec(manifest.stop_reason ?? '')?.[0] ?? '--max-cost';
-    process.stdout.write(`Budget reached (${cap}). Continue with: persona-forge run --resume ${runDir} ${cap} <higher>\n`);
+    process.stdout.write(
+      `Budget reached (${cap}). Continue with: persona-forge run --resume ${runDir} ${cap} <higher>\n`,
+    );
     process.exitCode = EXIT_CODES.budgetExhausted;
   } else if (manifest.status === 'interrupted') {
     process.stdout.write(`Interrupted. Continue with: persona-forge run --resume ${runDir}\n`);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ConfigError } from '../../errors.ts';
 import { rateLimitsFromEnv, RATE_LIMIT_ENV } from '../../llm/rate-limits.ts';
 import type { RunConfig } from '../../schemas/run-config.ts';
