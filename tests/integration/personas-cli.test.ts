@@ -138,6 +138,6 @@ describe('persona-forge profiles', { timeout: 180_000 }, () => {
   it('exits 2 on a bad flag value', async () => {
     const { code, stderr } = await runCli(['profiles', '--attributes', 'x', '--count', 'zero', '--out', 'y']).result;
     expect(code).toBe(2);
-    expect(stderr).toContain('Expected a positive integer, got "zero".');
+    expect(stderr).toContain(`option '--count <n>' argument 'zero' is invalid. Expected an integer from 1 to`);
   });
 });
