@@ -24,7 +24,6 @@ import { LOCAL_MODEL_DEFAULTS } from '../src/llm/llama/local-model-defaults.ts';
 import type { LlmBackend } from '../src/llm/llm-backend.ts';
 import { loadPromptTemplate } from '../src/generation/load-prompt-template.ts';
 import { buildGeneratorPrompt } from '../src/generation/build-generator-prompt.ts';
-import { checkGeneratorPromptFits } from '../src/generation/check-generator-prompt-fits.ts';
 import { loadCritics } from '../src/critique/load-critics.ts';
 import { defaultSeedPaths } from '../src/personas/load-seed-attributes.ts';
 import { loadSeedConversations } from '../src/personas/load-seed-conversations.ts';
@@ -61,7 +60,10 @@ const SHAPED_MODEL_BYTES = 529_441_568;
 async function shapedModelPath(log: (message: string) => void): Promise<string> {
   const dir = join(tmpdir(), 'persona-forge-bench-models');
   const path = join(dir, 'qwen2.5-0.5b-shaped-q8_0.gguf');
-  const size = await stat(path).then((info) => info.size, () => 0);
+  const size = await stat(path).then(
+    (info) => info.size,
+    () => 0,
+  );
   if (size !== SHAPED_MODEL_BYTES) {
     log(`writing the shaped model (~530 MB) to ${path}`);
     await mkdir(dir, { recursive: true });
@@ -87,7 +89,10 @@ function withSeedReplies(backend: LlmBackend, replies: readonly string[]): LlmBa
   };
 }
 
-export async function measureLocalModel(options: { quick: boolean; log: (message: string) => void }): Promise<LocalModelMeasurement> {
+export async function measureLocalModel(options: {
+  quick: boolean;
+  log: (message: string) => void;
+}): Promise<LocalModelMeasurement> {
   const { log, quick } = options;
   const startLoad = load();
   const config = RunConfigSchema.parse({ ...LOCAL_MODEL_DEFAULTS, profiles: { contradiction_check: false } });
@@ -114,10 +119,15 @@ export async function measureLocalModel(options: { quick: boolean; log: (message
   const promptTokens = quick ? 256 : 1024;
   const generatedTokens = quick ? 8 : 32;
   const speeds: LocalModelMeasurement['speeds'] = [];
-  const measure = async (label: string, settings: Partial<Parameters<typeof measureLlamaSpeed>[2]> & { threads: number }) => {
+  const measure = async (
+    label: string,
+    settings: Partial<Parameters<typeof measureLlamaSpeed>[2]> & { threads: number },
+  ) => {
     const speed = await measureLlamaSpeed(modelPath, promptText, { promptTokens, generatedTokens, ...settings });
     speeds.push({ ...speed, label, loadAverage: load() });
-    log(`${label}: ${speed.promptTokensPerSecond.toFixed(1)} prompt / ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s (load ${load()})`);
+    log(
+      `${label}: ${speed.promptTokensPerSecond.toFixed(1)} prompt / ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s (load ${load()})`,
+    );
     return speed;
   };
   const one = await measure('1 thread', { threads: 1 });
@@ -136,7 +146,9 @@ export async function measureLocalModel(options: { quick: boolean; log: (message
     const tinyPath = join(workDir, 'words.gguf');
     await writeTinyGguf(tinyPath, { vocabulary: 'words' });
     // Seed conversations cut to the default target length stand in for the model's replies.
-    const replies = pool.slice(4).map((record) => renderConversation(record.turns.slice(0, config.generation.target_max_turns)));
+    const replies = pool
+      .slice(4)
+      .map((record) => renderConversation(record.turns.slice(0, config.generation.target_max_turns)));
     // One iteration's first pairs, one after another on one backend: they show the same few-shot
     // examples (few_shot_draw per-iteration), and the critics' rubric is the same for every pair.
     const pairCount = quick ? 2 : 3;
@@ -146,11 +158,22 @@ export async function measureLocalModel(options: { quick: boolean; log: (message
       user2: { id: `bench-${index}-2`, attributes: pool[(index + 1) % pool.length].user2_persona },
     }));
     for (const sharePrefixes of [false, true]) {
-      const backend = await createLlamaCppBackend({ modelPath: tinyPath, threads: 1, parallelSequences: 4, contextSize: 8192, sharePrefixes });
+      const backend = await createLlamaCppBackend({
+        modelPath: tinyPath,
+        threads: 1,
+        parallelSequences: 4,
+        contextSize: 8192,
+        sharePrefixes,
+      });
       try {
         generatorPromptTokens = backend.countPromptTokens({
           role: 'generator',
-          messages: buildGeneratorPrompt(template, { pair, examples, targetMinTurns: config.generation.target_min_turns, targetMaxTurns: config.generation.target_max_turns }),
+          messages: buildGeneratorPrompt(template, {
+            pair,
+            examples,
+            targetMinTurns: config.generation.target_min_turns,
+            targetMaxTurns: config.generation.target_max_turns,
+          }),
         });
         const usage = emptyUsageByRole();
         for (const item of pairsOfIteration) {
@@ -164,7 +187,9 @@ export async function measureLocalModel(options: { quick: boolean; log: (message
         pairs.push({ sharePrefixes, pairs: pairCount, usage });
         const sent = usage.generator.prompt_tokens + usage.critic.prompt_tokens;
         const evaluated = (usage.generator.prompt_tokens_evaluated ?? 0) + (usage.critic.prompt_tokens_evaluated ?? 0);
-        log(`${pairCount} pairs, prefix sharing ${sharePrefixes ? 'on' : 'off'}: ${sent} prompt tokens sent, ${evaluated} evaluated`);
+        log(
+          `${pairCount} pairs, prefix sharing ${sharePrefixes ? 'on' : 'off'}: ${sent} prompt tokens sent, ${evaluated} evaluated`,
+        );
       } finally {
         await backend.dispose();
       }
@@ -176,7 +201,8 @@ export async function measureLocalModel(options: { quick: boolean; log: (message
   // 3. The README main command on the real default model, from the measured tokens per pair.
   const shared = pairs.find((item) => item.sharePrefixes)!;
   const evaluatedPerPair =
-    ((shared.usage.generator.prompt_tokens_evaluated ?? 0) + (shared.usage.critic.prompt_tokens_evaluated ?? 0)) / shared.pairs;
+    ((shared.usage.generator.prompt_tokens_evaluated ?? 0) + (shared.usage.critic.prompt_tokens_evaluated ?? 0)) /
+    shared.pairs;
   const criticCounts = {
     filters: critics.filter((critic) => critic.kind === 'filter').length,
     rankers: critics.filter((critic) => critic.kind === 'pairwise').length,
@@ -188,17 +214,34 @@ export async function measureLocalModel(options: { quick: boolean; log: (message
   };
   const projections = [
     { label: `at the speeds measured now (load ${load()})`, speed: measuredSpeed },
-    { label: 'at the idle 2-core reference speeds (2 threads, shared/docs/TOOLING.md)', speed: DEFAULT_LOCAL_MODEL_SPEED },
+    {
+      label: 'at the idle 2-core reference speeds (2 threads, shared/docs/TOOLING.md)',
+      speed: DEFAULT_LOCAL_MODEL_SPEED,
+    },
   ].map(({ label, speed }) => ({
     label,
     speed,
-    ...projectRun(config, { generatorPromptTokens, critics: criticCounts, local: true, speed, evaluatedPromptTokensPerPair: evaluatedPerPair }),
+    ...projectRun(config, {
+      generatorPromptTokens,
+      critics: criticCounts,
+      local: true,
+      speed,
+      evaluatedPromptTokensPerPair: evaluatedPerPair,
+    }),
   }));
   const tokensPerCharacter = speeds[0]?.tokensPerCharacter ?? Number.NaN;
-  return { loadAverage: { start: startLoad, end: load() }, tokensPerCharacter, speeds, pairs, projections, generatorPromptTokens };
+  return {
+    loadAverage: { start: startLoad, end: load() },
+    tokensPerCharacter,
+    speeds,
+    pairs,
+    projections,
+    generatorPromptTokens,
+  };
 }
 
-const fixed = (value: number | undefined, digits: number) => (value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
+const fixed = (value: number | undefined, digits: number) =>
+  value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
 
 /** The RESULTS.md section, between markers that `bench/run-all.ts` keeps when it rewrites the file. */
 export function renderLocalModelSection(measurement: LocalModelMeasurement, command: string): string {
@@ -213,7 +256,8 @@ export function renderLocalModelSection(measurement: LocalModelMeasurement, comm
     '| setting | prompt tokens/s | generated tokens/s | load avg |',
     '| --- | --- | --- | --- |',
     ...measurement.speeds.map(
-      (speed) => `| ${speed.label} (${speed.promptTokens}-token prompt, ${speed.generatedTokens} generated${speed.sequences > 1 ? ' each' : ''}) | ${fixed(speed.promptTokensPerSecond, 1)} | ${fixed(speed.generatedTokensPerSecond, 1)} | ${speed.loadAverage} |`,
+      (speed) =>
+        `| ${speed.label} (${speed.promptTokens}-token prompt, ${speed.generatedTokens} generated${speed.sequences > 1 ? ' each' : ''}) | ${fixed(speed.promptTokensPerSecond, 1)} | ${fixed(speed.generatedTokensPerSecond, 1)} | ${speed.loadAverage} |`,
     ),
     '',
     `Prompt tokens per pair of the embedded default config (${measurement.pairs[0]?.pairs ?? 0} pairs of one iteration run one after another through the real pair job on the tiny word-vocabulary model; counts depend on the tokenizer and the prompts, not the weights; generator replies replaced by seed conversations so the critics judge real text):`,
@@ -221,9 +265,11 @@ export function renderLocalModelSection(measurement: LocalModelMeasurement, comm
     '| per pair | generator sent / evaluated | critic sent / evaluated | evaluated ÷ sent |',
     '| --- | --- | --- | --- |',
     ...measurement.pairs.map((item) => {
-      const per = (value: number | undefined) => (value === undefined ? 'n/a' : Math.round(value / item.pairs).toLocaleString('en-US'));
+      const per = (value: number | undefined) =>
+        value === undefined ? 'n/a' : Math.round(value / item.pairs).toLocaleString('en-US');
       const sent = item.usage.generator.prompt_tokens + item.usage.critic.prompt_tokens;
-      const evaluated = (item.usage.generator.prompt_tokens_evaluated ?? 0) + (item.usage.critic.prompt_tokens_evaluated ?? 0);
+      const evaluated =
+        (item.usage.generator.prompt_tokens_evaluated ?? 0) + (item.usage.critic.prompt_tokens_evaluated ?? 0);
       return `| prefix sharing ${item.sharePrefixes ? 'on (after)' : 'off (before)'} | ${per(item.usage.generator.prompt_tokens)} / ${per(item.usage.generator.prompt_tokens_evaluated)} | ${per(item.usage.critic.prompt_tokens)} / ${per(item.usage.critic.prompt_tokens_evaluated)} (${fixed(item.usage.critic.calls / item.pairs, 1)} calls) | ${fixed(evaluated / sent, 2)} (goal ≤ 0.33) |`;
     }),
     '',
@@ -245,21 +291,44 @@ export function localModelRows<Row>(
 ): Row[] {
   const section = 'local model';
   const rows = measurement.speeds.map((speed) =>
-    row(section, `shaped Qwen2.5-0.5B, ${speed.label}: prompt / generated tokens/s (load ${speed.loadAverage})`, `${fixed(speed.promptTokensPerSecond, 1)} / ${fixed(speed.generatedTokensPerSecond, 1)}`),
+    row(
+      section,
+      `shaped Qwen2.5-0.5B, ${speed.label}: prompt / generated tokens/s (load ${speed.loadAverage})`,
+      `${fixed(speed.promptTokensPerSecond, 1)} / ${fixed(speed.generatedTokensPerSecond, 1)}`,
+    ),
   );
   for (const item of measurement.pairs) {
     const sent = item.usage.generator.prompt_tokens + item.usage.critic.prompt_tokens;
-    const evaluated = (item.usage.generator.prompt_tokens_evaluated ?? 0) + (item.usage.critic.prompt_tokens_evaluated ?? 0);
+    const evaluated =
+      (item.usage.generator.prompt_tokens_evaluated ?? 0) + (item.usage.critic.prompt_tokens_evaluated ?? 0);
     const ratio = evaluated / sent;
     rows.push(
       item.sharePrefixes
-        ? row(section, `prompt tokens evaluated ÷ sent per pair, prefix sharing on (${Math.round(sent / item.pairs)} sent)`, fixed(ratio, 2), '≤ 0.33', ratio <= 1 / 3)
-        : row(section, `prompt tokens evaluated ÷ sent per pair, prefix sharing off (${Math.round(sent / item.pairs)} sent)`, fixed(ratio, 2)),
+        ? row(
+            section,
+            `prompt tokens evaluated ÷ sent per pair, prefix sharing on (${Math.round(sent / item.pairs)} sent)`,
+            fixed(ratio, 2),
+            '≤ 0.33',
+            ratio <= 1 / 3,
+          )
+        : row(
+            section,
+            `prompt tokens evaluated ÷ sent per pair, prefix sharing off (${Math.round(sent / item.pairs)} sent)`,
+            fixed(ratio, 2),
+          ),
     );
   }
   for (const projection of measurement.projections) {
     const minutes = (projection.durationMs ?? Number.NaN) / 60_000;
-    rows.push(row(section, `projected \`npx persona-forge run\` on the default model, ${projection.label}`, `${fixed(minutes, 1)} min`, '≤ 10 min', minutes <= 10));
+    rows.push(
+      row(
+        section,
+        `projected \`npx persona-forge run\` on the default model, ${projection.label}`,
+        `${fixed(minutes, 1)} min`,
+        '≤ 10 min',
+        minutes <= 10,
+      ),
+    );
   }
   return rows;
 }
@@ -269,7 +338,10 @@ export async function writeLocalModelSection(section: string): Promise<string> {
   const path = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
   const previous = await readFile(path, 'utf8').catch(() => '');
   const pattern = /<!-- local-model-bench:start -->[\s\S]*<!-- local-model-bench:end -->/;
-  await writeFile(path, pattern.test(previous) ? previous.replace(pattern, () => section) : `${previous.trimEnd()}\n\n${section}\n`);
+  await writeFile(
+    path,
+    pattern.test(previous) ? previous.replace(pattern, () => section) : `${previous.trimEnd()}\n\n${section}\n`,
+  );
   return path;
 }
 
@@ -277,9 +349,13 @@ async function main() {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
   const started = Date.now();
-  const log = (message: string) => process.stderr.write(`[local-model ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+  const log = (message: string) =>
+    process.stderr.write(`[local-model ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
   const measurement = await measureLocalModel({ quick, log });
-  const section = renderLocalModelSection(measurement, `npx tsx bench/bench-local-model.ts${argv.length ? ` ${argv.join(' ')}` : ''}`);
+  const section = renderLocalModelSection(
+    measurement,
+    `npx tsx bench/bench-local-model.ts${argv.length ? ` ${argv.join(' ')}` : ''}`,
+  );
   process.stdout.write(`${section}\n`);
   if (!quick && !argv.includes('--no-write')) log(`wrote ${await writeLocalModelSection(section)}`);
 }

@@ -18,7 +18,7 @@ export interface FittedGeneratorPrompt {
 
 /**
  * Builds the generator prompt with as many of `input.examples` as fit: while prompt tokens plus
- * `maxOutputTokens` exceed the backend's `contextTokens`, the lowest-ranked example is dropped
+ * `maxOutputTokens` exceed `context.contextTokens` (the backend's), the lowest-ranked example is dropped
  * (lowest pool score; among equal scores the one shown last), the others keep their order.
  * Backends without `contextTokens`/`countPromptTokens` get every example. With no example left
  * and still too long, the zero-shot prompt is returned with `fits: false`. Pure apart from counting.
@@ -26,16 +26,17 @@ export interface FittedGeneratorPrompt {
 export function fitGeneratorPrompt(
   template: PromptTemplate,
   input: GeneratorPromptInput,
-  context: PromptContext & { maxOutputTokens: number },
+  context: PromptContext,
+  maxOutputTokens: number,
 ): FittedGeneratorPrompt {
   let examples = [...input.examples];
-  const count = context.countPromptTokens;
   const limit = context.contextTokens;
   for (;;) {
     const messages = buildGeneratorPrompt(template, { ...input, examples });
-    if (limit === undefined || count === undefined) return { messages, examples, promptTokens: null, fits: true };
-    const promptTokens = count({ role: 'generator', messages, maxOutputTokens: context.maxOutputTokens });
-    const fits = promptTokens + context.maxOutputTokens <= limit;
+    if (limit === undefined || context.countPromptTokens === undefined)
+      return { messages, examples, promptTokens: null, fits: true };
+    const promptTokens = context.countPromptTokens({ role: 'generator', messages, maxOutputTokens });
+    const fits = promptTokens + maxOutputTokens <= limit;
     if (fits || examples.length === 0) return { messages, examples, promptTokens, fits };
     examples = withoutLowestRanked(examples);
   }
