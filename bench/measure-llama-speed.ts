@@ -27,7 +27,11 @@ export interface LlamaSpeed extends Required<LlamaSpeedSettings> {
  * that state to the other sequences, then has every sequence generate `generatedTokens` tokens at
  * once (timed; node-llama-cpp decodes them in one batch per step).
  */
-export async function measureLlamaSpeed(modelPath: string, promptText: string, settings: LlamaSpeedSettings): Promise<LlamaSpeed> {
+export async function measureLlamaSpeed(
+  modelPath: string,
+  promptText: string,
+  settings: LlamaSpeedSettings,
+): Promise<LlamaSpeed> {
   const resolved = { sequences: 1, batchSize: 512, flashAttention: false, ...settings };
   const nodeLlamaCpp = await loadNodeLlamaCpp();
   const llama = await nodeLlamaCpp.getLlama({
@@ -55,8 +59,9 @@ export async function measureLlamaSpeed(modelPath: string, promptText: string, s
     await sequences[0].evaluateWithoutGeneratingNewTokens(prompt.slice(0, -1));
     const promptSeconds = (performance.now() - promptStart) / 1000;
     for (const other of sequences.slice(1)) {
-      const fork = (other as unknown as { _copyStateFromOtherSequence?: (from: unknown, upTo: number) => Promise<boolean> })
-        ._copyStateFromOtherSequence;
+      const fork = (
+        other as unknown as { _copyStateFromOtherSequence?: (from: unknown, upTo: number) => Promise<boolean> }
+      )._copyStateFromOtherSequence;
       if (typeof fork !== 'function' || !(await fork.call(other, sequences[0], prompt.length - 1))) {
         await other.evaluateWithoutGeneratingNewTokens(prompt.slice(0, -1));
       }

@@ -366,7 +366,8 @@ function parseArguments(argv: string[]): { path: string; options: TinyGgufOption
   const options: TinyGgufOptions = {};
   const integer = (flag: string, text: string | undefined, minimum: number) => {
     const value = Number(text);
-    if (!Number.isInteger(value) || value < minimum) throw new Error(`Expected \`${flag}\` to be an integer ≥ ${minimum}, got ${text}.`);
+    if (!Number.isInteger(value) || value < minimum)
+      throw new Error(`Expected \`${flag}\` to be an integer ≥ ${minimum}, got ${text}.`);
     return value;
   };
   for (let index = 0; index < argv.length; index++) {

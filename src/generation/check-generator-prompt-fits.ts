@@ -45,8 +45,7 @@ export function checkGeneratorPromptFits(
   context: PromptContext,
   pool: readonly PoolRecord[],
 ): GeneratorPromptCheck {
-  const size = (record: PoolRecord) =>
-    [...record.user1_persona, ...record.user2_persona].join('\n').length;
+  const size = (record: PoolRecord) => [...record.user1_persona, ...record.user2_persona].join('\n').length;
   const bySize = [...pool].sort((left, right) => size(right) - size(left));
   const longest = bySize[0];
   if (context.contextTokens === undefined || context.countPromptTokens === undefined || longest === undefined) {
@@ -54,14 +53,23 @@ export function checkGeneratorPromptFits(
       ? estimatePromptTokens({
           role: 'generator',
           messages: buildGeneratorPrompt(template, {
-            pair: { id: 'estimate', user1: { id: 'estimate-1', attributes: longest.user1_persona }, user2: { id: 'estimate-2', attributes: longest.user2_persona } },
+            pair: {
+              id: 'estimate',
+              user1: { id: 'estimate-1', attributes: longest.user1_persona },
+              user2: { id: 'estimate-2', attributes: longest.user2_persona },
+            },
             examples: pool.slice(0, settings.fewShot),
             targetMinTurns: settings.targetMinTurns,
             targetMaxTurns: settings.targetMaxTurns,
           }),
         })
       : 0;
-    return { contextTokens: null, zeroShotPromptTokens: null, fewShotThatFit: settings.fewShot, promptTokens: estimate };
+    return {
+      contextTokens: null,
+      zeroShotPromptTokens: null,
+      fewShotThatFit: settings.fewShot,
+      promptTokens: estimate,
+    };
   }
   const pair: Pair = {
     id: 'context-check',
@@ -77,7 +85,12 @@ export function checkGeneratorPromptFits(
     targetMinTurns: settings.targetMinTurns,
     targetMaxTurns: settings.targetMaxTurns,
   };
-  const fitted = fitGeneratorPrompt(template, { ...input, examples: largestExamples }, context, settings.maxOutputTokens);
+  const fitted = fitGeneratorPrompt(
+    template,
+    { ...input, examples: largestExamples },
+    context,
+    settings.maxOutputTokens,
+  );
   const zeroShot = fitGeneratorPrompt(template, { ...input, examples: [] }, context, settings.maxOutputTokens);
   const contextTokens = context.contextTokens;
   const zeroShotPromptTokens = zeroShot.promptTokens ?? 0;
@@ -94,5 +107,10 @@ export function checkGeneratorPromptFits(
       fixes,
     );
   }
-  return { contextTokens, zeroShotPromptTokens, fewShotThatFit: fitted.examples.length, promptTokens: fitted.promptTokens ?? 0 };
+  return {
+    contextTokens,
+    zeroShotPromptTokens,
+    fewShotThatFit: fitted.examples.length,
+    promptTokens: fitted.promptTokens ?? 0,
+  };
 }

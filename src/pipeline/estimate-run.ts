@@ -28,7 +28,8 @@ export interface RunEstimate {
   method: string;
 }
 
-const roleTokens = (usage: UsageByRole, role: 'generator' | 'critic') => usage[role].prompt_tokens + usage[role].completion_tokens;
+const roleTokens = (usage: UsageByRole, role: 'generator' | 'critic') =>
+  usage[role].prompt_tokens + usage[role].completion_tokens;
 
 /**
  * Runs a small sample of the requested run (1 iteration of `samplePairs` pairs, in `sampleDir`)
@@ -41,19 +42,32 @@ export async function estimateRun(
   const samplePairs = deps.samplePairs ?? 3;
   const started = Date.now();
   const sample = await runPipeline(
-    { ...config, iterations: 1, pairs: samplePairs, target: undefined, out: deps.sampleDir, run_id: 'estimate-sample', budget: {} },
+    {
+      ...config,
+      iterations: 1,
+      pairs: samplePairs,
+      target: undefined,
+      out: deps.sampleDir,
+      run_id: 'estimate-sample',
+      budget: {},
+    },
     { backend: deps.backend, onProgress: deps.onProgress, signal: deps.signal },
   );
   const wallMs = Date.now() - started;
   const { totals } = sample.manifest;
   const finished = Math.max(1, totals.accepted + totals.rejected + totals.failed);
   const acceptanceRate = totals.accepted / finished;
-  const tokensPerPair = { generator: roleTokens(totals.usage, 'generator') / finished, critic: roleTokens(totals.usage, 'critic') / finished };
+  const tokensPerPair = {
+    generator: roleTokens(totals.usage, 'generator') / finished,
+    critic: roleTokens(totals.usage, 'critic') / finished,
+  };
   const models = sample.manifest.models;
   const costPerPair = computeRoleCost(config.prices, models, totals.usage) / finished;
 
   const projectedPairs =
-    config.target !== undefined ? Math.ceil(config.target / Math.max(0.05, acceptanceRate)) : config.pairs * config.iterations;
+    config.target !== undefined
+      ? Math.ceil(config.target / Math.max(0.05, acceptanceRate))
+      : config.pairs * config.iterations;
   const projectedAccepted = config.target ?? Math.round(projectedPairs * acceptanceRate);
   // Latency of one pair = sample wall time x pairs in flight / pairs; the run keeps
   // min(concurrency, pairs) pairs in flight.
@@ -74,7 +88,10 @@ export async function estimateRun(
       accepted: totals.accepted,
       acceptanceRate,
       tokensPerPair,
-      tokensPerAccepted: totals.accepted > 0 ? (roleTokens(totals.usage, 'generator') + roleTokens(totals.usage, 'critic')) / totals.accepted : null,
+      tokensPerAccepted:
+        totals.accepted > 0
+          ? (roleTokens(totals.usage, 'generator') + roleTokens(totals.usage, 'critic')) / totals.accepted
+          : null,
       callsPerAccepted: totals.calls_per_accepted,
       costUsd: totals.cost_usd,
       wallMs,

@@ -44,7 +44,8 @@ export interface RunProjection {
 /** One line for the user before the run starts, e.g. `projected: 12 pairs, 36 LLM calls, …, ~9 min`. */
 export function formatRunProjection(projection: RunProjection): string {
   const number = (value: number) => value.toLocaleString('en-US');
-  const time = projection.durationMs === null ? '' : `, ~${Math.max(1, Math.round(projection.durationMs / 60_000))} min`;
+  const time =
+    projection.durationMs === null ? '' : `, ~${Math.max(1, Math.round(projection.durationMs / 60_000))} min`;
   return (
     `projected: ${number(projection.pairs)} pairs, ${number(projection.calls.generator + projection.calls.critic)} LLM calls, ` +
     `${number(projection.tokens.prompt)} prompt tokens (${number(projection.tokens.promptEvaluated)} evaluated), ` +
@@ -114,7 +115,10 @@ export function projectRun(
   const pairsPerIteration = Math.max(1, Math.round(pairs / config.iterations));
   const generatorEvaluated =
     config.generation.few_shot_draw === 'per-iteration'
-      ? Math.min(options.generatorPromptTokens, PAIR_OWN_PROMPT_TOKENS + options.generatorPromptTokens / pairsPerIteration)
+      ? Math.min(
+          options.generatorPromptTokens,
+          PAIR_OWN_PROMPT_TOKENS + options.generatorPromptTokens / pairsPerIteration,
+        )
       : options.generatorPromptTokens;
   const criticEvaluated = criticPrompt - criticCalls * CRITIC_FRAME_TOKENS * (1 - 1 / pairsPerIteration);
   const perPair = {

@@ -14,9 +14,28 @@ describe('persona-forge run on the embedded llama.cpp backend (tiny self-made GG
   it('runs 1 iteration x 2 pairs x 2 candidates and accounts for every pair', async () => {
     const config = join(model.dir, 'tiny.yaml');
     // A byte-level vocabulary needs one token per byte: a large context, one few-shot example.
-    await writeFile(config, 'profiles:\n  contradiction_check: false\ngeneration:\n  few_shot: 1\nllm:\n  context_size: 32768\n  max_output_tokens: 300\n  critic_max_output_tokens: 120\n');
+    await writeFile(
+      config,
+      'profiles:\n  contradiction_check: false\ngeneration:\n  few_shot: 1\nllm:\n  context_size: 32768\n  max_output_tokens: 300\n  critic_max_output_tokens: 120\n',
+    );
     const { code, stdout, stderr } = await runCli(
-      ['run', '--model-path', model.path, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', model.dir, '--run-id', 'tiny', '--config', config],
+      [
+        'run',
+        '--model-path',
+        model.path,
+        '--iterations',
+        '1',
+        '--pairs',
+        '2',
+        '--candidates',
+        '2',
+        '--out',
+        model.dir,
+        '--run-id',
+        'tiny',
+        '--config',
+        config,
+      ],
       { timeoutMs: 300_000 },
     ).result;
     expect(stderr).not.toContain('unexpected error');
@@ -30,7 +49,10 @@ describe('persona-forge run on the embedded llama.cpp backend (tiny self-made GG
     expect(iteration.failed).toBe(0);
     expect(iteration.usage.generator.calls).toBeGreaterThanOrEqual(4);
     expect(iteration.usage.generator.completion_tokens).toBeGreaterThan(0);
-    const outcomes = (await readFile(join(runDir, 'outcomes.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => OutcomeLineSchema.parse(JSON.parse(line)));
+    const outcomes = (await readFile(join(runDir, 'outcomes.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => OutcomeLineSchema.parse(JSON.parse(line)));
     expect(outcomes).toHaveLength(2);
     for (const outcome of outcomes) {
       if (outcome.status === 'rejected') expect(Object.keys(outcome.reasons).length).toBeGreaterThan(0);
@@ -48,22 +70,46 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
     const config = join(model.dir, 'small.yaml');
     // The paper's few-shot setting (5 examples, 1,200-token replies) that used to crash on this context.
     // The batched contradiction check of profile planning is not fitted to the context (see the README).
-    await writeFile(config, 'profiles:\n  contradiction_check: false\ngeneration:\n  few_shot: 5\nllm:\n  max_output_tokens: 1200\n');
+    await writeFile(
+      config,
+      'profiles:\n  contradiction_check: false\ngeneration:\n  few_shot: 5\nllm:\n  max_output_tokens: 1200\n',
+    );
     const { code, stdout, stderr } = await runCli(
-      ['run', '--model-path', model.path, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', model.dir, '--run-id', 'small', '--config', config],
+      [
+        'run',
+        '--model-path',
+        model.path,
+        '--iterations',
+        '1',
+        '--pairs',
+        '2',
+        '--candidates',
+        '2',
+        '--out',
+        model.dir,
+        '--run-id',
+        'small',
+        '--config',
+        config,
+      ],
       { timeoutMs: 300_000 },
     ).result;
     expect(stderr).not.toContain('unexpected error');
     expect(code).toBe(0);
     expect(stdout).toContain('status: completed');
-    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(model.dir, 'small', 'manifest.json'), 'utf8')));
+    const manifest = ManifestSchema.parse(
+      JSON.parse(await readFile(join(model.dir, 'small', 'manifest.json'), 'utf8')),
+    );
     const [iteration] = manifest.iterations;
     expect(iteration.accepted + iteration.rejected + iteration.failed).toBe(2);
     expect(iteration.failed).toBe(0);
     // 5 examples planned per prompt; fewer fit into 2,048 tokens with a 1,200-token reply.
     expect(manifest.totals.few_shot?.planned).toBeGreaterThanOrEqual(10);
     expect(manifest.totals.few_shot!.used).toBeLessThan(manifest.totals.few_shot!.planned);
-    const outcomes = (await readFile(join(model.dir, 'small', 'outcomes.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => OutcomeLineSchema.parse(JSON.parse(line)));
+    const outcomes = (await readFile(join(model.dir, 'small', 'outcomes.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => OutcomeLineSchema.parse(JSON.parse(line)));
     expect(outcomes.every((outcome) => outcome.few_shot !== undefined && outcome.few_shot.used < 5)).toBe(true);
     // Two candidates share one evaluation of their prompt (and the retry reuses it again).
     const generator = manifest.totals.usage.generator;
@@ -77,7 +123,21 @@ describe('persona-forge run on a model whose context cannot hold the prompt (tin
 
   it('exits 2 before the first LLM call, naming the context size and settings that would fit', async () => {
     const { code, stderr } = await runCli(
-      ['run', '--model-path', model.path, '--iterations', '1', '--pairs', '2', '--candidates', '2', '--out', model.dir, '--run-id', 'tight'],
+      [
+        'run',
+        '--model-path',
+        model.path,
+        '--iterations',
+        '1',
+        '--pairs',
+        '2',
+        '--candidates',
+        '2',
+        '--out',
+        model.dir,
+        '--run-id',
+        'tight',
+      ],
       { timeoutMs: 120_000 },
     ).result;
     expect(code).toBe(2);

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { parseStructured } from '../../src/llm/complete-structured.ts';
 import { createLocalBackend } from '../../src/llm/llama/create-local-backend.ts';
 import { LlmError } from '../../src/errors.ts';
-import { createLlamaCppBackend, defaultLlamaThreads, type LlamaCppBackend } from '../../src/llm/llama/llama-cpp-backend.ts';
+import {
+  createLlamaCppBackend,
+  defaultLlamaThreads,
+  type LlamaCppBackend,
+} from '../../src/llm/llama/llama-cpp-backend.ts';
 import { loadNodeLlamaCpp } from '../../src/llm/llama/llama-module.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
 import { ModelUnavailableError } from '../../src/llm/llama/model-unavailable-error.ts';
@@ -223,7 +227,12 @@ describe('LlamaCppBackend prefix reuse (tiny test model)', () => {
     maxOutputTokens: 8,
   });
   beforeAll(async () => {
-    backend = await createLlamaCppBackend({ modelPath: tinyModel.path, threads: 1, contextSize: 2048, parallelSequences: 4 });
+    backend = await createLlamaCppBackend({
+      modelPath: tinyModel.path,
+      threads: 1,
+      contextSize: 2048,
+      parallelSequences: 4,
+    });
   });
   afterAll(async () => {
     await backend?.dispose();

@@ -11,7 +11,10 @@ import { loadSeedConversations } from '../../src/personas/load-seed-conversation
 import type { Pair } from '../../src/schemas/pair.ts';
 
 const template = await loadPromptTemplate();
-const pool = (await loadSeedConversations(defaultSeedPaths().conversations)).map((record, index) => ({ ...record, score: index % 3 }));
+const pool = (await loadSeedConversations(defaultSeedPaths().conversations)).map((record, index) => ({
+  ...record,
+  score: index % 3,
+}));
 const pair: Pair = {
   id: 'p1',
   user1: { id: 'u1', attributes: ['I grow tomatoes.', 'I have two cats.'] },
@@ -27,7 +30,10 @@ const context = (contextTokens: number) => ({
   },
 });
 const tokensWith = (count: number) =>
-  estimatePromptTokens({ role: 'generator', messages: fitGeneratorPrompt(template, { ...input, examples: input.examples.slice(0, count) }, {}, 0).messages });
+  estimatePromptTokens({
+    role: 'generator',
+    messages: fitGeneratorPrompt(template, { ...input, examples: input.examples.slice(0, count) }, {}, 0).messages,
+  });
 
 describe('fitGeneratorPrompt', () => {
   it('keeps every example when the backend publishes no context', () => {
@@ -45,7 +51,9 @@ describe('fitGeneratorPrompt', () => {
     expect(fitted.examples.length).toBeLessThan(5);
     // Scores of the first five seeds are 0,1,2,0,1: what is dropped never outranks what is kept.
     const dropped = input.examples.filter((example) => !fitted.examples.includes(example));
-    expect(Math.max(...dropped.map((example) => example.score))).toBeLessThanOrEqual(Math.min(...fitted.examples.map((example) => example.score)));
+    expect(Math.max(...dropped.map((example) => example.score))).toBeLessThanOrEqual(
+      Math.min(...fitted.examples.map((example) => example.score)),
+    );
     expect(fitted.examples).toEqual(input.examples.filter((example) => fitted.examples.includes(example)));
     expect(fitted.messages[1].content).toContain(`Example ${fitted.examples.length}:`);
     expect(fitted.messages[1].content).not.toContain(`Example ${fitted.examples.length + 1}:`);
@@ -84,7 +92,11 @@ describe('checkGeneratorPromptFits', () => {
   });
 
   it('checks nothing on a backend without a known context', () => {
-    expect(checkGeneratorPromptFits(template, settings, {}, pool)).toMatchObject({ contextTokens: null, zeroShotPromptTokens: null, fewShotThatFit: 5 });
+    expect(checkGeneratorPromptFits(template, settings, {}, pool)).toMatchObject({
+      contextTokens: null,
+      zeroShotPromptTokens: null,
+      fewShotThatFit: 5,
+    });
     expect(checkGeneratorPromptFits(template, settings, {}, pool).promptTokens).toBeGreaterThan(500);
   });
 });

@@ -4,7 +4,8 @@ import { LOCAL_MODEL_DEFAULTS } from '../../src/llm/llama/local-model-defaults.t
 import { RunConfigSchema } from '../../src/schemas/run-config.ts';
 
 const critics = { filters: 2, rankers: 5 };
-const local = (overrides: Record<string, unknown> = {}) => RunConfigSchema.parse({ ...LOCAL_MODEL_DEFAULTS, ...overrides });
+const local = (overrides: Record<string, unknown> = {}) =>
+  RunConfigSchema.parse({ ...LOCAL_MODEL_DEFAULTS, ...overrides });
 
 describe('projectRun', () => {
   it('adds pair times up on the embedded model: more pairs in flight do not shorten the run', () => {
@@ -23,7 +24,11 @@ describe('projectRun', () => {
     expect(listwise.pairs).toBe(12);
     expect(listwise.calls).toEqual({ generator: 12, critic: 24 });
     expect(listwise.tokens.promptEvaluated).toBeLessThan(listwise.tokens.prompt / 2);
-    const paper = projectRun(RunConfigSchema.parse({ critique: { selection: 'round-robin' } }), { generatorPromptTokens: 3000, critics, local: false });
+    const paper = projectRun(RunConfigSchema.parse({ critique: { selection: 'round-robin' } }), {
+      generatorPromptTokens: 3000,
+      critics,
+      local: false,
+    });
     // 4 candidates: 2 filters each, 6 comparisons x 5 rankers x 2 orders.
     expect(paper.calls.critic).toBe(30 * (8 + 60));
     expect(paper.durationMs).toBeNull();
@@ -32,6 +37,8 @@ describe('projectRun', () => {
 
   it('prints one line with pairs, calls, tokens and minutes', () => {
     const line = formatRunProjection(projectRun(local(), { generatorPromptTokens: 1500, critics, local: true }));
-    expect(line).toMatch(/^projected: 12 pairs, 36 LLM calls, [\d,]+ prompt tokens \([\d,]+ evaluated\), [\d,]+ generated, ~\d+ min \(/);
+    expect(line).toMatch(
+      /^projected: 12 pairs, 36 LLM calls, [\d,]+ prompt tokens \([\d,]+ evaluated\), [\d,]+ generated, ~\d+ min \(/,
+    );
   });
 });

@@ -1,7 +1,15 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename } from 'node:path';
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import type {
+  ChatHistoryItem,
+  ChatWrapper,
+  Llama,
+  LlamaContext,
+  LlamaGrammar,
+  LlamaModel,
+  Token,
+} from 'node-llama-cpp';
 import type { CompletionRequest, CompletionResult, JsonResponseFormat, LlmBackend } from '../llm-backend.ts';
 import type { LlmRole } from '../../schemas/usage.ts';
 import { LlmError } from '../../errors.ts';
@@ -237,7 +245,10 @@ export class LlamaCppBackend implements LlmBackend {
       });
     // The first sample's prefill starts before the others look for a donor, so they find it.
     const first = sample(0);
-    const samples = await Promise.all([first, ...Array.from({ length: sampleCount - 1 }, (_, index) => sample(index + 1))]);
+    const samples = await Promise.all([
+      first,
+      ...Array.from({ length: sampleCount - 1 }, (_, index) => sample(index + 1)),
+    ]);
     return {
       texts: samples.map((item) => item.text),
       model: this.modelName,
