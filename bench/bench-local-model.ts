@@ -279,6 +279,8 @@ export function renderLocalModelSection(measurement: LocalModelMeasurement, comm
       (projection) =>
         `- ${projection.label}: **${fixed((projection.durationMs ?? Number.NaN) / 60_000, 1)} min** for ${projection.pairs} pairs, ${projection.calls.generator + projection.calls.critic} calls, ${projection.tokens.promptEvaluated.toLocaleString('en-US')} prompt tokens evaluated, ${projection.tokens.completion.toLocaleString('en-US')} generated (${fixed(projection.speed.promptTokensPerSecond, 0)} prompt, ${fixed(projection.speed.generatedTokensPerSecond, 1)} generated, ${fixed(projection.speed.batchedTokensPerSecond, 1)} batched tokens/s). ${projection.method}.`,
     ),
+    '',
+    `Before/after: "off" is node-llama-cpp's own reuse only (a sequence reuses the prefix it already holds), with this version's sequence choice and few-shot examples drawn once per iteration; before this change each candidate evaluated the whole generator prompt on its own sequence (evaluated = sent for the N candidates, issue 14). The projection counts the 12 pairs of the default run, not profile planning (contradiction checks, ~12 calls whose shared template is evaluated once); 10 accepted conversations need 10 of the 12 pairs accepted, and the real model's acceptance rate cannot be measured with random weights. The seconds above were measured with the machine's 2 cores shared with other work (load 10-20): 2 threads then stall each other (llama.cpp's threads wait for one another at every step), which is why the thread default follows the idle CPUs.`,
     '<!-- local-model-bench:end -->',
   ];
   return lines.join('\n');
