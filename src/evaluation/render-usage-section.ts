@@ -48,5 +48,12 @@ export function renderUsageSection(view: RunReportView, iterations: ReportIterat
     cached > 0 && prompt > 0
       ? `<p class="muted" id="prompt-cache-share">Prompt tokens served from the provider's prompt cache: ${formatReportNumber(cached)} (${((100 * cached) / prompt).toFixed(1)}% of prompt tokens), priced at the cached-input price in the cost.</p>`
       : '';
-  return `${renderHtmlTable(header, rows, ' id="usage-table"')}${cachedLine}${judgeLine}`;
+  const roles = [totals?.usage?.generator, totals?.usage?.critic];
+  const batchTokens = roles.reduce((sum, role) => sum + (role?.batch_prompt_tokens ?? 0) + (role?.batch_completion_tokens ?? 0), 0);
+  const allTokens = roles.reduce((sum, role) => sum + (role?.prompt_tokens ?? 0) + (role?.completion_tokens ?? 0), 0);
+  const batchLine =
+    batchTokens > 0 && allTokens > 0
+      ? `<p class="muted" id="batch-share">Tokens served through the Batch API: ${formatReportNumber(batchTokens)} (${((100 * batchTokens) / allTokens).toFixed(1)}% of all tokens), priced at the batch price in the cost.</p>`
+      : '';
+  return `${renderHtmlTable(header, rows, ' id="usage-table"')}${cachedLine}${batchLine}${judgeLine}`;
 }

@@ -16,6 +16,9 @@ export const TokenUsageViewSchema = z.object({
   calls: z.number().catch(0).default(0),
   /** Prompt tokens served from the provider's prompt cache; absent when the endpoint did not report them. */
   cached_prompt_tokens: z.number().optional().catch(undefined),
+  /** Tokens served through a batch API (`--batch`); absent without batches. */
+  batch_prompt_tokens: z.number().optional().catch(undefined),
+  batch_completion_tokens: z.number().optional().catch(undefined),
 });
 export type TokenUsageView = z.infer<typeof TokenUsageViewSchema>;
 

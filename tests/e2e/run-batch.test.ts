@@ -60,7 +60,7 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     const before = { ...batches.stats };
     const cli = await runCli(args('b1'), { env: { OPENAI_API_KEY: 'sk-batch-secret' } }).result;
     expect(cli.stderr).not.toContain('unexpected error');
-    expect(cli.code).toBe(0);
+    expect(cli.code, cli.stderr.slice(-2000)).toBe(0);
     // Per iteration: the 3 generator calls, then 3 pairs x 2 orders of the listwise panel.
     expect(batches.stats.batchesCreated - before.batchesCreated).toBe(4);
     // Profile planning's contradiction checks (one after another per profile) are sent directly.
@@ -91,12 +91,13 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
       0,
     );
     expect(manifest.totals.cost_usd).toBeCloseTo(cost / 1e6, 9);
+    expect(await readFile(join(runDir, 'report.html'), 'utf8')).toMatch(/Tokens served through the Batch API: [\d,]+ \(\d+\.\d% of all tokens\)/);
     expect(JSON.stringify(state)).not.toContain('sk-batch-secret');
   }, 120_000);
 
   it('honours --target: exactly that many accepted conversations', async () => {
     const cli = await runCli([...args('b3'), '--target', '4'], { env: { OPENAI_API_KEY: 'sk-batch-secret' } }).result;
-    expect(cli.code).toBe(0);
+    expect(cli.code, cli.stderr.slice(-2000)).toBe(0);
     const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(out, 'b3', 'manifest.json'), 'utf8')));
     expect(manifest.totals.accepted).toBe(4);
     expect((await readLines(join(out, 'b3', 'conversations.jsonl'))).length).toBe(4);
@@ -116,7 +117,7 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
 
     batches.setOptions({ hold: false });
     const resumed = await runCli(['run', '--resume', runDir], { env: { OPENAI_API_KEY: 'sk-batch-secret' } }).result;
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.stderr.slice(-2000)).toBe(0);
     expect(resumed.stderr).toMatch(/completed, 3 of 3 done, 0 failed \(re-attached\)/);
     // The pending generator batch was not paid again: 1 before the crash + 3 after (listwise, then iteration 2's two stages).
     expect(batches.stats.batchesCreated).toBe(created + 4);
