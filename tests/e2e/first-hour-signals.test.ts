@@ -4,10 +4,16 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
-import { runCli } from '../fixtures/run-cli.ts';
+import { runCli, type CliResult } from '../fixtures/run-cli.ts';
 
-const until = async (condition: () => boolean) => {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 50));
+/** Waits for `condition`; fails at once (with its output) if the CLI exits first. */
+const until = async (condition: () => boolean | Promise<boolean>, started: ReturnType<typeof runCli>) => {
+  let exited: CliResult | undefined;
+  void started.result.then((result) => (exited = result));
+  while (!(await condition())) {
+    if (exited) throw new Error(`the CLI exited (${exited.code}) before the moment to signal it:\n${exited.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 };
 
 describe('a signal in every phase of a run', () => {
@@ -45,13 +51,28 @@ describe('a signal in every phase of a run', () => {
       '--iterations',
       '1',
     ]);
-    await until(() => silentRequests > 0);
+    await until(() => silentRequests > 0, started);
     started.child.kill('SIGTERM');
     const result = await started.result;
     expect(result.code, result.stderr).toBe(130);
     expect(result.stderr).toContain('interrupted');
     expect(result.stderr).not.toContain('    at ');
     await expect(readdir(join(out, 'probe'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('estimate removes its sample directory when a SIGTERM stops it', async () => {
+    const temp = await mkdtemp(join(tmpdir(), 'pf-estimate-signal-'));
+    const samples = async () => (await readdir(temp)).filter((name) => name.startsWith('persona-forge-estimate-'));
+    const started = runCli(
+      ['estimate', '--base-url', fixture.baseUrl, '--pairs', '50', '--iterations', '1', '--sample-pairs', '3'],
+      { env: { TMPDIR: temp } },
+    );
+    await until(async () => (await samples()).length > 0, started);
+    started.child.kill('SIGTERM');
+    const result = await started.result;
+    expect(result.code, result.stderr).toBe(130);
+    expect(await samples()).toEqual([]);
+    await rm(temp, { recursive: true, force: true });
   });
 
   it('while pairs are planned: the first SIGTERM stops planning, exit 130, and --resume is offered', async () => {
@@ -69,7 +90,7 @@ describe('a signal in every phase of a run', () => {
       '--iterations',
       '1',
     ]);
-    await until(() => (fixture.stats.byKind.contradiction_checks ?? 0) > before);
+    await until(() => (fixture.stats.byKind.contradiction_checks ?? 0) > before, started);
     started.child.kill('SIGTERM');
     const result = await started.result;
     expect(result.code, result.stderr).toBe(130);
