@@ -206,6 +206,20 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
     expect(malformed).toBeInstanceOf(LlmError);
     expect(malformed.retryable).toBe(true);
     expect(errorTexts(truncated) + errorTexts(malformed)).not.toContain(API_KEY);
+    expect([truncated.fault, malformed.fault]).toEqual(['truncated_body', 'malformed_body']);
+  });
+
+  it('names each transient fault the retry policy counts: 503, connection reset, invalid content', async () => {
+    const { backend, fixture } = await setup({ faults: { rate: 1, kinds: ['503'] } });
+    expect(await backend.complete(generatorRequest()).catch((caught) => caught)).toMatchObject({ status: 503, retryable: true, fault: 'server_error' });
+    fixture.setOptions({ faults: { rate: 1, kinds: ['reset'] } });
+    const reset = await backend.complete(generatorRequest()).catch((caught) => caught);
+    expect(reset).toMatchObject({ retryable: true, fault: 'connection_reset' });
+    expect(reset).not.toBeInstanceOf(EndpointUnreachableError);
+    // A 200 whose content is not JSON is the adapter's success: completeStructured repairs it and the policy re-asks.
+    fixture.setOptions({ faults: { rate: 1, kinds: ['invalid-content'] } });
+    const result = await backend.complete({ role: 'critic', messages: [{ role: 'user', content: 'JSON schema "critic_x": {}' }] });
+    expect(result.texts[0]).toContain('fixture invalid content');
   });
 
   it('reports connection refused as EndpointUnreachableError naming the URL, never the key', async () => {

@@ -1,5 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { EndpointUnreachableError, LlmError } from '../../errors.ts';
+import { ReplyBodyCutError } from './buffered-fetch.ts';
 
 /** What error messages may name. The API key is only used to scrub it from messages. */
 export interface OpenAiErrorContext {
@@ -59,6 +60,13 @@ export function mapOpenAiError(error: unknown, context: OpenAiErrorContext): Llm
       requestId,
       fault: status === 429 ? 'rate_limited' : retryable ? 'server_error' : undefined,
       retryAfterMs: error.headers ? retryAfterMsOf(error.headers) : undefined,
+    });
+  }
+  const cut = causeOfType(error, ReplyBodyCutError);
+  if (cut) {
+    return new LlmError(scrub(`LLM endpoint ${context.baseUrl} sent a malformed response (${cut.message}).`), {
+      retryable: true,
+      fault: 'truncated_body',
     });
   }
   const code = errorCodeOf(error);
@@ -121,6 +129,13 @@ function errorCodeOf(error: unknown): string | undefined {
     const code = (current as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
     if (code === 'UND_ERR_SOCKET') return 'ECONNRESET';
+  }
+  return undefined;
+}
+
+function causeOfType<T extends Error>(error: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
+    if (current instanceof type) return current;
   }
   return undefined;
 }

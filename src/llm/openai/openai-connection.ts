@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
-import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import { EnvHttpProxyAgent } from 'undici';
+import { createBufferedFetch } from './buffered-fetch.ts';
 import { ConfigError, LlmError } from '../../errors.ts';
 import { mapOpenAiError } from './map-openai-error.ts';
 
@@ -48,8 +49,8 @@ export const PLACEHOLDER_API_KEY = 'not-needed';
 
 /**
  * One OpenAI-compatible endpoint as persona-forge talks to it: the openai SDK with `maxRetries: 0`
- * (retries are decided by `src/llm/retry-policy.ts` alone), undici's `fetch` on an
- * `EnvHttpProxyAgent` that keeps connections alive between requests and honours the proxy
+ * (retries are decided by `src/llm/retry-policy.ts` alone), sending through undici's `request` on
+ * an `EnvHttpProxyAgent` that keeps connections alive between requests and honours the proxy
  * settings, no SDK logging, and nothing read from `OPENAI_*` variables (options are explicit).
  * TLS uses Node's CA store, so `NODE_EXTRA_CA_CERTS` adds private CAs. Each `post` is sent once;
  * a failure is an `LlmError` naming the fault (`mapOpenAiError`).
@@ -102,9 +103,8 @@ export class OpenAiConnection {
       timeout: this.timeoutMs,
       maxRetries: 0,
       logLevel: 'off',
-      // undici's own fetch: Node 20's built-in fetch bundles an older undici that cannot drive this dispatcher.
-      fetch: undiciFetch as unknown as typeof globalThis.fetch,
-      fetchOptions: { dispatcher: this.dispatcher } as Record<string, unknown>,
+      // undici's `request` on this dispatcher, the reply read in full (see createBufferedFetch).
+      fetch: createBufferedFetch(this.dispatcher),
       defaultHeaders: {
         'user-agent': 'persona-forge',
         ...(basic && !options.apiKey && { authorization: `Basic ${Buffer.from(basic).toString('base64')}` }),
