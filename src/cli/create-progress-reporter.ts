@@ -45,6 +45,16 @@ export function createProgressReporter(options: { liveLine: boolean; stream: Nod
         'progress',
       );
     },
+    /** While pairs are planned (before any pair runs): the live line shows planning's calls, tokens and cost. */
+    planning(progress: { calls: number; tokens: number; costUsd: number; elapsedMs: number }) {
+      if (!options.liveLine) return;
+      drawn = true;
+      const cost = progress.costUsd > 0 ? ` $${progress.costUsd.toFixed(4)}` : '';
+      options.stream.write(
+        `\r\x1b[2Kplanning pairs  LLM calls ${progress.calls.toLocaleString('en-US')}` +
+          `  tokens ${progress.tokens.toLocaleString('en-US')}${cost}  elapsed ${formatDuration(progress.elapsedMs)}`,
+      );
+    },
     /** Ends the live line (idempotent), so what follows starts on a line of its own. */
     finish() {
       if (drawn) options.stream.write('\n');

@@ -95,7 +95,8 @@ export class PairPlanner {
    * planning, no further call is sent.
    */
   private meteredBackend(): LlmBackend {
-    const { backend, planning, budget, signal, config, models } = this;
+    const { backend, planning, budget, signal, config, models, emit } = this;
+    let lastReport = Date.now();
     return {
       kind: backend.kind,
       modelFor: (role) => backend.modelFor(role),
@@ -109,6 +110,15 @@ export class PairPlanner {
           const costBefore = planning.cost_usd;
           planning.cost_usd = computeRoleCost(config.prices, models, planning.usage);
           budget?.charge(totalTokens(call.usage), planning.cost_usd - costBefore);
+          // At most once a second, so a long planning phase shows its progress (and the CLI its live line).
+          if (Date.now() - lastReport >= PLANNING_REPORT_INTERVAL_MS) {
+            lastReport = Date.now();
+            emit('planning progress', {
+              calls: planning.usage.generator.calls + planning.usage.critic.calls,
+              tokens: totalTokens(planning.usage),
+              cost_usd: planning.cost_usd,
+            });
+          }
         }
       },
       // The wrapped backend is owned by the run.
@@ -150,6 +160,9 @@ export class PairPlanner {
     this.emit('pairs planned', { pairs: planned.length, label, profile_rejections: batch.rejections });
   }
 }
+
+/** How often planning reports its progress (`planning progress` events), in ms. */
+const PLANNING_REPORT_INTERVAL_MS = 1000;
 
 function previousPlanning(manifestPath: string): Manifest['planning'] {
   const empty = { usage: emptyUsageByRole(), cost_usd: 0 };

@@ -163,6 +163,34 @@ describe.skipIf(!script)('a clean terminal', () => {
     );
   });
 
+  it('shows planning on the live line (calls, tokens) before any pair runs', async () => {
+    // Contradiction checks that take 300 ms each: planning lasts a few seconds before the cap stops it.
+    const slow = await startFixtureServer({ latencyMs: 300 });
+    try {
+      const { code, screen } = await runInTerminal([
+        'run',
+        '--base-url',
+        slow.baseUrl,
+        '--iterations',
+        '1',
+        '--pairs',
+        '1000',
+        '--max-tokens',
+        '6000',
+        '--out',
+        out,
+        '--run-id',
+        'tty-planning',
+      ]);
+      expect(code, screen).toBe(3);
+      expect(screen).toMatch(/planning pairs {2}LLM calls \d+ {2}tokens [\d,]+ {2}elapsed/);
+      expect(screen).not.toContain('{"level"');
+      expect(await readFile(join(out, 'tty-planning', 'run.log'), 'utf8')).toContain('"msg":"planning progress"');
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('--log-level in a terminal adds the logs on stderr (and still writes run.log)', async () => {
     const { code, screen } = await runInTerminal([
       'run',

@@ -80,6 +80,7 @@ export function registerRunCommand(program: Command): void {
         logger.info({ backend: created.description }, 'backend ready');
 
         stopper.running();
+        const startedAt = Date.now();
         const reporter = createProgressReporter({ liveLine: where.liveLine, stream: process.stderr, logger });
         try {
           const result = await runPipeline(config, {
@@ -102,6 +103,14 @@ export function registerRunCommand(program: Command): void {
                 return;
               }
               logger.info(fields, event);
+              if (event === 'planning progress') {
+                const {
+                  calls,
+                  tokens,
+                  cost_usd: costUsd,
+                } = fields as { calls: number; tokens: number; cost_usd: number };
+                reporter.planning({ calls, tokens, costUsd, elapsedMs: Date.now() - startedAt });
+              }
               // Calls, tokens and (embedded model) time, before the first pair starts; shown in a terminal too.
               if (event === 'run projected' && !where.stderr) plainNotice(String(fields.summary));
             },
