@@ -16,7 +16,10 @@ export interface FaultTolerance {
  * model (2 × p95, at least 1 s, at most `llm.timeout_ms`). A local model is not hedged: a second
  * copy would only compete with the first for the same sequences.
  */
-export function faultToleranceFor(llm: Pick<LlmConfig, 'max_retries' | 'timeout_ms' | 'hedge'>, adapterKind: string): FaultTolerance {
+export function faultToleranceFor(
+  llm: Pick<LlmConfig, 'max_retries' | 'timeout_ms' | 'hedge'>,
+  adapterKind: string,
+): FaultTolerance {
   return {
     retryPolicy: { ...DEFAULT_RETRY_POLICY, maxRetries: llm.max_retries },
     ...(llm.hedge && adapterKind === 'openai-compatible' && { hedging: { ceilingMs: llm.timeout_ms } }),

@@ -40,7 +40,8 @@ export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBac
   const deadlines = new LatencyDeadlines(options);
   const now = options.now ?? (() => performance.now());
   const maxCopies = options.maxCopies ?? 3;
-  if (!Number.isInteger(maxCopies) || maxCopies < 1) throw new RangeError(`Expected \`maxCopies\` to be a positive integer, got ${maxCopies}.`);
+  if (!Number.isInteger(maxCopies) || maxCopies < 1)
+    throw new RangeError(`Expected \`maxCopies\` to be a positive integer, got ${maxCopies}.`);
 
   const complete = (request: CompletionRequest): Promise<CompletionResult> => {
     const key = `${request.role}:${backend.modelFor(request.role)}`;
@@ -75,7 +76,9 @@ export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBac
       const launch = () => {
         const copy: Copy = { controller: new AbortController(), startedAt: now(), done: false };
         copies.push(copy);
-        const signal = request.signal ? AbortSignal.any([request.signal, copy.controller.signal]) : copy.controller.signal;
+        const signal = request.signal
+          ? AbortSignal.any([request.signal, copy.controller.signal])
+          : copy.controller.signal;
         backend.complete(Object.assign({}, request, { signal })).then(
           (result) => {
             if (copy.done || settled) return;
@@ -86,7 +89,11 @@ export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBac
             if (faults.hedges === 0 && faults.abandoned === 0) return resolve(result);
             resolve({
               ...result,
-              usage: { ...result.usage, calls: result.usage.calls + faults.abandoned, faults: addLlmFaults(result.usage.faults, faults) },
+              usage: {
+                ...result.usage,
+                calls: result.usage.calls + faults.abandoned,
+                faults: addLlmFaults(result.usage.faults, faults),
+              },
             });
           },
           (error: unknown) => {

@@ -46,7 +46,11 @@ export class LatencyDeadlines {
     this.minSamples = options.minSamples ?? 1;
     this.coldMs = Math.min(options.coldMs ?? 30_000, this.ceilingMs);
     this.window = options.window ?? 256;
-    for (const [name, value] of [['multiplier', this.multiplier], ['floorMs', this.floorMs], ['ceilingMs', this.ceilingMs]] as const) {
+    for (const [name, value] of [
+      ['multiplier', this.multiplier],
+      ['floorMs', this.floorMs],
+      ['ceilingMs', this.ceilingMs],
+    ] as const) {
       if (!(value > 0)) throw new RangeError(`Expected \`${name}\` to be a positive number, got ${value}.`);
     }
     if (!(this.percentile > 0 && this.percentile <= 1)) {

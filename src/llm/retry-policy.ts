@@ -81,7 +81,11 @@ export interface RetryWithPolicyOptions {
 }
 
 /** Runs `work` until it succeeds or `policy` says stop; throws the last error. */
-export async function retryWithPolicy<T>(work: () => Promise<T>, policy: RetryPolicy, options: RetryWithPolicyOptions = {}): Promise<T> {
+export async function retryWithPolicy<T>(
+  work: () => Promise<T>,
+  policy: RetryPolicy,
+  options: RetryWithPolicyOptions = {},
+): Promise<T> {
   const retriesByCause = new Map<RetryCause, number>();
   for (let retriesDone = 0; ; retriesDone++) {
     try {
@@ -90,7 +94,8 @@ export async function retryWithPolicy<T>(work: () => Promise<T>, policy: RetryPo
       const cause = retryCauseOf(error);
       if (cause === undefined || options.signal?.aborted) throw error;
       const done = retriesByCause.get(cause) ?? 0;
-      if (done >= retryLimitFor(cause, policy) || retriesDone >= policy.maxRetries + policy.invalidJsonRetries) throw error;
+      if (done >= retryLimitFor(cause, policy) || retriesDone >= policy.maxRetries + policy.invalidJsonRetries)
+        throw error;
       retriesByCause.set(cause, done + 1);
       options.onRetry?.(cause, error as LlmError, retriesDone);
       try {

@@ -43,9 +43,7 @@ export function createLlmContradictionCheck(
   let template: Promise<string> | undefined;
   const loadTemplate = (): Promise<string> =>
     (template ??=
-      options.template !== undefined
-        ? Promise.resolve(options.template)
-        : readFile(DEFAULT_TEMPLATE_URL, 'utf8'));
+      options.template !== undefined ? Promise.resolve(options.template) : readFile(DEFAULT_TEMPLATE_URL, 'utf8'));
 
   return async (profile, candidate) => {
     const messages = buildContradictionCheckMessages(await loadTemplate(), profile, candidate);

@@ -5,7 +5,12 @@ import { buildLlmStack } from '../../src/llm/build-llm-stack.ts';
 import { faultToleranceFor } from '../../src/llm/fault-tolerance.ts';
 import { completeStructured } from '../../src/llm/complete-structured.ts';
 import { recordUsage } from '../../src/llm/record-usage.ts';
-import { ALL_FAULT_KINDS, startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../fixtures/openai-fixture-server.ts';
+import {
+  ALL_FAULT_KINDS,
+  startFixtureServer,
+  type FixtureServer,
+  type FixtureServerOptions,
+} from '../fixtures/openai-fixture-server.ts';
 
 const CheckSchema = z.object({ contradicts: z.boolean(), rationale: z.string() });
 let fixture: FixtureServer | undefined;
@@ -20,7 +25,12 @@ afterEach(async () => {
 /** The run's LLM stack at default settings (10 retries, hedging, 120 s timeout) over the fixture. */
 async function defaultStack(options: FixtureServerOptions) {
   fixture = await startFixtureServer(options);
-  adapter = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c', timeoutMs: 120_000 });
+  adapter = new OpenAiCompatibleBackend({
+    baseUrl: fixture.baseUrl,
+    generatorModel: 'g',
+    criticModel: 'c',
+    timeoutMs: 120_000,
+  });
   const stack = buildLlmStack({
     adapter,
     maxInFlight: 8,
@@ -31,22 +41,35 @@ async function defaultStack(options: FixtureServerOptions) {
 
 const check = (index: number) => ({
   role: 'critic' as const,
-  messages: [{ role: 'user' as const, content: `<profile>\n- I like tea ${index}\n</profile>\n<candidate>\nI ski\n</candidate>` }],
+  messages: [
+    {
+      role: 'user' as const,
+      content: `<profile>\n- I like tea ${index}\n</profile>\n<candidate>\nI ski\n</candidate>`,
+    },
+  ],
   seed: index,
 });
 
 describe('the LLM stack against a faulty endpoint', () => {
   it('completes every call with 30% of requests failing in every way, and counts the retries by cause', async () => {
     const backend = await defaultStack({ faults: { rate: 0.3, kinds: ALL_FAULT_KINDS, seed: 5, retryAfter: '1' } });
-    const structured = Array.from({ length: 160 }, (_, index) => completeStructured(backend, check(index), CheckSchema, 'contradiction_check'));
+    const structured = Array.from({ length: 160 }, (_, index) =>
+      completeStructured(backend, check(index), CheckSchema, 'contradiction_check'),
+    );
     const generated = Array.from({ length: 16 }, (_, index) =>
-      backend.complete({ role: 'generator', messages: [{ role: 'user', content: `write ${index}` }], samples: 2, seed: index }),
+      backend.complete({
+        role: 'generator',
+        messages: [{ role: 'user', content: `write ${index}` }],
+        samples: 2,
+        seed: index,
+      }),
     );
     const results = await Promise.allSettled([...structured, ...generated]);
     expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
 
     const faults = { ...backend.usage.critic.faults!.retries };
-    for (const [cause, count] of Object.entries(backend.usage.generator.faults?.retries ?? {})) faults[cause] = (faults[cause] ?? 0) + count;
+    for (const [cause, count] of Object.entries(backend.usage.generator.faults?.retries ?? {}))
+      faults[cause] = (faults[cause] ?? 0) + count;
     for (const cause of ['rate_limited', 'server_error', 'connection_reset', 'truncated_body', 'malformed_body']) {
       expect(faults[cause], cause).toBeGreaterThan(0);
     }
@@ -55,7 +78,9 @@ describe('the LLM stack against a faulty endpoint', () => {
     expect(fixture!.requests.some((request) => request.fault === 'hang')).toBe(true);
     expect(hedges).toBeGreaterThan(0);
     // Every failed request was retried or hedged (invalid content is repaired, not retried).
-    const failedRequests = fixture!.requests.filter((request) => request.fault && request.fault !== 'invalid-content').length;
+    const failedRequests = fixture!.requests.filter(
+      (request) => request.fault && request.fault !== 'invalid-content',
+    ).length;
     const retries = Object.values(faults).reduce((sum, count) => sum + count, 0);
     expect(retries + hedges).toBeGreaterThanOrEqual(failedRequests - hedges);
   }, 60_000);

@@ -16,7 +16,13 @@ const TLS_DIR = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 const TLS = { key: readFileSync(`${TLS_DIR}localhost-key.pem`), cert: readFileSync(`${TLS_DIR}localhost-cert.pem`) };
 const CHILD = fileURLToPath(new URL('../fixtures/openai-request-child.ts', import.meta.url));
 const COMPLETION_HEADERS = { 'content-type': 'application/json' };
-const COMPLETION = JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'g', choices: [{ index: 0, message: { role: 'assistant', content: 'secure hello' } }] });
+const COMPLETION = JSON.stringify({
+  id: 'x',
+  object: 'chat.completion',
+  created: 0,
+  model: 'g',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'secure hello' } }],
+});
 
 let fixture: FixtureServer | undefined;
 let proxy: ConnectProxy | undefined;
@@ -31,13 +37,23 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-function backendFor(baseUrl: string, extra: Partial<ConstructorParameters<typeof OpenAiCompatibleBackend>[0]> = {}): OpenAiCompatibleBackend {
-  const backend = new OpenAiCompatibleBackend({ baseUrl, generatorModel: 'g', criticModel: 'c', timeoutMs: 5_000, ...extra });
+function backendFor(
+  baseUrl: string,
+  extra: Partial<ConstructorParameters<typeof OpenAiCompatibleBackend>[0]> = {},
+): OpenAiCompatibleBackend {
+  const backend = new OpenAiCompatibleBackend({
+    baseUrl,
+    generatorModel: 'g',
+    criticModel: 'c',
+    timeoutMs: 5_000,
+    ...extra,
+  });
   backends.push(backend);
   return backend;
 }
 
-const ask = (backend: OpenAiCompatibleBackend) => backend.complete({ role: 'critic', messages: [{ role: 'user', content: 'hi' }] });
+const ask = (backend: OpenAiCompatibleBackend) =>
+  backend.complete({ role: 'critic', messages: [{ role: 'user', content: 'hi' }] });
 
 async function listen(server: Server): Promise<number> {
   servers.push(server);
@@ -54,12 +70,20 @@ describe('OpenAiConnection (openai SDK on undici)', () => {
         seen.push(request.headers);
         remotePorts.add(request.socket.remotePort ?? 0);
         request.resume();
-        request.on('end', () => response.writeHead(200, { ...COMPLETION_HEADERS, 'content-length': Buffer.byteLength(COMPLETION) }).end(COMPLETION));
+        request.on('end', () =>
+          response
+            .writeHead(200, { ...COMPLETION_HEADERS, 'content-length': Buffer.byteLength(COMPLETION) })
+            .end(COMPLETION),
+        );
       }),
     );
     const backend = backendFor(`http://127.0.0.1:${port}/v1`, { apiKey: 'sk-test-key' });
     for (let index = 0; index < 6; index++) expect((await ask(backend)).texts).toEqual(['secure hello']);
-    expect(seen[0]).toMatchObject({ authorization: 'Bearer sk-test-key', 'content-type': 'application/json', 'user-agent': 'persona-forge' });
+    expect(seen[0]).toMatchObject({
+      authorization: 'Bearer sk-test-key',
+      'content-type': 'application/json',
+      'user-agent': 'persona-forge',
+    });
     // undici frees a connection a moment after the body is read, so the next request may open a
     // second one; from then on the two take turns.
     expect(remotePorts.size).toBeLessThanOrEqual(2);
@@ -71,7 +95,11 @@ describe('OpenAiConnection (openai SDK on undici)', () => {
       createHttpServer((request, response) => {
         seen.push(request.headers);
         request.resume();
-        request.on('end', () => response.writeHead(200, { ...COMPLETION_HEADERS, 'content-length': Buffer.byteLength(COMPLETION) }).end(COMPLETION));
+        request.on('end', () =>
+          response
+            .writeHead(200, { ...COMPLETION_HEADERS, 'content-length': Buffer.byteLength(COMPLETION) })
+            .end(COMPLETION),
+        );
       }),
     );
     await ask(backendFor(`http://user:p%40ss@127.0.0.1:${port}/v1`));
@@ -101,7 +129,14 @@ describe('OpenAiConnection (openai SDK on undici)', () => {
   });
 
   it('reads HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment (lower case first, as curl)', async () => {
-    expect(proxySettingsFromEnv({ HTTP_PROXY: 'http://a:1', https_proxy: 'http://b:2', HTTPS_PROXY: 'http://c:3', NO_PROXY: 'x' })).toEqual({
+    expect(
+      proxySettingsFromEnv({
+        HTTP_PROXY: 'http://a:1',
+        https_proxy: 'http://b:2',
+        HTTPS_PROXY: 'http://c:3',
+        NO_PROXY: 'x',
+      }),
+    ).toEqual({
       httpProxy: 'http://a:1',
       httpsProxy: 'http://b:2',
       noProxy: 'x',
@@ -127,7 +162,11 @@ describe('OpenAiConnection (openai SDK on undici)', () => {
     const port = await listen(
       createHttpsServer(TLS, (request, response) => {
         request.resume();
-        request.on('end', () => response.writeHead(200, { ...COMPLETION_HEADERS, 'content-length': Buffer.byteLength(COMPLETION) }).end(COMPLETION));
+        request.on('end', () =>
+          response
+            .writeHead(200, { ...COMPLETION_HEADERS, 'content-length': Buffer.byteLength(COMPLETION) })
+            .end(COMPLETION),
+        );
       }),
     );
     // Async: the server lives in this process. A child that does not exit is killed at 20 s (an error).
@@ -137,7 +176,10 @@ describe('OpenAiConnection (openai SDK on undici)', () => {
         timeout: 20_000,
         env: { ...process.env, ...env },
       });
-    const [trusted, withoutCa] = await Promise.all([run({ NODE_EXTRA_CA_CERTS: `${TLS_DIR}localhost-cert.pem` }), run({ NODE_EXTRA_CA_CERTS: '' })]);
+    const [trusted, withoutCa] = await Promise.all([
+      run({ NODE_EXTRA_CA_CERTS: `${TLS_DIR}localhost-cert.pem` }),
+      run({ NODE_EXTRA_CA_CERTS: '' }),
+    ]);
     expect(trusted.stdout.trim()).toBe('replied secure hello');
     expect(withoutCa.stdout).toMatch(/^failed .*(self.signed|certificate)/i);
   });

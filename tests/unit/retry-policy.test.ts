@@ -18,9 +18,20 @@ describe('the retry policy', () => {
 
   it('backs off 0.5 s · 2ⁿ up to 8 s, honours Retry-After in seconds and retry-after-ms up to the cap, and asks again at once after an unusable reply', () => {
     const server = new LlmError('x', { status: 500, retryable: true });
-    expect([0, 1, 2, 3, 4, 5].map((retries) => retryDelayMs(server, 'server_error', retries, policy))).toEqual([500, 1000, 2000, 4000, 8000, 8000]);
-    expect(retryDelayMs(new LlmError('x', { status: 429, retryable: true, retryAfterMs: 2_000 }), 'rate_limited', 0, policy)).toBe(2_000);
-    expect(retryDelayMs(new LlmError('x', { status: 429, retryable: true, retryAfterMs: 3_600_000 }), 'rate_limited', 0, policy)).toBe(60_000);
+    expect([0, 1, 2, 3, 4, 5].map((retries) => retryDelayMs(server, 'server_error', retries, policy))).toEqual([
+      500, 1000, 2000, 4000, 8000, 8000,
+    ]);
+    expect(
+      retryDelayMs(new LlmError('x', { status: 429, retryable: true, retryAfterMs: 2_000 }), 'rate_limited', 0, policy),
+    ).toBe(2_000);
+    expect(
+      retryDelayMs(
+        new LlmError('x', { status: 429, retryable: true, retryAfterMs: 3_600_000 }),
+        'rate_limited',
+        0,
+        policy,
+      ),
+    ).toBe(60_000);
     expect(retryDelayMs(new StructuredOutputError('x', 'raw'), 'invalid_json', 3, policy)).toBe(0);
     // Jitter takes off at most 25 %.
     expect(retryDelayMs(server, 'server_error', 0, { ...policy, random: () => 0.999 })).toBeGreaterThan(375);
@@ -67,7 +78,9 @@ describe('LatencyDeadlines', () => {
   });
 
   it('rejects nonsense options with a message naming them', () => {
-    expect(() => new LatencyDeadlines({ ceilingMs: 0 })).toThrow('Expected `ceilingMs` to be a positive number, got 0.');
+    expect(() => new LatencyDeadlines({ ceilingMs: 0 })).toThrow(
+      'Expected `ceilingMs` to be a positive number, got 0.',
+    );
     expect(() => new LatencyDeadlines({ ceilingMs: 10, percentile: 2 })).toThrow('`percentile`');
   });
 });

@@ -27,12 +27,16 @@ export function createBufferedFetch(dispatcher: Dispatcher): typeof globalThis.f
           ? body
           : body instanceof URLSearchParams
             ? body.toString()
-          : body instanceof ArrayBuffer
-            ? new Uint8Array(body)
-            : body instanceof Blob
-              ? new Uint8Array(await body.arrayBuffer())
-              : Readable.fromWeb(body as WebReadableStream);
-    const { statusCode, headers, body: replyBody } = await request(url, {
+            : body instanceof ArrayBuffer
+              ? new Uint8Array(body)
+              : body instanceof Blob
+                ? new Uint8Array(await body.arrayBuffer())
+                : Readable.fromWeb(body as WebReadableStream);
+    const {
+      statusCode,
+      headers,
+      body: replyBody,
+    } = await request(url, {
       method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: headerRecord(init.headers),
       // undici takes any FormData-like object; its types know only its own FormData class.

@@ -36,31 +36,43 @@ export function mapOpenAiError(error: unknown, context: OpenAiErrorContext): Llm
   if (error instanceof LlmError) return error;
   const scrub = (message: string) => redactSecret(message, context.apiKey);
   if (context.timedOut || error instanceof APIConnectionTimeoutError) {
-    return new LlmError(`LLM request to ${context.baseUrl} timed out after ${context.timeoutMs} ms; raise the timeout or check the server load.`, {
-      retryable: true,
-      fault: 'timeout',
-    });
+    return new LlmError(
+      `LLM request to ${context.baseUrl} timed out after ${context.timeoutMs} ms; raise the timeout or check the server load.`,
+      {
+        retryable: true,
+        fault: 'timeout',
+      },
+    );
   }
-  if (context.aborted || error instanceof APIUserAbortError) return new LlmError('LLM request was aborted.', { retryable: false });
+  if (context.aborted || error instanceof APIUserAbortError)
+    return new LlmError('LLM request was aborted.', { retryable: false });
   if (context.phase === 'body') {
     // undici: "terminated" when the connection closes while the body is being read.
-    return new LlmError(scrub(`LLM endpoint ${context.baseUrl} sent a malformed response (the body was cut off: ${innermostMessage(error)}).`), {
-      retryable: true,
-      fault: 'truncated_body',
-    });
+    return new LlmError(
+      scrub(
+        `LLM endpoint ${context.baseUrl} sent a malformed response (the body was cut off: ${innermostMessage(error)}).`,
+      ),
+      {
+        retryable: true,
+        fault: 'truncated_body',
+      },
+    );
   }
   if (error instanceof APIError && error.status !== undefined) {
     const status = error.status;
     const requestId = error.requestID ?? undefined;
     const forced = error.headers?.get('x-should-retry');
     const retryable = forced === 'true' ? true : forced === 'false' ? false : isRetryableStatus(status);
-    return new LlmError(scrub(`LLM endpoint ${context.baseUrl} answered ${status} ${serverWords(error)}${hintForStatus(status)}`), {
-      status,
-      retryable,
-      requestId,
-      fault: status === 429 ? 'rate_limited' : retryable ? 'server_error' : undefined,
-      retryAfterMs: error.headers ? retryAfterMsOf(error.headers) : undefined,
-    });
+    return new LlmError(
+      scrub(`LLM endpoint ${context.baseUrl} answered ${status} ${serverWords(error)}${hintForStatus(status)}`),
+      {
+        status,
+        retryable,
+        requestId,
+        fault: status === 429 ? 'rate_limited' : retryable ? 'server_error' : undefined,
+        retryAfterMs: error.headers ? retryAfterMsOf(error.headers) : undefined,
+      },
+    );
   }
   const cut = causeOfType(error, ReplyBodyCutError);
   if (cut) {
@@ -83,7 +95,9 @@ export function mapOpenAiError(error: unknown, context: OpenAiErrorContext): Llm
       fault: 'connection_reset',
     });
   }
-  return new LlmError(scrub(`LLM request to ${context.baseUrl} failed: ${innermostMessage(error)}`), { retryable: false });
+  return new LlmError(scrub(`LLM request to ${context.baseUrl} failed: ${innermostMessage(error)}`), {
+    retryable: false,
+  });
 }
 
 /** Status codes worth retrying (the openai SDK's list): timeout, conflict, rate limit, server errors. */
@@ -111,7 +125,10 @@ export function redactSecret(text: string, secret: string | undefined): string {
 
 /** The server's own words: the SDK message without its status prefix, at most 300 characters. */
 function serverWords(error: APIError): string {
-  const text = error.message.replace(new RegExp(`^${error.status}\\s*`), '').trim().replace(/\s+/g, ' ');
+  const text = error.message
+    .replace(new RegExp(`^${error.status}\\s*`), '')
+    .trim()
+    .replace(/\s+/g, ' ');
   if (!text) return 'status code (no body)';
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
@@ -142,6 +159,7 @@ function causeOfType<T extends Error>(error: unknown, type: new (...args: never[
 
 function innermostMessage(error: unknown): string {
   let current = error;
-  for (let depth = 0; current instanceof Error && current.cause instanceof Error && depth < 6; depth++) current = current.cause;
+  for (let depth = 0; current instanceof Error && current.cause instanceof Error && depth < 6; depth++)
+    current = current.cause;
   return current instanceof Error ? current.message : String(current);
 }

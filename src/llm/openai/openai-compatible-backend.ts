@@ -1,5 +1,9 @@
 import type { LlmRole } from '../../schemas/usage.ts';
-import { chatCompletionReplySchema, isChatCompletionReply, type ChatCompletionReply } from '../../schemas/openai-wire.ts';
+import {
+  chatCompletionReplySchema,
+  isChatCompletionReply,
+  type ChatCompletionReply,
+} from '../../schemas/openai-wire.ts';
 import type { ChatMessage, CompletionRequest, CompletionResult, CompletionUsage, LlmBackend } from '../llm-backend.ts';
 import { ConfigError, LlmError } from '../../errors.ts';
 import { buildResponseFormat, type ResponseFormatBody, type StructuredWireMode } from '../build-response-format.ts';
@@ -89,12 +93,16 @@ export class OpenAiCompatibleBackend implements LlmBackend {
 
   constructor(private readonly options: OpenAiCompatibleBackendOptions) {
     const problems: string[] = [];
-    if (!URL.canParse(options.baseUrl ?? '')) problems.push(`baseUrl: expected an absolute URL, got "${options.baseUrl}"`);
+    if (!URL.canParse(options.baseUrl ?? ''))
+      problems.push(`baseUrl: expected an absolute URL, got "${options.baseUrl}"`);
     if (!options.generatorModel) problems.push('generatorModel: expected a model name');
     if (!options.criticModel) problems.push('criticModel: expected a model name');
     if (problems.length) throw new ConfigError('Invalid OpenAI-compatible backend options', problems);
 
-    this.structuredWireMode = options.structuredMode === undefined || options.structuredMode === 'auto' ? 'json_schema' : options.structuredMode;
+    this.structuredWireMode =
+      options.structuredMode === undefined || options.structuredMode === 'auto'
+        ? 'json_schema'
+        : options.structuredMode;
     this.connection = options.connection ?? new OpenAiConnection(options);
   }
 
@@ -180,7 +188,9 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     seed: number | undefined,
     wireMode: StructuredWireMode,
   ): ChatCompletionBody {
-    const structured = request.jsonSchema ? buildResponseFormat(request.messages, request.jsonSchema, wireMode) : undefined;
+    const structured = request.jsonSchema
+      ? buildResponseFormat(request.messages, request.jsonSchema, wireMode)
+      : undefined;
     const body: ChatCompletionBody = {
       model: this.modelFor(request.role),
       messages: structured?.messages ?? request.messages,

@@ -67,11 +67,15 @@ export class OpenAiConnection {
 
   constructor(options: OpenAiConnectionOptions) {
     if (!URL.canParse(options.baseUrl ?? '')) {
-      throw new ConfigError('Invalid OpenAI-compatible endpoint', [`baseUrl: expected an absolute URL, got "${options.baseUrl}"`]);
+      throw new ConfigError('Invalid OpenAI-compatible endpoint', [
+        `baseUrl: expected an absolute URL, got "${options.baseUrl}"`,
+      ]);
     }
     const url = new URL(options.baseUrl.replace(/\/+$/, ''));
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ConfigError('Invalid OpenAI-compatible endpoint', [`baseUrl: expected http:// or https://, got "${url.protocol}"`]);
+      throw new ConfigError('Invalid OpenAI-compatible endpoint', [
+        `baseUrl: expected http:// or https://, got "${url.protocol}"`,
+      ]);
     }
     if (options.apiKey && !/^[\t\x20-\x7e\x80-\xff]*$/.test(options.apiKey)) {
       // A line break would corrupt the request headers: refused up front, without repeating the key.
@@ -80,7 +84,10 @@ export class OpenAiConnection {
       ]);
     }
     // fetch refuses URLs with credentials: they move into an Authorization header.
-    const basic = url.username || url.password ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
+    const basic =
+      url.username || url.password
+        ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+        : undefined;
     url.username = '';
     url.password = '';
     this.baseUrl = url.href.replace(/\/$/, '');
@@ -90,7 +97,11 @@ export class OpenAiConnection {
     const proxy = options.proxy;
     this.dispatcher = new EnvHttpProxyAgent({
       // An empty string means "none" to EnvHttpProxyAgent (undefined would make it read the env).
-      ...(proxy && { httpProxy: proxy.httpProxy ?? '', httpsProxy: proxy.httpsProxy ?? proxy.httpProxy ?? '', noProxy: proxy.noProxy ?? '' }),
+      ...(proxy && {
+        httpProxy: proxy.httpProxy ?? '',
+        httpsProxy: proxy.httpsProxy ?? proxy.httpProxy ?? '',
+        noProxy: proxy.noProxy ?? '',
+      }),
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
     });
@@ -144,11 +155,14 @@ export class OpenAiConnection {
     try {
       return { body: JSON.parse(text), requestId };
     } catch (error) {
-      throw new LlmError(`LLM endpoint ${this.baseUrl} sent a malformed response (not JSON: ${(error as Error).message}).`, {
-        retryable: true,
-        requestId,
-        fault: 'malformed_body',
-      });
+      throw new LlmError(
+        `LLM endpoint ${this.baseUrl} sent a malformed response (not JSON: ${(error as Error).message}).`,
+        {
+          retryable: true,
+          requestId,
+          fault: 'malformed_body',
+        },
+      );
     }
   }
 
