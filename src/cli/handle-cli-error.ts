@@ -26,8 +26,8 @@ export function handleCliError(error: unknown): never {
     );
     process.exit(EXIT_CODES.failure);
   }
-  if (isAuthFailure(error)) {
-    // The endpoint refuses the key: only the user can fix that (bad input), retrying cannot.
+  if (isAuthFailure(error) || (error instanceof LlmError && error.status === 404)) {
+    // The endpoint refuses the key, or knows no such model or path: only the user can fix that (bad input).
     process.stderr.write(`persona-forge: ${error.message}\n`);
     process.exit(EXIT_CODES.badInput);
   }

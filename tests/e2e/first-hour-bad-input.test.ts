@@ -155,6 +155,56 @@ describe('an endpoint that refuses the key', () => {
   });
 });
 
+describe('an endpoint that does not know the model', () => {
+  let server: Server;
+  let baseUrl: string;
+  beforeAll(async () => {
+    // Lists its models (so the probe passes) and answers every chat completion with 404, as OpenAI does for an unknown model.
+    server = createServer((request, response) => {
+      const models = request.url?.endsWith('/models');
+      response.writeHead(models ? 200 : 404, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify(
+          models
+            ? { object: 'list', data: [{ id: 'served-model', object: 'model' }] }
+            : { error: { message: 'The model `no-such-model` does not exist.', type: 'invalid_request_error' } },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1`;
+  });
+  afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('exits 2 naming the model and the fix, and removes the run directory it had begun', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'pf-404-'));
+    const result = await runCli([
+      'run',
+      '--base-url',
+      baseUrl,
+      '--model',
+      'no-such-model',
+      '--out',
+      out,
+      '--run-id',
+      'unknown-model',
+      '--pairs',
+      '1',
+      '--iterations',
+      '1',
+    ]).result;
+    expectOneLineBadInput(
+      result,
+      'answered 404',
+      'The model `no-such-model` does not exist',
+      'check the model name and --base-url',
+    );
+    expect(await readdir(out)).toEqual([]);
+    await rm(out, { recursive: true, force: true });
+  });
+});
+
 describe('resume and run ids with changed settings, and estimate', () => {
   let fixture: FixtureServer;
   let out: string;

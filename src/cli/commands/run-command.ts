@@ -1,3 +1,4 @@
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { defaultRunId, runPipeline } from '../../pipeline/run-pipeline.ts';
@@ -17,6 +18,7 @@ import { checkOutputDirectory } from '../check-output-directory.ts';
 import { checkRunDirectory } from '../check-run-directory.ts';
 import { checkModelFile, modelLoadFailure } from '../check-model-file.ts';
 import { probeEndpoint } from '../probe-endpoint.ts';
+import { isBadInput } from '../is-bad-input.ts';
 import { applyBatchMode } from '../../llm/batch/apply-batch-mode.ts';
 import { ConfigError } from '../../errors.ts';
 
@@ -82,6 +84,7 @@ export function registerRunCommand(program: Command): void {
         stopper.running();
         const startedAt = Date.now();
         const reporter = createProgressReporter({ liveLine: where.liveLine, stream: process.stderr, logger });
+        const runDirExisted = existsSync(runDir);
         try {
           const result = await runPipeline(config, {
             backend: created.adapter,
@@ -118,6 +121,11 @@ export function registerRunCommand(program: Command): void {
           reporter.finish();
           process.stdout.write(`${formatSummary(result.manifest, result.runDir)}\n`);
           reportEnding(result.manifest, result.runDir);
+        } catch (error) {
+          // Bad input found once the run had begun (e.g. HTTP 404 for the model at the first call):
+          // a run directory this command created and no pair finished in is removed, not left half-made.
+          if (!runDirExisted && isBadInput(error)) removeUnstartedRun(runDir);
+          throw error;
         } finally {
           reporter.finish();
           await created.dispose();
@@ -128,6 +136,13 @@ export function registerRunCommand(program: Command): void {
         runLog?.close();
       }
     });
+}
+
+/** Removes a run directory in which no pair finished (no `outcomes.jsonl` line). */
+function removeUnstartedRun(runDir: string): void {
+  const outcomes = join(runDir, 'outcomes.jsonl');
+  if (existsSync(outcomes) && statSync(outcomes).size > 0) return;
+  rmSync(runDir, { recursive: true, force: true });
 }
 
 /** The line after the summary and the exit code: how the run ended and how to continue it. */
