@@ -71,6 +71,23 @@ export class EndpointUnreachableError extends LlmError {
   override name = 'EndpointUnreachableError';
 }
 
+/**
+ * A request does not fit the model's context: `promptTokens` plus the reply room asked for exceed
+ * `contextTokens`. Not retryable (the same prompt fails again); callers fit prompts beforehand.
+ */
+export class ContextOverflowError extends LlmError {
+  override name = 'ContextOverflowError';
+  constructor(
+    message: string,
+    /** Tokens one request may hold (prompt + reply). */
+    readonly contextTokens: number,
+    /** Prompt tokens of the request, as the model counts them. */
+    readonly promptTokens: number,
+  ) {
+    super(message, { retryable: false });
+  }
+}
+
 /** A reply did not match the expected schema even after one repair attempt. Keeps the raw text. */
 export class StructuredOutputError extends LlmError {
   override name = 'StructuredOutputError';

@@ -105,7 +105,7 @@ const responseFormats = new WeakMap<z.ZodType, Map<string, JsonResponseFormat>>(
  * response cache key serializes it once (`responseCacheKeys` memoizes per object), not per call.
  * Treat the result as read-only.
  */
-function responseFormatOf(schema: z.ZodType, name: string): JsonResponseFormat {
+export function responseFormatOf(schema: z.ZodType, name: string): JsonResponseFormat {
   let byName = responseFormats.get(schema);
   if (!byName) responseFormats.set(schema, (byName = new Map()));
   let format = byName.get(name);

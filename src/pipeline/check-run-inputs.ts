@@ -11,6 +11,9 @@ import { loadCombinedPanel } from '../critique/combined-panel-file.ts';
 import { loadSeedConversations } from '../personas/load-seed-conversations.ts';
 import { defaultSeedPaths, loadSeedAttributes } from '../personas/load-seed-attributes.ts';
 import { importDatasetWithNotes } from '../personas/importers/import-dataset.ts';
+import { checkContradictionCheckFits } from '../personas/check-contradiction-check-fits.ts';
+import { loadContradictionTemplates } from '../personas/load-contradiction-templates.ts';
+import { DEFAULT_CONTRADICTION_BATCH } from '../personas/create-batched-contradiction-check.ts';
 
 /** A run's inputs, read and checked. */
 export interface RunInputs {
@@ -27,7 +30,8 @@ export interface RunInputs {
  * Everything that can be wrong with a run's input, checked before the run directory exists and
  * before the first LLM call: the generator template, the critics and panel prompt, the seed
  * dataset (a bad record is reported, or with `personas.strict` is the exit-2 error), the seed
- * attributes, and whether the generator prompt fits the model's context.
+ * attributes, and whether the generator prompt and (with `profiles.contradiction_check`) one
+ * contradiction check of profile planning fit the model's context.
  */
 export async function checkRunInputs(
   config: RunConfig,
@@ -60,9 +64,10 @@ export async function checkRunInputs(
     sourceImport && config.personas.pool_from_source
       ? sourceImport.dataset.conversations
       : await loadSeedConversations(config.seeds.conversations ?? defaultSeedPaths().conversations);
-  if (config.personas.mode !== 'seed-pairs') {
-    await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
-  }
+  const attributes =
+    config.personas.mode !== 'seed-pairs'
+      ? await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes)
+      : [];
   // The generator prompt must fit the model's context with no few-shot example (else exit 2).
   const promptFit = checkGeneratorPromptFits(
     context.template,
@@ -81,6 +86,23 @@ export async function checkRunInputs(
       few_shot: config.generation.few_shot,
       fit_with_largest_examples: promptFit.fewShotThatFit,
     });
+  }
+  // Profile planning's contradiction check must fit the context one check per call (else exit 2).
+  if (config.personas.mode === 'simple' && config.profiles.contradiction_check) {
+    const maxBatch = config.profiles.contradiction_batch ?? DEFAULT_CONTRADICTION_BATCH;
+    const checkFit = checkContradictionCheckFits(
+      { ...(await loadContradictionTemplates({})), maxOutputTokens: config.llm.critic_max_output_tokens },
+      { attributesPerProfile: config.profiles.attributes_per_profile, maxBatch },
+      adapter,
+      attributes,
+    );
+    if (checkFit.checksPerCallThatFit < maxBatch) {
+      emit('contradiction checks fitted to the context', {
+        context_tokens: checkFit.contextTokens,
+        contradiction_batch: maxBatch,
+        fit_with_longest_attributes: checkFit.checksPerCallThatFit,
+      });
+    }
   }
   // Calls, tokens and (on the embedded model) time, printed before the first pair starts.
   const projection = projectRun(config, {

@@ -8,7 +8,6 @@ import { preparePairs } from '../personas/prepare-pairs.ts';
 import { loadSeedAttributes, defaultSeedPaths } from '../personas/load-seed-attributes.ts';
 import { buildSimpleProfiles } from '../personas/build-simple-profiles.ts';
 import { pairRandomly } from '../personas/pair-randomly.ts';
-import { createLlmContradictionCheck } from '../personas/create-llm-contradiction-check.ts';
 import {
   createBatchedContradictionCheck,
   DEFAULT_CONTRADICTION_BATCH,
@@ -43,20 +42,22 @@ export async function planPairs(
 ): Promise<PairBatch> {
   const attributes = await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
   if (config.personas.mode !== 'simple') return preparePersonaPairs(config, request, attributes, deps);
-  // Candidates rejected because the check's reply stayed unusable (counted, never fatal).
+  // Candidates rejected because the check's reply stayed unusable or its call could not fit the
+  // model's context (counted, never fatal).
   let unusableChecks = 0;
+  let overContextChecks = 0;
   const checkOptions = {
     temperature: config.llm.critic_temperature,
     maxOutputTokens: config.llm.critic_max_output_tokens,
     seed: seedFor(config.seed, `profiles/${request.label}`),
     onUnusableReply: () => void unusableChecks++,
+    onOverContext: () => void overContextChecks++,
   };
   const checksPerCall = config.profiles.contradiction_batch ?? DEFAULT_CONTRADICTION_BATCH;
+  // Batches are also fitted to the backend's context, down to one check per call.
   const checkContradiction = !config.profiles.contradiction_check
     ? undefined
-    : checksPerCall > 1
-      ? createBatchedContradictionCheck(deps.backend, { ...checkOptions, maxBatch: checksPerCall })
-      : createLlmContradictionCheck(deps.backend, checkOptions);
+    : createBatchedContradictionCheck(deps.backend, { ...checkOptions, maxBatch: checksPerCall });
   const { profiles, rejections } = await buildSimpleProfiles(
     {
       attributes,
@@ -73,7 +74,11 @@ export async function planPairs(
   const pairs = pairRandomly(profiles, request.count, deriveRandom(config.seed, `pairs/${request.label}`));
   return {
     pairs: pairs.map((pair) => prefixPair(pair, request.idPrefix)),
-    rejections: { ...rejections, ...(unusableChecks > 0 && { unusable_contradiction_check: unusableChecks }) },
+    rejections: {
+      ...rejections,
+      ...(unusableChecks > 0 && { unusable_contradiction_check: unusableChecks }),
+      ...(overContextChecks > 0 && { contradiction_check_over_context: overContextChecks }),
+    },
   };
 }
 

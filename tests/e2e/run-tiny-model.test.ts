@@ -68,12 +68,9 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
 
   it('fits the default few-shot prompt into the context and accounts for every pair; prefix reuse shows in the manifest', async () => {
     const config = join(model.dir, 'small.yaml');
-    // The paper's few-shot setting (5 examples, 1,200-token replies) that used to crash on this context.
-    // The batched contradiction check of profile planning is not fitted to the context (see the README).
-    await writeFile(
-      config,
-      'profiles:\n  contradiction_check: false\ngeneration:\n  few_shot: 5\nllm:\n  max_output_tokens: 1200\n',
-    );
+    // The paper's few-shot setting (5 examples, 1,200-token replies) that used to crash on this context,
+    // with profile planning's contradiction check on (8 checks per call asked ~2,200-token prompts).
+    await writeFile(config, 'generation:\n  few_shot: 5\nllm:\n  max_output_tokens: 1200\n');
     const { code, stdout, stderr } = await runCli(
       [
         'run',
@@ -103,6 +100,18 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
     const [iteration] = manifest.iterations;
     expect(iteration.accepted + iteration.rejected + iteration.failed).toBe(2);
     expect(iteration.failed).toBe(0);
+    // Planning asked its contradiction checks in calls that fit the context: fewer than 8 per call,
+    // each prompt leaving the 320-token reply room of the local critic.
+    const fitted = (stderr + stdout)
+      .split('\n')
+      .filter((line) => line.includes('"contradiction checks fitted to the context"'))
+      .map((line) => JSON.parse(line) as { context_tokens: number; fit_with_longest_attributes: number });
+    expect(fitted).toHaveLength(1);
+    expect(fitted[0].context_tokens).toBe(2048);
+    expect(fitted[0].fit_with_longest_attributes).toBeLessThan(8);
+    const planning = manifest.planning.usage.critic;
+    expect(planning.calls).toBeGreaterThan(0);
+    expect(planning.prompt_tokens / planning.calls).toBeLessThanOrEqual(2048 - 320);
     // 5 examples planned per prompt; fewer fit into 2,048 tokens with a 1,200-token reply.
     expect(manifest.totals.few_shot?.planned).toBeGreaterThanOrEqual(10);
     expect(manifest.totals.few_shot!.used).toBeLessThan(manifest.totals.few_shot!.planned);
@@ -116,6 +125,35 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
     expect(generator.prompt_tokens_evaluated).toBeGreaterThan(0);
     expect(generator.prompt_tokens_evaluated!).toBeLessThanOrEqual(generator.prompt_tokens / 2);
   }, 320_000);
+
+  it('exits 2 before planning when one contradiction check cannot fit with its reply room, naming the context size', async () => {
+    const config = join(model.dir, 'long-verdicts.yaml');
+    await writeFile(config, 'llm:\n  critic_max_output_tokens: 1900\n');
+    const { code, stderr } = await runCli(
+      [
+        'run',
+        '--model-path',
+        model.path,
+        '--iterations',
+        '1',
+        '--pairs',
+        '2',
+        '--out',
+        model.dir,
+        '--run-id',
+        'long-verdicts',
+        '--config',
+        config,
+      ],
+      { timeoutMs: 120_000 },
+    ).result;
+    expect(code).toBe(2);
+    expect(stderr).toContain("contradiction check of profile planning does not fit the model's context of 2048 tokens");
+    expect(stderr).toMatch(/llm\.critic_max_output_tokens: \d+ or less/);
+    expect(stderr).toContain('profiles.contradiction_check: false');
+    expect(stderr).not.toMatch(/\n\s+at /);
+    await expect(readFile(join(model.dir, 'long-verdicts', 'manifest.json'), 'utf8')).rejects.toThrow();
+  }, 150_000);
 });
 
 describe('persona-forge run on a model whose context cannot hold the prompt (tiny GGUF, 512 tokens)', () => {

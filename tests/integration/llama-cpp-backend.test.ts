@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { join } from 'node:path';
 import { parseStructured } from '../../src/llm/complete-structured.ts';
 import { createLocalBackend } from '../../src/llm/llama/create-local-backend.ts';
-import { LlmError } from '../../src/errors.ts';
+import { ContextOverflowError, LlmError } from '../../src/errors.ts';
 import {
   createLlamaCppBackend,
   defaultLlamaThreads,
@@ -115,13 +115,15 @@ describe('LlamaCppBackend with the tiny test model', () => {
     expect(backend.queue).toEqual({ busySequences: 0, waitingSamples: 0 });
   });
 
-  it('rejects a prompt longer than the context with a non-retryable LlmError', async () => {
+  it('rejects a prompt longer than the context with a non-retryable ContextOverflowError', async () => {
     const failure = await backend
       .complete(request({ messages: [{ role: 'user', content: 'x'.repeat(3_000) }] }))
       .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(LlmError);
+    expect(failure).toBeInstanceOf(ContextOverflowError);
     expect((failure as LlmError).retryable).toBe(false);
     expect((failure as Error).message).toMatch(/context/);
+    expect((failure as ContextOverflowError).contextTokens).toBe(backend.contextTokens);
+    expect((failure as ContextOverflowError).promptTokens).toBeGreaterThan(backend.contextTokens);
   });
 
   it('fails a request aborted while waiting for a sequence, and keeps serving the others', async () => {

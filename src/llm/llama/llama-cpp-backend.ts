@@ -12,7 +12,7 @@ import type {
 } from 'node-llama-cpp';
 import type { CompletionRequest, CompletionResult, JsonResponseFormat, LlmBackend } from '../llm-backend.ts';
 import type { LlmRole } from '../../schemas/usage.ts';
-import { LlmError } from '../../errors.ts';
+import { ContextOverflowError, LlmError } from '../../errors.ts';
 import { buildResponseFormat } from '../build-response-format.ts';
 import { toLlamaChatHistory } from './llama-chat-history.ts';
 import { toLlamaJsonSchema } from './llama-json-schema.ts';
@@ -229,9 +229,10 @@ export class LlamaCppBackend implements LlmBackend {
     const promptTokens = tokens.length;
     const room = this.contextSize - promptTokens;
     if (room < 1) {
-      throw new LlmError(
+      throw new ContextOverflowError(
         `The prompt has ${promptTokens} tokens but a local context sequence holds ${this.contextSize}: raise \`contextSize\` or shorten the prompt.`,
-        { retryable: false },
+        this.contextSize,
+        promptTokens,
       );
     }
     const maxTokens = Math.min(request.maxOutputTokens ?? room, room);
