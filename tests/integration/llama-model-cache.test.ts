@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -11,63 +11,83 @@ import {
   downloadModelFile,
   type ModelDownloadProgress,
   type ModelDownloadRequest,
-} from '../../src/llm/model-download.ts';
+} from '../../src/llm/llama/download-model-file.ts';
 import { parseModelReference } from '../../src/llm/llama/model-reference.ts';
 import { DEFAULT_MODEL } from '../../src/llm/llama/model-registry.ts';
 import { ModelUnavailableError } from '../../src/llm/llama/model-unavailable-error.ts';
 
-const MODEL_BYTES = randomBytes(300_000);
+// Larger than two of ipull's 5 MiB chunks, so a download runs as several ranged requests and can resume.
+const MODEL_BYTES = randomBytes(12_000_000);
 const MODEL_SHA256 = createHash('sha256').update(MODEL_BYTES).digest('hex');
+const CHUNK_BYTES = 5 * 1024 * 1024;
+
+/** How the file server behaves; tests change it between downloads. */
+interface FileServerBehaviour {
+  /** Send `Accept-Ranges: bytes` and answer `Range` requests. @defaultValue true */
+  acceptRanges?: boolean;
+  /** Ranged requests starting at or after this offset get 1000 bytes and then nothing (a stalled connection). */
+  stallRangesFrom?: number;
+  /** The first ranged request is cut after this many bytes (a dropped connection). */
+  cutFirstRangeAfterBytes?: number;
+}
 
 interface FileServer {
   url: string;
-  /** `Range` header of every request, `undefined` when absent. */
-  ranges: (string | undefined)[];
+  /** `<method> <Range header or ->` of every request. */
+  requests: string[];
   close(): Promise<void>;
 }
 
-/** Serves MODEL_BYTES at /model.gguf with Range support on 127.0.0.1; other paths are 404. */
-async function startFileServer(
-  options: { ignoreRange?: boolean; cutFirstResponseAfterBytes?: number } = {},
-): Promise<FileServer> {
-  const ranges: (string | undefined)[] = [];
-  let cut = options.cutFirstResponseAfterBytes;
+/** Serves MODEL_BYTES at /model.gguf on 127.0.0.1; other paths are 404. */
+async function startFileServer(behaviour: FileServerBehaviour = {}): Promise<FileServer> {
+  const requests: string[] = [];
   const server: Server = createServer((request, response) => {
-    ranges.push(request.headers.range);
+    requests.push(`${request.method} ${request.headers.range ?? '-'}`);
     if (request.url !== '/model.gguf') {
       response.writeHead(404).end('not found');
       return;
     }
-    const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
-    if (range && !options.ignoreRange) {
-      const start = Number(range[1]);
-      if (start >= MODEL_BYTES.length) {
-        response.writeHead(416, { 'Content-Range': `bytes */${MODEL_BYTES.length}` }).end();
-        return;
-      }
-      response.writeHead(206, {
-        'Content-Length': MODEL_BYTES.length - start,
-        'Content-Range': `bytes ${start}-${MODEL_BYTES.length - 1}/${MODEL_BYTES.length}`,
-      });
-      response.end(MODEL_BYTES.subarray(start));
+    const acceptRanges = behaviour.acceptRanges ?? true;
+    const range = acceptRanges ? /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '') : null;
+    const start = range ? Number(range[1]) : 0;
+    const end = range?.[2] ? Number(range[2]) + 1 : MODEL_BYTES.length;
+    response.writeHead(range ? 206 : 200, {
+      'Content-Length': end - start,
+      ...(acceptRanges && { 'Accept-Ranges': 'bytes' }),
+      ...(range && { 'Content-Range': `bytes ${start}-${end - 1}/${MODEL_BYTES.length}` }),
+    });
+    const body = MODEL_BYTES.subarray(start, end);
+    if (range && behaviour.stallRangesFrom !== undefined && start >= behaviour.stallRangesFrom) {
+      response.write(body.subarray(0, 1000));
       return;
     }
-    if (cut !== undefined) {
-      // Simulates a dropped connection: headers promise the whole file, the socket dies early.
-      response.writeHead(200, { 'Content-Length': MODEL_BYTES.length });
-      response.write(MODEL_BYTES.subarray(0, cut), () => response.destroy());
-      cut = undefined;
+    if (range && behaviour.cutFirstRangeAfterBytes !== undefined) {
+      response.write(body.subarray(0, behaviour.cutFirstRangeAfterBytes), () => response.destroy());
+      behaviour.cutFirstRangeAfterBytes = undefined;
       return;
     }
-    response.writeHead(200, { 'Content-Length': MODEL_BYTES.length }).end(MODEL_BYTES);
+    response.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    ranges,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
+}
+
+/** A loopback port nothing listens on: connecting to it fails at once, like a machine without network. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 let cacheDir: string;
@@ -134,6 +154,17 @@ describe('resolveModelPath', () => {
     expect((failure as ModelUnavailableError).exitCode).toBe(2);
   });
 
+  it('offline: a refused connection fails at once with the reason and the three ways forward', async () => {
+    const reference = `http://127.0.0.1:${await closedPort()}/tiny.gguf`;
+    const failure = await resolveModelPath(reference, { cacheDir }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ModelUnavailableError);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/fetch failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)/);
+    expect(message).toContain(`persona-forge models pull ${reference}`);
+    expect(message).toContain('--model-path FILE.gguf');
+    expect(await listCachedModels(cacheDir)).toEqual([]);
+  });
+
   it('uses a file already in <cacheDir>/models without downloading', async () => {
     await mkdir(join(cacheDir, 'models'), { recursive: true });
     await writeFile(join(cacheDir, 'models', 'tiny.gguf'), 'GGUF');
@@ -172,12 +203,25 @@ describe('resolveModelPath', () => {
     expect((await readFile(path)).equals(MODEL_BYTES)).toBe(true);
   });
 
+  it('a checksum mismatch is a ModelUnavailableError (exit 2) that says the download was deleted', async () => {
+    fileServer = await startFileServer();
+    const failure = await resolveModelPath(`${fileServer.url}/model.gguf`, {
+      cacheDir,
+      // As for a known model, whose size and SHA-256 are pinned in the registry.
+      download: (request) => downloadModelFile({ ...request, expectedSha256: '0'.repeat(64) }),
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ModelUnavailableError);
+    expect((failure as ModelUnavailableError).exitCode).toBe(2);
+    expect((failure as Error).message).toMatch(/expected 0{64}; the download was deleted\.\nWays forward:/);
+    expect(await listCachedModels(cacheDir)).toEqual([]);
+  });
+
   it('a missing local file is a ModelUnavailableError too', async () => {
     await expect(resolveModelPath(join(cacheDir, 'nope.gguf'), { cacheDir })).rejects.toThrow(ModelUnavailableError);
   });
 });
 
-describe('downloadModelFile (loopback HTTP server)', () => {
+describe("downloadModelFile (node-llama-cpp's downloader, loopback HTTP server)", () => {
   it('downloads, reports progress, verifies SHA-256 and writes a sha256sum sidecar', async () => {
     fileServer = await startFileServer();
     const destinationPath = join(cacheDir, 'models', 'model.gguf');
@@ -192,56 +236,59 @@ describe('downloadModelFile (loopback HTTP server)', () => {
     expect(result).toEqual({ path: destinationPath, sizeBytes: MODEL_BYTES.length, sha256: MODEL_SHA256 });
     expect((await readFile(destinationPath)).equals(MODEL_BYTES)).toBe(true);
     expect(await readFile(`${destinationPath}.sha256`, 'utf8')).toBe(`${MODEL_SHA256}  model.gguf\n`);
-    expect(progress.at(-1)).toMatchObject({
-      downloadedBytes: MODEL_BYTES.length,
-      totalBytes: MODEL_BYTES.length,
-      resumedFromBytes: 0,
-    });
-    await expect(stat(`${destinationPath}.partial`)).rejects.toThrow();
+    expect(progress.at(-1)).toMatchObject({ downloadedBytes: MODEL_BYTES.length, totalBytes: MODEL_BYTES.length });
+    expect(fileServer.requests.filter((request) => request.startsWith('GET bytes=')).length).toBeGreaterThan(1);
+    await expect(stat(`${destinationPath}.ipull`)).rejects.toThrow();
   });
 
-  it('resumes an interrupted download with a Range request', async () => {
-    fileServer = await startFileServer();
-    const destinationPath = join(cacheDir, 'models', 'model.gguf');
-    await mkdir(join(cacheDir, 'models'));
-    await writeFile(`${destinationPath}.partial`, MODEL_BYTES.subarray(0, 120_000));
-    const progress: ModelDownloadProgress[] = [];
-    const result = await downloadModelFile({
-      url: `${fileServer.url}/model.gguf`,
-      destinationPath,
-      expectedSha256: MODEL_SHA256,
-      onProgress: (update) => progress.push(update),
-    });
-    expect(fileServer.ranges).toEqual(['bytes=120000-']);
-    expect(result.sha256).toBe(MODEL_SHA256);
-    expect((await readFile(destinationPath)).equals(MODEL_BYTES)).toBe(true);
-    expect(progress[0].resumedFromBytes).toBe(120_000);
-  });
-
-  it('keeps the bytes of a dropped connection and resumes from them on the next attempt', async () => {
-    fileServer = await startFileServer({ cutFirstResponseAfterBytes: 100_000 });
-    const destinationPath = join(cacheDir, 'models', 'model.gguf');
+  it("resumes an interrupted download from node-llama-cpp's .ipull file without fetching the finished chunk again", async () => {
+    const behaviour: FileServerBehaviour = { stallRangesFrom: CHUNK_BYTES };
+    fileServer = await startFileServer(behaviour);
     const url = `${fileServer.url}/model.gguf`;
-    await expect(downloadModelFile({ url, destinationPath, expectedSha256: MODEL_SHA256 })).rejects.toThrow();
-    const kept = (await stat(`${destinationPath}.partial`)).size;
-    expect(kept).toBeGreaterThan(0);
+    const destinationPath = join(cacheDir, 'models', 'model.gguf');
+    const partialPath = `${destinationPath}.ipull`;
+    const controller = new AbortController();
+    const first = downloadModelFile({ url, destinationPath, signal: controller.signal });
+    // The progress record goes after the file's bytes once the first chunk is complete.
+    await vi.waitFor(async () => expect((await stat(partialPath)).size).toBeGreaterThan(MODEL_BYTES.length), {
+      timeout: 20_000,
+      interval: 20,
+    });
+    controller.abort();
+    await expect(first).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await listCachedModels(cacheDir)).toMatchObject([{ fileName: 'model.gguf', partial: true }]);
+
+    behaviour.stallRangesFrom = undefined;
+    fileServer.requests.length = 0;
     const result = await downloadModelFile({ url, destinationPath, expectedSha256: MODEL_SHA256 });
-    expect(fileServer.ranges).toEqual([undefined, `bytes=${kept}-`]);
     expect(result.sha256).toBe(MODEL_SHA256);
+    const ranges = fileServer.requests.filter((request) => request.startsWith('GET bytes='));
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(ranges.filter((request) => request.startsWith('GET bytes=0-'))).toEqual([]);
+    await expect(stat(partialPath)).rejects.toThrow();
   });
 
-  it('starts over when the server ignores Range', async () => {
-    fileServer = await startFileServer({ ignoreRange: true });
-    const destinationPath = join(cacheDir, 'models', 'model.gguf');
-    await mkdir(join(cacheDir, 'models'));
-    await writeFile(`${destinationPath}.partial`, MODEL_BYTES.subarray(0, 50_000));
+  it('retries a dropped connection from the chunk it was fetching', async () => {
+    fileServer = await startFileServer({ cutFirstRangeAfterBytes: 100_000 });
     const result = await downloadModelFile({
       url: `${fileServer.url}/model.gguf`,
-      destinationPath,
+      destinationPath: join(cacheDir, 'models', 'model.gguf'),
+      expectedSha256: MODEL_SHA256,
+    });
+    expect(result.sha256).toBe(MODEL_SHA256);
+    const ranged = fileServer.requests.filter((request) => request.startsWith('GET bytes='));
+    expect(ranged.filter((request) => request === ranged[0])).toHaveLength(2);
+  });
+
+  it('downloads from a server without range support in one request', async () => {
+    fileServer = await startFileServer({ acceptRanges: false });
+    const result = await downloadModelFile({
+      url: `${fileServer.url}/model.gguf`,
+      destinationPath: join(cacheDir, 'models', 'model.gguf'),
       expectedSha256: MODEL_SHA256,
     });
     expect(result.sizeBytes).toBe(MODEL_BYTES.length);
-    expect((await readFile(destinationPath)).equals(MODEL_BYTES)).toBe(true);
+    expect((await readFile(result.path)).equals(MODEL_BYTES)).toBe(true);
   });
 
   it('deletes the download when the SHA-256 does not match', async () => {
@@ -249,9 +296,10 @@ describe('downloadModelFile (loopback HTTP server)', () => {
     const destinationPath = join(cacheDir, 'models', 'model.gguf');
     await expect(
       downloadModelFile({ url: `${fileServer.url}/model.gguf`, destinationPath, expectedSha256: '0'.repeat(64) }),
-    ).rejects.toThrow(/SHA-256/);
-    await expect(stat(`${destinationPath}.partial`)).rejects.toThrow();
+    ).rejects.toThrow(/SHA-256 of .* is [0-9a-f]{64}, expected 0{64}; the download was deleted/);
+    await expect(stat(`${destinationPath}.ipull`)).rejects.toThrow();
     await expect(stat(destinationPath)).rejects.toThrow();
+    await expect(stat(`${destinationPath}.sha256`)).rejects.toThrow();
   });
 
   it('refuses a remote file whose size differs from the expected size before downloading it', async () => {
@@ -262,7 +310,8 @@ describe('downloadModelFile (loopback HTTP server)', () => {
         destinationPath: join(cacheDir, 'models', 'model.gguf'),
         expectedSizeBytes: 123,
       }),
-    ).rejects.toThrow(/expected 123/);
+    ).rejects.toThrow(/offers 12000000 bytes .* expected 123/);
+    expect(fileServer.requests.filter((request) => request.includes('bytes='))).toEqual([]);
   });
 
   it('reports HTTP errors with the status', async () => {
@@ -272,18 +321,18 @@ describe('downloadModelFile (loopback HTTP server)', () => {
         url: `${fileServer.url}/other.gguf`,
         destinationPath: join(cacheDir, 'models', 'other.gguf'),
       }),
-    ).rejects.toThrow(/HTTP 404/);
+    ).rejects.toThrow(/HTTP 404 Not Found/);
   });
 });
 
 describe('listCachedModels', () => {
-  it('lists complete and partial GGUF files with sizes and recorded hashes', async () => {
+  it('lists complete GGUF files with sizes and recorded hashes, and partial (.ipull) downloads', async () => {
     fileServer = await startFileServer();
     await downloadModelFile({
       url: `${fileServer.url}/model.gguf`,
       destinationPath: join(cacheDir, 'models', 'model.gguf'),
     });
-    await writeFile(join(cacheDir, 'models', 'other.gguf.partial'), 'GGUF');
+    await writeFile(join(cacheDir, 'models', 'other.gguf.ipull'), 'GGUF');
     await writeFile(join(cacheDir, 'models', 'notes.txt'), 'ignored');
     expect(await listCachedModels(cacheDir)).toEqual([
       {
@@ -295,8 +344,8 @@ describe('listCachedModels', () => {
       },
       {
         fileName: 'other.gguf',
-        path: join(cacheDir, 'models', 'other.gguf.partial'),
-        sizeBytes: 4,
+        path: join(cacheDir, 'models', 'other.gguf.ipull'),
+        sizeBytes: undefined,
         sha256: undefined,
         partial: true,
       },

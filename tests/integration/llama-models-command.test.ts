@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,7 @@ async function serveModel(): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/tiny-chat.gguf`;
 }
 
-async function runModels(args: string[], options: { tty?: boolean; download?: () => Promise<never> } = {}) {
+async function runModels(args: string[], options: { tty?: boolean } = {}) {
   let stdout = '';
   let stderr = '';
   const program = new Command('persona-forge').exitOverride();
@@ -38,7 +38,6 @@ async function runModels(args: string[], options: { tty?: boolean; download?: ()
     env: { PERSONA_FORGE_HOME: home },
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text), isTTY: options.tty ?? false },
-    download: options.download,
   });
   await program.parseAsync(['models', ...args], { from: 'user' });
   return { stdout, stderr };
@@ -74,13 +73,26 @@ describe('persona-forge models', () => {
     expect((await readFile(join(home, 'elsewhere', 'models', 'tiny-chat.gguf'))).length).toBe(MODEL_BYTES.length);
   });
 
-  it('pull offline fails with ModelUnavailableError listing the ways forward', async () => {
-    const download = async (): Promise<never> => {
-      throw new TypeError('fetch failed');
-    };
-    const failure = await runModels(['pull'], { download }).catch((error: unknown) => error);
+  it('pull offline fails at once with ModelUnavailableError (exit 2) listing the ways forward', async () => {
+    // A loopback port nothing listens on: the connection is refused, as on a machine without network.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/tiny-chat.gguf`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const failure = await runModels(['pull', url]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ModelUnavailableError);
+    expect((failure as ModelUnavailableError).exitCode).toBe(2);
+    expect((failure as Error).message).toContain('ECONNREFUSED');
     expect((failure as Error).message).toContain('--model-path FILE.gguf');
+    expect((failure as Error).message).toContain(`persona-forge models pull ${url}`);
+    expect((failure as Error).message).toContain('--base-url URL');
+  });
+
+  it("list marks node-llama-cpp's .ipull file as a partial download", async () => {
+    await mkdir(join(home, 'models'));
+    await writeFile(join(home, 'models', 'tiny-chat.gguf.ipull'), 'GGUF');
+    const { stdout } = await runModels(['list']);
+    expect(stdout).toContain('  tiny-chat.gguf  (partial download: `models pull` resumes it)\n');
   });
 
   it('pull refuses a local path', async () => {
@@ -102,7 +114,6 @@ describe('createDownloadProgressRenderer', () => {
         totalBytes: 491_400_032,
         bytesPerSecond: 12_300_000,
         etaSeconds: 23,
-        resumedFromBytes: 0,
       });
     now = 1_000;
     update(206_900_000);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.ts';
 import { defaultCacheDir, listCachedModels, modelsDirOf, resolveModelPath } from '../../llm/llama/model-cache.ts';
-import { downloadModelFile, type ModelDownloadFunction, type ModelDownloadProgress } from '../../llm/model-download.ts';
+import { downloadModelFile, type ModelDownloadProgress } from '../../llm/llama/download-model-file.ts';
 import { parseModelReference } from '../../llm/llama/model-reference.ts';
 import { DEFAULT_MODEL } from '../../llm/llama/model-registry.ts';
 import { formatDuration } from '../format-duration.ts';
@@ -12,7 +12,6 @@ export interface ModelsCommandDependencies {
   stdout?: { write(text: string): unknown };
   /** Progress goes here; a bar when `isTTY`, log lines otherwise. */
   stderr?: { write(text: string): unknown; isTTY?: boolean };
-  download?: ModelDownloadFunction;
 }
 
 /** `persona-forge models pull [reference]` and `persona-forge models list`. */
@@ -52,7 +51,7 @@ export function registerModelsCommand(program: Command, dependencies: ModelsComm
           downloaded = true;
           stderr.write(`Downloading ${request.url}\n`);
           try {
-            return await (dependencies.download ?? downloadModelFile)(request);
+            return await downloadModelFile(request);
           } finally {
             renderer.finish();
           }
@@ -78,9 +77,8 @@ export function registerModelsCommand(program: Command, dependencies: ModelsComm
           model.partial ? 'partial download: `models pull` resumes it' : undefined,
           model.fileName === DEFAULT_MODEL.fileName && !model.partial ? 'default' : undefined,
         ].filter(Boolean);
-        lines.push(
-          `  ${model.fileName}  ${formatMegabytes(model.sizeBytes)}${notes.length ? `  (${notes.join(', ')})` : ''}`,
-        );
+        const size = model.sizeBytes === undefined ? '' : `  ${formatMegabytes(model.sizeBytes)}`;
+        lines.push(`  ${model.fileName}${size}${notes.length ? `  (${notes.join(', ')})` : ''}`);
       }
       const defaultPresent = cached.some(
         (model) =>

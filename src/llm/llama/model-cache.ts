@@ -1,7 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { downloadModelFile, type ModelDownloadFunction, type ModelDownloadProgress } from '../model-download.ts';
+import {
+  downloadModelFile,
+  PARTIAL_DOWNLOAD_EXTENSION,
+  type ModelDownloadFunction,
+  type ModelDownloadProgress,
+} from './download-model-file.ts';
 import { parseModelReference } from './model-reference.ts';
 import { findKnownModel } from './model-registry.ts';
 import { ModelUnavailableError } from './model-unavailable-error.ts';
@@ -29,7 +34,7 @@ export interface ResolveModelPathOptions {
   cacheDir: string;
   /** Download progress, when a download is needed. */
   onProgress?: (progress: ModelDownloadProgress) => void;
-  /** Downloads a missing file. @defaultValue `downloadModelFile` (HTTPS with resume) */
+  /** Downloads a missing file. @defaultValue `downloadModelFile` (node-llama-cpp's downloader, resumable) */
   download?: ModelDownloadFunction;
   signal?: AbortSignal;
 }
@@ -85,10 +90,11 @@ export async function resolveModelPath(reference: string, options: ResolveModelP
 export interface CachedModel {
   fileName: string;
   path: string;
-  sizeBytes: number;
+  /** Absent for a partial download: its file holds gaps and a progress record, so its size says nothing. */
+  sizeBytes: number | undefined;
   /** From the `<file>.sha256` sidecar written after a download; absent for copied files. */
   sha256: string | undefined;
-  /** An interrupted download (`.partial`); `models pull` resumes it. */
+  /** An interrupted download (node-llama-cpp's `<file>.ipull`); `models pull` resumes it. */
   partial: boolean;
 }
 
@@ -103,16 +109,16 @@ export async function listCachedModels(cacheDir: string): Promise<CachedModel[]>
   }
   const models: CachedModel[] = [];
   for (const name of names.sort()) {
-    const partial = name.endsWith('.gguf.partial');
+    const partial = name.endsWith(`.gguf${PARTIAL_DOWNLOAD_EXTENSION}`);
     if (!partial && !name.endsWith('.gguf')) continue;
     const path = join(modelsDir, name);
     const sizeBytes = await fileSize(path);
     if (sizeBytes === undefined) continue;
-    const fileName = partial ? name.slice(0, -'.partial'.length) : name;
+    const fileName = partial ? name.slice(0, -PARTIAL_DOWNLOAD_EXTENSION.length) : name;
     models.push({
       fileName,
       path,
-      sizeBytes,
+      sizeBytes: partial ? undefined : sizeBytes,
       sha256: partial ? undefined : await readSidecar(`${path}.sha256`),
       partial,
     });
