@@ -280,6 +280,21 @@ describe("downloadModelFile (node-llama-cpp's downloader, loopback HTTP server)"
     expect(ranged.filter((request) => request === ranged[0])).toHaveLength(2);
   });
 
+  it('ends a download that receives nothing, keeping the partial file, instead of retrying for minutes', async () => {
+    fileServer = await startFileServer({ stallRangesFrom: 0 });
+    const controller = new AbortController();
+    await expect(
+      downloadModelFile({
+        url: `${fileServer.url}/model.gguf`,
+        destinationPath: join(cacheDir, 'models', 'model.gguf'),
+        stallTimeoutMs: 400,
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(/^No data from .* for 0\.4 s; the partial download is kept: run it again to resume\.$/);
+    expect(controller.signal.aborted).toBe(false);
+    await expect(stat(join(cacheDir, 'models', 'model.gguf'))).rejects.toThrow();
+  });
+
   it('downloads from a server without range support in one request', async () => {
     fileServer = await startFileServer({ acceptRanges: false });
     const result = await downloadModelFile({

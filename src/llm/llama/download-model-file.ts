@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { ModelDownloader } from 'node-llama-cpp';
 import { loadNodeLlamaCpp } from './llama-module.ts';
 
 /** Progress of one download; `totalBytes`/`etaSeconds` are absent when they are not known yet. */
@@ -24,6 +25,8 @@ export interface ModelDownloadRequest {
   onProgress?: (progress: ModelDownloadProgress) => void;
   /** Aborting keeps the `.ipull` file, so the next download resumes it. */
   signal?: AbortSignal;
+  /** No byte for this long ends the download (partial file kept). @defaultValue 60 000 */
+  stallTimeoutMs?: number;
 }
 
 export interface ModelDownloadResult {
@@ -70,9 +73,7 @@ export async function downloadModelFile(request: ModelDownloadRequest): Promise<
       `The server offers ${remoteSize} bytes for ${request.url}, expected ${request.expectedSizeBytes}: the remote file changed.`,
     );
   }
-  const path = await downloader.download({ signal: request.signal });
-  // An abort ends ipull's download quietly, with the partial file kept.
-  request.signal?.throwIfAborted();
+  const path = await downloadUntilStalled(downloader, request);
   const sizeBytes = (await stat(path)).size;
   if (remoteSize > 0 && sizeBytes !== remoteSize) {
     throw new Error(`Download of ${request.url} stopped at ${sizeBytes} of ${remoteSize} bytes; run it again.`);
@@ -90,6 +91,47 @@ export async function downloadModelFile(request: ModelDownloadRequest): Promise<
   }
   await writeFile(`${path}.sha256`, `${sha256}  ${basename(path)}\n`);
   return { path, sizeBytes, sha256 };
+}
+
+/**
+ * Runs the download and ends it, keeping the partial file, when no byte arrives for
+ * `stallTimeoutMs`: ipull would retry a lost network for about ten minutes behind a frozen progress line.
+ */
+async function downloadUntilStalled(downloader: ModelDownloader, request: ModelDownloadRequest): Promise<string> {
+  const stallTimeoutMs = request.stallTimeoutMs ?? 60_000;
+  const stop = new AbortController();
+  const forwardAbort = () => stop.abort(request.signal?.reason);
+  request.signal?.addEventListener('abort', forwardAbort, { once: true });
+  let stalled = false;
+  let lastSize = downloader.downloadedSize;
+  let lastChangeAt = Date.now();
+  const watch = setInterval(
+    () => {
+      if (downloader.downloadedSize !== lastSize) {
+        lastSize = downloader.downloadedSize;
+        lastChangeAt = Date.now();
+      } else if (Date.now() - lastChangeAt >= stallTimeoutMs) {
+        stalled = true;
+        stop.abort();
+      }
+    },
+    Math.min(1000, stallTimeoutMs / 4),
+  );
+  try {
+    request.signal?.throwIfAborted();
+    const path = await downloader.download({ signal: stop.signal });
+    // An abort ends ipull's download quietly, with the partial file kept.
+    request.signal?.throwIfAborted();
+    if (stalled) {
+      throw new Error(
+        `No data from ${request.url} for ${stallTimeoutMs / 1000} s; the partial download is kept: run it again to resume.`,
+      );
+    }
+    return path;
+  } finally {
+    clearInterval(watch);
+    request.signal?.removeEventListener('abort', forwardAbort);
+  }
 }
 
 /** Fails fast, with the network reason, when the server cannot be reached or refuses the file. */
