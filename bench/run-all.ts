@@ -347,7 +347,7 @@ async function main() {
       const hangs = await measureHangs(scenario, options);
       rows.push(...hangRows(hangs));
       notes.push(
-        `Hang runs: the same ${scenario.hangs.pairs}-pair in-process run (1 iteration, 2 candidates, concurrency ${scenario.hangs.concurrency}, max_in_flight ${scenario.hangs.maxInFlight}, default llm settings: 120 s timeout, 10 retries, hedging) against the efficiency endpoint, once without faults and once with ${scenario.hangs.hangShare * 100}% of requests never answered (drawn by arrival number; a hung request takes no endpoint slot). A request past its deadline (2 × p95 of its role and model, at least 1 s) is hedged (another copy; the first answer wins), and a copy unanswered for a full deadline gets the next one, up to 3.`,
+        `Hang runs: the same ${scenario.hangs.pairs}-pair in-process run (1 iteration, 2 candidates, concurrency ${scenario.hangs.concurrency}, max_in_flight ${scenario.hangs.maxInFlight}, default llm settings: 120 s timeout, 10 retries, hedging) against the efficiency endpoint, once without faults and once with ${scenario.hangs.hangShare * 100}% of requests never answered (drawn by arrival number; a hung request takes no endpoint slot). A request past its deadline (2 × p95 of its role and model, at least 1 s) is hedged (another copy; the first answer wins), and a copy unanswered for a full deadline gets the next one, up to 5 in flight.`,
       );
     }
     if (args.only.includes('scale')) {

@@ -8,7 +8,7 @@ import { carryFaults } from './carried-faults.ts';
 
 /** Options of `hedgeBackend`: how the deadline is learned (see `LatencyDeadlines`). */
 export interface HedgeOptions extends LatencyDeadlineOptions {
-  /** Copies of one request in flight at most (the original included). @defaultValue 3 */
+  /** Copies of one request in flight at most (the original included). @defaultValue 5 */
   maxCopies?: number;
   /** Clock (tests). @defaultValue performance.now */
   now?: () => number;
@@ -39,7 +39,7 @@ interface Copy {
 export function hedgeBackend(backend: LlmBackend, options: HedgeOptions): LlmBackend {
   const deadlines = new LatencyDeadlines(options);
   const now = options.now ?? (() => performance.now());
-  const maxCopies = options.maxCopies ?? 3;
+  const maxCopies = options.maxCopies ?? 5;
   if (!Number.isInteger(maxCopies) || maxCopies < 1)
     throw new RangeError(`Expected \`maxCopies\` to be a positive integer, got ${maxCopies}.`);
 
