@@ -43,7 +43,7 @@ export interface LlmStackOptions extends LlmStores {
  * 4. shared rate limiter (Redis): requests in flight and per-minute budgets across processes;
  * 5. local concurrency limit: at most `maxInFlight` calls in flight from this process;
  * 6. hedging (`hedgeBackend`), right around the adapter, so the deadlines it learns are the
- *    endpoint's latencies and not queue waits (a hedge copy is the one request beyond the limit);
+ *    endpoint's latencies and not queue waits (hedge copies are the requests beyond the limit);
  * 7. the adapter.
  *
  * Every layer is a decorator of the `LlmBackend` port; none owns the adapter.
