@@ -12,6 +12,7 @@ import { runAiDetectionTest } from '../../src/evaluation/run-ai-detection-test.t
 import { runFaithfulnessTest } from '../../src/evaluation/run-faithfulness-test.ts';
 import { EndpointUnreachableError } from '../../src/errors.ts';
 import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
+import { DEFAULT_RETRY_POLICY } from '../../src/llm/retry-policy.ts';
 import { hashText } from '../../src/util/hash-text.ts';
 import {
   startFixtureServer,
@@ -124,8 +125,10 @@ describe('AI-detection test over HTTP with a scripted judge', () => {
     );
 
     expect(result.trials).toHaveLength(12);
-    // Every trial showed ours first as A, then as B (the failed one stops after its first order).
-    for (const [marker, shown] of positions) expect(shown).toEqual(marker.startsWith('FAIL') ? ['A'] : ['A', 'B']);
+    // Every trial showed ours first as A, then as B. The failed one stops after its first order,
+    // which the retry policy asked again (each re-ask a first call, with a new seed) before giving up.
+    for (const [marker, shown] of positions)
+      expect(shown).toEqual(marker.startsWith('FAIL') ? Array(1 + DEFAULT_RETRY_POLICY.invalidJsonRetries).fill('A') : ['A', 'B']);
     const outcome = (id: string) => result.trials.find((trial) => trial.conversation_id === id)!;
     expect(outcome('a0')).toMatchObject({ outcome: 'lose', picks: ['ours', 'ours'] });
     expect(outcome('a4')).toMatchObject({ outcome: 'win', picks: ['reference', 'reference'] });
@@ -153,8 +156,8 @@ describe('AI-detection test over HTTP with a scripted judge', () => {
     expect(result.by_iteration[2].summary.lose_rate).toBeCloseTo(1 / 3, 10);
     expect(result.overall).toMatchObject({ trials: 12, lose: 5, win: 3, tie: 3, failed: 1 });
     expect(result.overall.lose_rate).toBeCloseTo(5 / 11, 10);
-    // 11 trials × 2 orders + the failed trial's first call and its one repair.
-    expect(fixture.stats.byKind.ai_detection).toBe(24);
+    // 11 trials × 2 orders + the failed trial's first order: asked 1 + 3 times, each with its one repair.
+    expect(fixture.stats.byKind.ai_detection).toBe(22 + 2 * (1 + DEFAULT_RETRY_POLICY.invalidJsonRetries));
     expect(usage.calls).toBe(22);
     // The judge sees both conversations with their profiles.
     const first = fixture.requests.find((request) => request.kind === 'ai_detection')!;
