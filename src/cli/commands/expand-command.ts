@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createBackend } from '../create-backend.ts';
 import { positiveInteger, nonNegativeInteger } from '../parse-flag.ts';
 import { expandPersonas } from '../../personas/expansion/expand-personas.ts';

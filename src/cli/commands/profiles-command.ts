@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { createBackend, type CreatedBackend } from '../create-backend.ts';
 import { positiveInteger, nonNegativeInteger } from '../parse-flag.ts';
 import { preparePairs } from '../../personas/prepare-pairs.ts';
