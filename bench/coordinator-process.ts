@@ -112,7 +112,11 @@ async function runCoordinator(spec: CoordinatorSpec): Promise<CoordinatorResult>
     onProgress: (progress) => {
       // The /proc reads cost ~50 µs, charged to the run's CPU: every 20th pair and the last one.
       const sampled = progress.done % 20 === 0 || progress.done >= progress.total;
-      lastPair = { wall: performance.now(), cpu: process.cpuUsage(), waitMs: sampled ? readRunQueueWaitMs('self') : lastPair.waitMs };
+      lastPair = {
+        wall: performance.now(),
+        cpu: process.cpuUsage(),
+        waitMs: sampled ? readRunQueueWaitMs('self') : lastPair.waitMs,
+      };
       if (sampled) {
         const rss = process.memoryUsage.rss();
         if (rss > peakRssDuringJobs) peakRssDuringJobs = rss;

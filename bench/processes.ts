@@ -177,7 +177,11 @@ export async function startWorkerProcesses(
     'info',
   ];
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, args, { cwd: REPO, env: cleanEnv(), stdio: ['ignore', workerNodeArgs.length ? 'inherit' : 'ignore', 'pipe'] }),
+    spawn(process.execPath, args, {
+      cwd: REPO,
+      env: cleanEnv(),
+      stdio: ['ignore', workerNodeArgs.length ? 'inherit' : 'ignore', 'pipe'],
+    }),
   );
   const ready = children.map(
     (child) =>

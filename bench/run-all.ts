@@ -19,7 +19,12 @@ import { measureEfficiency, type EfficiencyMeasurement } from './bench-efficienc
 import { measureScale, type ScaleMeasurement } from './bench-scale.ts';
 import { measureEconomy, type EconomyMeasurement } from './bench-economy.ts';
 import { measureHangs, type HangMeasurement } from './bench-hangs.ts';
-import { localModelRows, measureLocalModel, renderLocalModelSection, writeLocalModelSection } from './bench-local-model.ts';
+import {
+  localModelRows,
+  measureLocalModel,
+  renderLocalModelSection,
+  writeLocalModelSection,
+} from './bench-local-model.ts';
 import { currentLoad, describeMachine } from './machine.ts';
 import { formatTable, renderResultsMarkdown, type BenchRow } from './report-table.ts';
 import { FULL_SCENARIO, QUICK_SCENARIO, type BenchScenario } from './scenarios.ts';
@@ -95,10 +100,15 @@ async function measureRepeatedly(
 /** " (median of 3 runs: 0.41 / 0.45 / 0.50)" when there were several runs. */
 function runsNote(repeated: RepeatedEfficiency): string {
   const values = repeated.cpuPerCallRuns;
-  return values.length > 1 ? `; median of ${values.length} runs: ${values.map((value) => fixed(value, 3)).join(' / ')}` : '';
+  return values.length > 1
+    ? `; median of ${values.length} runs: ${values.map((value) => fixed(value, 3)).join(' / ')}`
+    : '';
 }
 
-function efficiencyRows(repeatedInProcess: RepeatedEfficiency | undefined, repeatedBullmq: RepeatedEfficiency | undefined): BenchRow[] {
+function efficiencyRows(
+  repeatedInProcess: RepeatedEfficiency | undefined,
+  repeatedBullmq: RepeatedEfficiency | undefined,
+): BenchRow[] {
   const inProcess = repeatedInProcess?.median;
   const bullmq = repeatedBullmq?.median;
   const rows: BenchRow[] = [];
@@ -377,7 +387,10 @@ async function main() {
     if (args.only.includes('local-model')) {
       const local = await measureLocalModel({ quick: args.quick, log });
       rows.push(...localModelRows(local, row));
-      localModelSection = renderLocalModelSection(local, `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`);
+      localModelSection = renderLocalModelSection(
+        local,
+        `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      );
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -399,15 +412,17 @@ async function main() {
     const selectionSection = keptSections.length ? keptSections.join('\n\n') : undefined;
     await writeFile(
       path,
-      (selectionSection ? (text: string) => `${text.trimEnd()}\n\n${selectionSection}\n` : (text: string) => text)(renderResultsMarkdown({
-        rows,
-        machine,
-        command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-        startedAt: new Date(started).toISOString(),
-        durationS: (Date.now() - started) / 1000,
-        loadAverageAtEnd: loadAtEnd,
-        notes,
-      })),
+      (selectionSection ? (text: string) => `${text.trimEnd()}\n\n${selectionSection}\n` : (text: string) => text)(
+        renderResultsMarkdown({
+          rows,
+          machine,
+          command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+          startedAt: new Date(started).toISOString(),
+          durationS: (Date.now() - started) / 1000,
+          loadAverageAtEnd: loadAtEnd,
+          notes,
+        }),
+      ),
     );
     log(`wrote ${path}`);
   }

@@ -297,11 +297,10 @@ export async function startSimulatedEndpoint(initial: SimulatedEndpointOptions):
     if (start > arrival) {
       // Requests still waiting for a slot: those whose start is after now.
       c.pendingStarts.push(start);
-      let waiting = 0;
       const kept: number[] = [];
       for (const pendingStart of c.pendingStarts) if (pendingStart > arrival) kept.push(pendingStart);
       c.pendingStarts = kept;
-      waiting = kept.length;
+      const waiting = kept.length;
       if (waiting > c.maxWaiting) c.maxWaiting = waiting;
     }
 

@@ -29,13 +29,17 @@ for (const [path, entry] of Object.entries(lock.packages)) {
     if (lock.packages[key]) continue;
     const platform = platformOf(name);
     if (!platform) {
-      console.warn(`complete-lockfile: ${name} (needed by ${path || 'the root'}) is missing and not a known platform package`);
+      console.warn(
+        `complete-lockfile: ${name} (needed by ${path || 'the root'}) is missing and not a known platform package`,
+      );
       continue;
     }
     lock.packages[key] = { version, cpu: [platform[1]], license: 'MIT', optional: true, os: [platform[0]] };
     added += 1;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 writeFileSync(lockPath, JSON.stringify(lock, null, 2) + '\n');
 console.log(`complete-lockfile: added ${added} platform entries`);

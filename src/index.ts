@@ -6,8 +6,17 @@ export { runPairJob, type PairJobDeps } from './pipeline/run-pair-job.ts';
 export { createPairJobRunner, type PairJobRunner } from './pipeline/pair-job-runner.ts';
 export { updatePool } from './pipeline/update-pool.ts';
 export { loadRunConfig, parseRunConfig, readConfigFile, type ConfigSources } from './config/load-run-config.ts';
-export type { LlmBackend, CompletionRequest, CompletionResult, ChatMessage, JsonResponseFormat } from './llm/llm-backend.ts';
-export { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from './llm/openai/openai-compatible-backend.ts';
+export type {
+  LlmBackend,
+  CompletionRequest,
+  CompletionResult,
+  ChatMessage,
+  JsonResponseFormat,
+} from './llm/llm-backend.ts';
+export {
+  OpenAiCompatibleBackend,
+  type OpenAiCompatibleBackendOptions,
+} from './llm/openai/openai-compatible-backend.ts';
 export { completeStructured } from './llm/complete-structured.ts';
 export { limitConcurrency } from './llm/limit-concurrency.ts';
 export { cacheResponses } from './llm/cache-responses.ts';
@@ -36,7 +45,11 @@ export { createLlamaCppBackend, LlamaCppBackend } from './llm/llama/llama-cpp-ba
 // Scale-out
 export { BullMqExecutor, type BullMqExecutorOptions } from './executors/bullmq-executor.ts';
 export { startBullMqWorker, type BullMqWorkerOptions } from './executors/bullmq-worker.ts';
-export { openBullMqCoordinator, type BullMqCoordinator, type BullMqCoordinatorOptions } from './executors/bullmq-coordinator.ts';
+export {
+  openBullMqCoordinator,
+  type BullMqCoordinator,
+  type BullMqCoordinatorOptions,
+} from './executors/bullmq-coordinator.ts';
 // Users and pairs
 export { importDataset, importDatasetWithNotes } from './personas/importers/import-dataset.ts';
 export type { ImportSummary, ImportSkipReason } from './schemas/import-summary.ts';

@@ -22,7 +22,12 @@ export async function checkModelFile(path: string): Promise<void> {
     }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : `cannot be read (${code ?? (error as Error).message})`;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'a directory, not a file'
+          : `cannot be read (${code ?? (error as Error).message})`;
     throw new InputError(`--model-path: ${why}; pass a .gguf model file (or use --base-url for an endpoint)`, path);
   }
   if (head.toString('latin1') !== GGUF_MAGIC) {
@@ -41,6 +46,9 @@ export async function checkModelFile(path: string): Promise<void> {
  */
 export function modelLoadFailure(error: unknown, modelPath: string | undefined): unknown {
   if (!(error instanceof LlmError) || error.retryable) return error;
-  const hint = 'the file may be damaged or truncated (download it again), too large for this machine, or not a model this llama.cpp supports';
-  return modelPath ? new InputError(`--model-path: ${error.message}; ${hint}`, modelPath) : new ConfigError(error.message);
+  const hint =
+    'the file may be damaged or truncated (download it again), too large for this machine, or not a model this llama.cpp supports';
+  return modelPath
+    ? new InputError(`--model-path: ${error.message}; ${hint}`, modelPath)
+    : new ConfigError(error.message);
 }

@@ -25,14 +25,18 @@ export async function checkOutputDirectory(out: string, flag = '--out'): Promise
     try {
       const info = await stat(ancestor);
       if (!info.isDirectory()) {
-        throw new ConfigError(`${flag} ${out}: ${ancestor} is a file, not a directory; pass a directory with ${flag} DIR`);
+        throw new ConfigError(
+          `${flag} ${out}: ${ancestor} is a file, not a directory; pass a directory with ${flag} DIR`,
+        );
       }
       break;
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR') {
-        throw new ConfigError(`${flag} ${out}: a component of ${ancestor} is a file, not a directory; pass a directory with ${flag} DIR`);
+        throw new ConfigError(
+          `${flag} ${out}: a component of ${ancestor} is a file, not a directory; pass a directory with ${flag} DIR`,
+        );
       }
       if (code !== 'ENOENT' || dirname(ancestor) === ancestor) throw unwritable(flag, out, ancestor, error);
       ancestor = dirname(ancestor);

@@ -6,10 +6,32 @@ import { batchTokenShare, cachedPromptShare } from '../llm/compute-cost.ts';
 
 /** The end-of-run table: one row per iteration and a total. */
 export function formatSummary(manifest: Manifest, runDir: string): string {
-  const header = ['iteration', 'pairs', 'accepted', 'rejected', 'failed', 'candidates', 'gen calls', 'critic calls', 'tokens', 'cost $', 'time'];
+  const header = [
+    'iteration',
+    'pairs',
+    'accepted',
+    'rejected',
+    'failed',
+    'candidates',
+    'gen calls',
+    'critic calls',
+    'tokens',
+    'cost $',
+    'time',
+  ];
   const tokens = (usage: Manifest['totals']['usage']) =>
-    usage.generator.prompt_tokens + usage.generator.completion_tokens + usage.critic.prompt_tokens + usage.critic.completion_tokens;
-  type Counts = { pairs: string; accepted: number; rejected: number; failed: number; candidates: number; durationMs: number };
+    usage.generator.prompt_tokens +
+    usage.generator.completion_tokens +
+    usage.critic.prompt_tokens +
+    usage.critic.completion_tokens;
+  type Counts = {
+    pairs: string;
+    accepted: number;
+    rejected: number;
+    failed: number;
+    candidates: number;
+    durationMs: number;
+  };
   const row = (label: string, usage: Manifest['totals']['usage'], costUsd: number, counts?: Counts) => [
     label,
     counts?.pairs ?? '',
@@ -31,10 +53,20 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
     }),
   );
   const { totals, planning } = manifest;
-  if (planning.usage.generator.calls + planning.usage.critic.calls > 0) rows.push(row('planning', planning.usage, planning.cost_usd));
-  rows.push(row('total', totals.usage, totals.cost_usd, { ...totals, pairs: String(totals.pairs), durationMs: totals.duration_ms }));
+  if (planning.usage.generator.calls + planning.usage.critic.calls > 0)
+    rows.push(row('planning', planning.usage, planning.cost_usd));
+  rows.push(
+    row('total', totals.usage, totals.cost_usd, {
+      ...totals,
+      pairs: String(totals.pairs),
+      durationMs: totals.duration_ms,
+    }),
+  );
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+      .join('  ');
   const filtered = Object.entries(
     manifest.iterations.reduce<Record<string, number>>((all, iteration) => {
       for (const [critic, count] of Object.entries(iteration.filtered_by)) all[critic] = (all[critic] ?? 0) + count;
@@ -55,10 +87,14 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
     `candidates filtered by: ${filtered || 'none'}`,
     perAccepted,
     ...(cachedPromptShare(totals.usage) > 0
-      ? [`prompt tokens served from the provider's prompt cache: ${(100 * cachedPromptShare(totals.usage)).toFixed(1)}% (priced at cached_input_per_million_usd in the cost)`]
+      ? [
+          `prompt tokens served from the provider's prompt cache: ${(100 * cachedPromptShare(totals.usage)).toFixed(1)}% (priced at cached_input_per_million_usd in the cost)`,
+        ]
       : []),
     ...(batchTokenShare(totals.usage) > 0
-      ? [`tokens served through the Batch API: ${(100 * batchTokenShare(totals.usage)).toFixed(1)}% (priced at batch_price_factor, default 0.5, in the cost)`]
+      ? [
+          `tokens served through the Batch API: ${(100 * batchTokenShare(totals.usage)).toFixed(1)}% (priced at batch_price_factor, default 0.5, in the cost)`,
+        ]
       : []),
     ...(totals.reply_parsing ? [formatReplyParsing(totals.reply_parsing)] : []),
     ...(manifest.personas_import ? [formatImportSummary(manifest.personas_import, 'personas.strict: true')] : []),

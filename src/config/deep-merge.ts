@@ -6,7 +6,10 @@ export function deepMerge(base: Record<string, unknown>, override: Record<string
   const result: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === undefined) continue;
-    result[key] = isPlainObject(value) && isPlainObject(result[key]) ? deepMerge(result[key] as Record<string, unknown>, value) : value;
+    result[key] =
+      isPlainObject(value) && isPlainObject(result[key])
+        ? deepMerge(result[key] as Record<string, unknown>, value)
+        : value;
   }
   return result;
 }

@@ -46,11 +46,15 @@ export function aggregateVotes(input: AggregateVotesInput): AggregateVotesResult
   const votes = new Map<string, Map<number, number>>();
   for (const verdict of input.verdicts) {
     if (!known.has(verdict.a) || !known.has(verdict.b) || verdict.a === verdict.b) {
-      throw new Error(`verdict of "${verdict.critic}" compares ${verdict.a} and ${verdict.b}, not two ranked candidates`);
+      throw new Error(
+        `verdict of "${verdict.critic}" compares ${verdict.a} and ${verdict.b}, not two ranked candidates`,
+      );
     }
     if (verdict.winner === null) continue;
     if (verdict.winner !== verdict.a && verdict.winner !== verdict.b) {
-      throw new Error(`verdict of "${verdict.critic}" names winner ${verdict.winner}, not ${verdict.a} or ${verdict.b}`);
+      throw new Error(
+        `verdict of "${verdict.critic}" names winner ${verdict.winner}, not ${verdict.a} or ${verdict.b}`,
+      );
     }
     criticWins[verdict.winner][verdict.critic] += 1;
     const key = pairKey(verdict.a, verdict.b);

@@ -28,7 +28,9 @@ export function criticSchemaName(critic: Pick<CriticDefinition, 'name' | 'kind'>
 }
 
 /** The system message: the critic's role and the exact JSON reply it must produce. */
-export function criticSystemMessage(critic: Pick<CriticDefinition, 'name' | 'kind' | 'description' | 'verdict'>): string {
+export function criticSystemMessage(
+  critic: Pick<CriticDefinition, 'name' | 'kind' | 'description' | 'verdict'>,
+): string {
   if (critic.kind === 'filter') {
     return [
       `You are the "${critic.name}" critic, an expert judge of persona-based conversations. ${critic.description}`,

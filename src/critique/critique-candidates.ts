@@ -123,11 +123,15 @@ export async function critiqueCandidates(
     second_order: 'always',
     filters: 'separate',
   };
-  if (selection.filters === 'folded' && selection.method !== 'listwise') throw new Error('folded filters need selection "listwise"');
+  if (selection.filters === 'folded' && selection.method !== 'listwise')
+    throw new Error('folded filters need selection "listwise"');
   // Workers get no panel prompts in their context for schemes chosen by default: read the packaged files (once per process).
-  const listwisePanel = selection.method === 'listwise' ? (deps.listwisePanel ?? (await loadListwisePanel())) : undefined;
+  const listwisePanel =
+    selection.method === 'listwise' ? (deps.listwisePanel ?? (await loadListwisePanel())) : undefined;
   const combinedPanel =
-    selection.method !== 'listwise' && selection.panel === 'combined' ? (deps.panel ?? (await loadCombinedPanel())) : undefined;
+    selection.method !== 'listwise' && selection.panel === 'combined'
+      ? (deps.panel ?? (await loadCombinedPanel()))
+      : undefined;
   const promptHashes: Record<string, string> = {
     ...(combinedPanel && { [COMBINED_PANEL_LINEAGE_KEY]: combinedPanel.promptHash }),
     ...(listwisePanel && { [LISTWISE_PANEL_LINEAGE_KEY]: listwisePanel.promptHash }),
@@ -186,7 +190,10 @@ export async function critiqueCandidates(
   const compare = (a: CritiqueCandidate, b: CritiqueCandidate, firstShown: 'a' | 'b') =>
     compareCandidates({ rankers, panel: combinedPanel, scheme: selection, ...personas, a, b, firstShown }, criticDeps);
 
-  if (selection.method === 'listwise' && (survivors.length > 1 || (survivors.length === 1 && selection.filters === 'folded'))) {
+  if (
+    selection.method === 'listwise' &&
+    (survivors.length > 1 || (survivors.length === 1 && selection.filters === 'folded'))
+  ) {
     const checks = selection.filters === 'folded' ? filterCritics : [];
     const outcome = await runListwisePanel(
       {
@@ -225,7 +232,12 @@ export async function critiqueCandidates(
         rankers.map((critic): PairwiseVerdict => {
           const scoreA = outcome.scores[a.index]?.[critic.name];
           const scoreB = outcome.scores[b.index]?.[critic.name];
-          const winner = scoreA === undefined || scoreB === undefined || scoreA === scoreB ? null : scoreA > scoreB ? a.index : b.index;
+          const winner =
+            scoreA === undefined || scoreB === undefined || scoreA === scoreB
+              ? null
+              : scoreA > scoreB
+                ? a.index
+                : b.index;
           return {
             critic: critic.name,
             kind: 'pairwise',

@@ -36,7 +36,8 @@ export function findDegenerateRepetition(
 
   for (const [index, words] of wordsPerTurn.entries()) {
     const loop = findLoop(words);
-    if (loop) return `utterance ${index + 1} (${turns[index].speaker}) loops: "${shorten(loop.unit)}" repeated ${loop.repeats} times`;
+    if (loop)
+      return `utterance ${index + 1} (${turns[index].speaker}) loops: "${shorten(loop.unit)}" repeated ${loop.repeats} times`;
     if (words.length >= LOW_VARIETY_MIN_WORDS) {
       const ratio = new Set(words).size / words.length;
       if (ratio < LOW_VARIETY_MAX_RATIO) {

@@ -58,7 +58,14 @@ interface CheckOutcome {
 }
 
 function verdict(critic: (typeof LINT_CHECKS)[number], outcome: CheckOutcome): FilterVerdict {
-  return { critic, kind: 'filter', source: 'lint', passed: outcome.passed, confidence: 1, rationale: outcome.rationale };
+  return {
+    critic,
+    kind: 'filter',
+    source: 'lint',
+    passed: outcome.passed,
+    confidence: 1,
+    rationale: outcome.rationale,
+  };
 }
 
 function checkParse(input: LintInput): CheckOutcome {

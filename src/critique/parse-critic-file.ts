@@ -40,13 +40,21 @@ export function parseCriticFile(text: string, displayPath: string): CriticDefini
   const parsed = readFrontmatterFile(source, displayPath, 'name, kind, description and verdict');
   const data: unknown = parsed.data;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new InputError('frontmatter must be a YAML mapping of fields (name, kind, description, verdict)', displayPath);
+    throw new InputError(
+      'frontmatter must be a YAML mapping of fields (name, kind, description, verdict)',
+      displayPath,
+    );
   }
   const raw = data as Record<string, unknown>;
 
   if (raw.enabled === false) {
     if (typeof raw.name !== 'string' || !CriticFrontmatterSchema.shape.name.safeParse(raw.name).success) {
-      throw fieldError(displayPath, 'name', 'expected the name of the critic to switch off, e.g. name: toxicity', raw.name);
+      throw fieldError(
+        displayPath,
+        'name',
+        'expected the name of the critic to switch off, e.g. name: toxicity',
+        raw.name,
+      );
     }
     return { name: raw.name, enabled: false, sourcePath: displayPath };
   }
@@ -93,7 +101,9 @@ function unknownFieldProblems(raw: Record<string, unknown>): string[] {
   if (typeof verdict === 'object' && verdict !== null && !Array.isArray(verdict)) {
     for (const key of Object.keys(verdict)) {
       if (!KNOWN_VERDICT_FIELDS.includes(key)) {
-        problems.push(`frontmatter field "verdict.${key}": unknown field; known fields are ${KNOWN_VERDICT_FIELDS.join(', ')}`);
+        problems.push(
+          `frontmatter field "verdict.${key}": unknown field; known fields are ${KNOWN_VERDICT_FIELDS.join(', ')}`,
+        );
       }
     }
   }
@@ -139,24 +149,36 @@ function article(expected: string): string {
 function kindProblems(frontmatter: z.infer<typeof CriticFrontmatterSchema>, raw: Record<string, unknown>): string[] {
   const problems: string[] = [];
   if (RESERVED_NAME.test(frontmatter.name)) {
-    problems.push(`frontmatter field "name": "${frontmatter.name}" is reserved (lint_* and copeland); choose another name`);
+    problems.push(
+      `frontmatter field "name": "${frontmatter.name}" is reserved (lint_* and copeland); choose another name`,
+    );
   }
   const rawField = valueAt(raw, ['verdict', 'field']);
   if (frontmatter.kind === 'filter') {
     if (rawField === undefined) {
-      problems.push('frontmatter field "verdict.field": required for a filter critic: the boolean field its reply answers, e.g. field: contradicts');
+      problems.push(
+        'frontmatter field "verdict.field": required for a filter critic: the boolean field its reply answers, e.g. field: contradicts',
+      );
     } else if (['rationale', 'confidence', 'winner'].includes(frontmatter.verdict.field)) {
-      problems.push(`frontmatter field "verdict.field": "${frontmatter.verdict.field}" is reserved; choose another name, e.g. field: contradicts`);
+      problems.push(
+        `frontmatter field "verdict.field": "${frontmatter.verdict.field}" is reserved; choose another name, e.g. field: contradicts`,
+      );
     }
     if (frontmatter.verdict.reject_when === undefined) {
-      problems.push('frontmatter field "verdict.reject_when": required for a filter critic: the value of the field that rejects a candidate, e.g. reject_when: true');
+      problems.push(
+        'frontmatter field "verdict.reject_when": required for a filter critic: the value of the field that rejects a candidate, e.g. reject_when: true',
+      );
     }
   } else {
     if (frontmatter.verdict.field !== 'winner') {
-      problems.push(`frontmatter field "verdict.field": a pairwise critic always answers "winner"; remove the field, got ${formatValue(rawField)}`);
+      problems.push(
+        `frontmatter field "verdict.field": a pairwise critic always answers "winner"; remove the field, got ${formatValue(rawField)}`,
+      );
     }
     if (frontmatter.verdict.reject_when !== undefined) {
-      problems.push('frontmatter field "verdict.reject_when": only filter critics reject; remove it from a pairwise critic');
+      problems.push(
+        'frontmatter field "verdict.reject_when": only filter critics reject; remove it from a pairwise critic',
+      );
     }
   }
   return problems;

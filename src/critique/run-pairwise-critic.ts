@@ -61,7 +61,12 @@ export async function askPairwiseOrder(
     deps.options,
   );
   try {
-    const { value } = await completeStructured(deps.backend, request, PairwiseReplySchema, criticSchemaName(input.critic));
+    const { value } = await completeStructured(
+      deps.backend,
+      request,
+      PairwiseReplySchema,
+      criticSchemaName(input.critic),
+    );
     return { winner: value.winner === 'A' ? shownAsA.index : shownAsB.index, rationale: value.rationale };
   } catch (error) {
     if (error instanceof StructuredOutputError) {

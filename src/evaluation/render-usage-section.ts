@@ -42,14 +42,18 @@ export function renderUsageSection(view: RunReportView, iterations: ReportIterat
   const judgeLine = judge
     ? `<p class="muted">LLM judge (evaluation): ${formatReportNumber(judge.usage.calls)} calls, ${formatReportNumber(judge.usage.prompt_tokens)} prompt + ${formatReportNumber(judge.usage.completion_tokens)} completion tokens.</p>`
     : '';
-  const cached = (totals?.usage?.generator?.cached_prompt_tokens ?? 0) + (totals?.usage?.critic?.cached_prompt_tokens ?? 0);
+  const cached =
+    (totals?.usage?.generator?.cached_prompt_tokens ?? 0) + (totals?.usage?.critic?.cached_prompt_tokens ?? 0);
   const prompt = (totals?.usage?.generator?.prompt_tokens ?? 0) + (totals?.usage?.critic?.prompt_tokens ?? 0);
   const cachedLine =
     cached > 0 && prompt > 0
       ? `<p class="muted" id="prompt-cache-share">Prompt tokens served from the provider's prompt cache: ${formatReportNumber(cached)} (${((100 * cached) / prompt).toFixed(1)}% of prompt tokens), priced at the cached-input price in the cost.</p>`
       : '';
   const roles = [totals?.usage?.generator, totals?.usage?.critic];
-  const batchTokens = roles.reduce((sum, role) => sum + (role?.batch_prompt_tokens ?? 0) + (role?.batch_completion_tokens ?? 0), 0);
+  const batchTokens = roles.reduce(
+    (sum, role) => sum + (role?.batch_prompt_tokens ?? 0) + (role?.batch_completion_tokens ?? 0),
+    0,
+  );
   const allTokens = roles.reduce((sum, role) => sum + (role?.prompt_tokens ?? 0) + (role?.completion_tokens ?? 0), 0);
   const batchLine =
     batchTokens > 0 && allTokens > 0

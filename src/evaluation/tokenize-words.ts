@@ -1,6 +1,7 @@
 const WORD_PATTERN = /[\p{L}\p{N}]+(?:'[\p{L}\p{N}]+)*/gu;
 // Same words for ASCII-only text, several times faster than the Unicode-aware pattern.
 const ASCII_WORD_PATTERN = /[a-z0-9]+(?:'[a-z0-9]+)*/g;
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /**

@@ -26,10 +26,7 @@ export async function loadPromptTemplate(path = defaultPromptTemplatePath()): Pr
   const parsed = readFrontmatterFile(text, path, 'the system message (system: ...)');
   const frontmatter = SystemPromptFrontmatterSchema.safeParse(parsed.data);
   if (!frontmatter.success) {
-    throw new InputError(
-      'frontmatter field "system": expected the system message as a non-empty string',
-      path,
-    );
+    throw new InputError('frontmatter field "system": expected the system message as a non-empty string', path);
   }
   const used = new Set([...parsed.content.matchAll(/\{\{(\w+)\}\}/g)].map((match) => match[1]));
   for (const name of used) {
@@ -43,5 +40,10 @@ export async function loadPromptTemplate(path = defaultPromptTemplatePath()): Pr
   for (const name of REQUIRED_PLACEHOLDERS) {
     if (!used.has(name)) throw new InputError(`missing required placeholder {{${name}}}`, path);
   }
-  return { system: frontmatter.data.system.trim(), body: parsed.content.trim(), hash: hashText(text), sourcePath: path };
+  return {
+    system: frontmatter.data.system.trim(),
+    body: parsed.content.trim(),
+    hash: hashText(text),
+    sourcePath: path,
+  };
 }

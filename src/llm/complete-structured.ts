@@ -46,7 +46,10 @@ export async function completeStructured<T>(
       const asked =
         reasks === 0
           ? structuredRequest
-          : Object.assign({}, structuredRequest, { seed: (request.seed ?? 0) + reasks, reaskOf: 'invalid_json' as const });
+          : Object.assign({}, structuredRequest, {
+              seed: (request.seed ?? 0) + reasks,
+              reaskOf: 'invalid_json' as const,
+            });
       reasks += 1;
       return askWithRepair(backend, asked, request.messages, schema, name, usage);
     },
@@ -78,7 +81,9 @@ async function askWithRepair<T>(
     { role: 'assistant', content: firstText },
     { role: 'user', content: buildRepairPrompt(name, firstOutcome.issues) },
   ];
-  const repair = await backend.complete(Object.assign({}, structuredRequest, { messages: repairMessages, reaskOf: undefined }));
+  const repair = await backend.complete(
+    Object.assign({}, structuredRequest, { messages: repairMessages, reaskOf: undefined }),
+  );
   const repairText = repair.texts[0] ?? '';
   addCompletionUsage(usage, repair.usage);
   const repairOutcome = parseStructured(repairText, schema);
@@ -143,7 +148,9 @@ export function parseStructured<T>(text: string, schema: z.ZodType<T>): ParseOut
   if (result.success) return { ok: true, value: result.data };
   return {
     ok: false,
-    issues: result.error.issues.map((issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(root)'}: ${issue.message}`),
+    issues: result.error.issues.map(
+      (issue) => `${issue.path.length ? issue.path.map(String).join('.') : '(root)'}: ${issue.message}`,
+    ),
   };
 }
 

@@ -47,7 +47,10 @@ export function computeRoleCost(
 export function batchTokenShare(usage: UsageByRole): number {
   const roles = [usage.generator, usage.critic];
   const total = roles.reduce((sum, role) => sum + role.prompt_tokens + role.completion_tokens, 0);
-  const batch = roles.reduce((sum, role) => sum + (role.batch_prompt_tokens ?? 0) + (role.batch_completion_tokens ?? 0), 0);
+  const batch = roles.reduce(
+    (sum, role) => sum + (role.batch_prompt_tokens ?? 0) + (role.batch_completion_tokens ?? 0),
+    0,
+  );
   return total > 0 ? batch / total : 0;
 }
 

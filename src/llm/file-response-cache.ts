@@ -18,7 +18,10 @@ export interface FileResponseCacheOptions {
  * Writes are batched (see `flushIntervalMs`) and synchronous: one `write` per batch instead of one
  * thread-pool round trip per reply, which was about a tenth of persona-forge's CPU per LLM call.
  */
-export async function openFileResponseCache(path: string, options: FileResponseCacheOptions = {}): Promise<ResponseCache> {
+export async function openFileResponseCache(
+  path: string,
+  options: FileResponseCacheOptions = {},
+): Promise<ResponseCache> {
   const flushIntervalMs = options.flushIntervalMs ?? 200;
   mkdirSync(dirname(path), { recursive: true });
   const index = new Map<string, { offset: number; length: number }>();
@@ -40,7 +43,8 @@ export async function openFileResponseCache(path: string, options: FileResponseC
     const chunk = Buffer.from(pendingLines.join(''));
     pendingLines = [];
     pendingBytes = 0;
-    for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written, chunk.length - written, size + written);
+    for (let written = 0; written < chunk.length;)
+      written += writeSync(fd, chunk, written, chunk.length - written, size + written);
     size += chunk.length;
     pending.clear();
   }

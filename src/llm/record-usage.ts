@@ -29,7 +29,8 @@ export function recordUsage(backend: LlmBackend): UsageRecordingBackend {
       }
       if (result.usage.batchPromptTokens !== undefined) {
         bucket.batch_prompt_tokens = (bucket.batch_prompt_tokens ?? 0) + result.usage.batchPromptTokens;
-        bucket.batch_completion_tokens = (bucket.batch_completion_tokens ?? 0) + (result.usage.batchCompletionTokens ?? 0);
+        bucket.batch_completion_tokens =
+          (bucket.batch_completion_tokens ?? 0) + (result.usage.batchCompletionTokens ?? 0);
       }
       if (result.usage.faults) bucket.faults = addLlmFaults(bucket.faults, result.usage.faults);
       return result;

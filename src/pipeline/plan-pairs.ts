@@ -116,7 +116,12 @@ async function preparePersonaPairs(
         critic_max_output_tokens: config.llm.critic_max_output_tokens,
         seed: seedFor(config.seed, `personas/${request.label}`),
       },
-      { backend: deps.backend, random: deriveRandom(config.seed, `personas/${request.label}`), embedder, seedAttributes: attributes },
+      {
+        backend: deps.backend,
+        random: deriveRandom(config.seed, `personas/${request.label}`),
+        embedder,
+        seedAttributes: attributes,
+      },
     );
     const pairs = prepared.pairs.slice(offset, offset + request.count);
     if (pairs.length === 0) {
@@ -125,7 +130,10 @@ async function preparePersonaPairs(
         config.personas.source,
       );
     }
-    return { pairs: pairs.map((pair) => prefixPair(pair, request.idPrefix)), rejections: { ...prepared.report.rejections } };
+    return {
+      pairs: pairs.map((pair) => prefixPair(pair, request.idPrefix)),
+      rejections: { ...prepared.report.rejections },
+    };
   } finally {
     await embedder.dispose();
   }

@@ -10,13 +10,18 @@ import { RUN_FILES, type RunDirectory } from './run-directory.ts';
 import { FinishedPairs } from './finished-pairs.ts';
 import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
 
-
 /**
  * What a resume needs of a row (its pair, and an outcome line when the row's own was lost) and of
  * a candidate (its pair): validating only these keeps reading a large run back cheap. Recovery
  * copies kept lines byte for byte, so the fields left out are never lost.
  */
-const RowOnResumeSchema = DatasetRowSchema.pick({ id: true, iteration: true, pair_id: true, lineage: true, usage: true });
+const RowOnResumeSchema = DatasetRowSchema.pick({
+  id: true,
+  iteration: true,
+  pair_id: true,
+  lineage: true,
+  usage: true,
+});
 const CandidateOnResumeSchema = CandidateRecordSchema.pick({ iteration: true, pair_id: true });
 
 /** A pair handed to `RunState.commit`, waiting for its durable write. */
@@ -53,7 +58,12 @@ export class RunState {
     /** Accepted rows; the rows themselves stay on disk so memory does not grow with the run. */
     private acceptedRowCount: number,
     private readonly conversationsPath: string,
-    private readonly sinks: { conversations: JsonlSink; candidates: JsonlSink; outcomes: JsonlSink; surplus: JsonlSink },
+    private readonly sinks: {
+      conversations: JsonlSink;
+      candidates: JsonlSink;
+      outcomes: JsonlSink;
+      surplus: JsonlSink;
+    },
   ) {}
 
   static async open(runDir: RunDirectory, iterations: number): Promise<RunState> {
@@ -233,7 +243,9 @@ export class RunState {
 }
 
 /** The outcome of a pair whose row was written but whose outcome line was lost to a crash. */
-function outcomeFromOrphanRow(row: Pick<DatasetRow, 'id' | 'iteration' | 'pair_id' | 'lineage' | 'usage'>): OutcomeLine {
+function outcomeFromOrphanRow(
+  row: Pick<DatasetRow, 'id' | 'iteration' | 'pair_id' | 'lineage' | 'usage'>,
+): OutcomeLine {
   return {
     iteration: row.iteration,
     pair_id: row.pair_id,

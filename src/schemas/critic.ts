@@ -14,7 +14,10 @@ export const CriticFrontmatterSchema = z.object({
    */
   verdict: z
     .object({
-      field: z.string().regex(/^[a-z][a-z0-9_]*$/).default('winner'),
+      field: z
+        .string()
+        .regex(/^[a-z][a-z0-9_]*$/)
+        .default('winner'),
       reject_when: z.boolean().optional(),
     })
     .default({ field: 'winner' }),
@@ -88,8 +91,5 @@ export const PairwiseVerdictSchema = z.object({
 });
 export type PairwiseVerdict = z.infer<typeof PairwiseVerdictSchema>;
 
-export const CriticVerdictSchema = z.discriminatedUnion('kind', [
-  FilterVerdictSchema,
-  PairwiseVerdictSchema,
-]);
+export const CriticVerdictSchema = z.discriminatedUnion('kind', [FilterVerdictSchema, PairwiseVerdictSchema]);
 export type CriticVerdict = z.infer<typeof CriticVerdictSchema>;

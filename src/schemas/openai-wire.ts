@@ -28,7 +28,6 @@ export const embeddingsReplySchema = z.looseObject({
 });
 export type EmbeddingsReply = z.infer<typeof embeddingsReplySchema>;
 
-
 const isNullish = (value: unknown): value is null | undefined => value === null || value === undefined;
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

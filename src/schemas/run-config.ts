@@ -76,7 +76,10 @@ export const RunConfigSchema = z.strictObject({
   /** Root directory for run directories. */
   out: z.string().default('output'),
   /** Run id (directory name); generated from time and seed when absent. */
-  run_id: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+  run_id: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional(),
   /** Seed for every random choice (sampling profiles, pairs, few-shot examples, LLM seed). */
   seed: z.number().int().min(0).max(4_294_967_295).default(1),
   /** Generator-Critic iterations (paper: 3), at most 100. */

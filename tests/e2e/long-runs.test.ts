@@ -11,9 +11,16 @@ import { ManifestSchema } from '../../src/schemas/manifest.ts';
 import { OutcomeLineSchema } from '../../src/schemas/outcome-line.ts';
 
 const readLines = async (path: string) =>
-  existsSync(path) ? (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
-const readManifest = async (runDir: string) => ManifestSchema.parse(JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')));
-const requestKey = (request: RecordedRequest) => createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
+  existsSync(path)
+    ? (await readFile(path, 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+    : [];
+const readManifest = async (runDir: string) =>
+  ManifestSchema.parse(JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')));
+const requestKey = (request: RecordedRequest) =>
+  createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
 const waitFor = async (predicate: () => Promise<boolean>, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -32,29 +39,81 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
     out = await mkdtemp(join(tmpdir(), 'pf-long-'));
     pricesConfig = join(out, 'prices.yaml');
     await writeFile(join(out, 'no-retry.yaml'), 'critique:\n  retry_rejected: false\n');
-    await writeFile(pricesConfig, 'prices:\n  gen-m: { input_per_million_usd: 2, output_per_million_usd: 8 }\n  critic-m: { input_per_million_usd: 1, output_per_million_usd: 4 }\n');
+    await writeFile(
+      pricesConfig,
+      'prices:\n  gen-m: { input_per_million_usd: 2, output_per_million_usd: 8 }\n  critic-m: { input_per_million_usd: 1, output_per_million_usd: 4 }\n',
+    );
   });
   afterAll(async () => fixture?.close());
 
-  const base = (runId: string) => ['run', '--base-url', fixture.baseUrl, '--model', 'gen-m', '--critic-model', 'critic-m', '--out', out, '--run-id', runId, '--candidates', '2'];
+  const base = (runId: string) => [
+    'run',
+    '--base-url',
+    fixture.baseUrl,
+    '--model',
+    'gen-m',
+    '--critic-model',
+    'critic-m',
+    '--out',
+    out,
+    '--run-id',
+    runId,
+    '--candidates',
+    '2',
+  ];
 
   it('accounts tokens per role and iteration and prices them from the price table', async () => {
-    const { code, stdout } = await runCli([...base('priced'), '--iterations', '2', '--pairs', '2', '--config', pricesConfig]).result;
+    const { code, stdout } = await runCli([
+      ...base('priced'),
+      '--iterations',
+      '2',
+      '--pairs',
+      '2',
+      '--config',
+      pricesConfig,
+    ]).result;
     expect(code).toBe(0);
     const manifest = await readManifest(join(out, 'priced'));
     const { usage } = manifest.totals;
     const expectedCost =
-      (usage.generator.prompt_tokens * 2 + usage.generator.completion_tokens * 8 + usage.critic.prompt_tokens * 1 + usage.critic.completion_tokens * 4) / 1e6;
+      (usage.generator.prompt_tokens * 2 +
+        usage.generator.completion_tokens * 8 +
+        usage.critic.prompt_tokens * 1 +
+        usage.critic.completion_tokens * 4) /
+      1e6;
     expect(manifest.totals.cost_usd).toBeCloseTo(expectedCost, 9);
     expect(manifest.totals.cost_usd).toBeGreaterThan(0);
-    expect(manifest.iterations.every((iteration) => iteration.usage.generator.calls > 0 && iteration.cost_usd > 0)).toBe(true);
-    const rows = (await readLines(join(out, 'priced', 'conversations.jsonl'))).map((row) => DatasetRowSchema.parse(row));
+    expect(
+      manifest.iterations.every((iteration) => iteration.usage.generator.calls > 0 && iteration.cost_usd > 0),
+    ).toBe(true);
+    const rows = (await readLines(join(out, 'priced', 'conversations.jsonl'))).map((row) =>
+      DatasetRowSchema.parse(row),
+    );
     expect(rows.every((row) => row.usage.cost_usd > 0 && row.usage.prompt_tokens > 0)).toBe(true);
     expect(stdout).toContain(`${manifest.totals.cost_usd.toFixed(4)}`);
   });
 
   it('estimates a run from a small sample and says how', async () => {
-    const { code, stdout } = await runCli(['estimate', '--base-url', fixture.baseUrl, '--model', 'gen-m', '--critic-model', 'critic-m', '--pairs', '50', '--iterations', '2', '--candidates', '2', '--sample-pairs', '2', '--config', pricesConfig, '--json']).result;
+    const { code, stdout } = await runCli([
+      'estimate',
+      '--base-url',
+      fixture.baseUrl,
+      '--model',
+      'gen-m',
+      '--critic-model',
+      'critic-m',
+      '--pairs',
+      '50',
+      '--iterations',
+      '2',
+      '--candidates',
+      '2',
+      '--sample-pairs',
+      '2',
+      '--config',
+      pricesConfig,
+      '--json',
+    ]).result;
     expect(code).toBe(0);
     const estimate = JSON.parse(stdout);
     expect(estimate.sample.pairs).toBe(2);
@@ -67,7 +126,17 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
 
   it('stops at --max-tokens with exit 3, writes everything, and --resume with a higher cap finishes', async () => {
     const runDir = join(out, 'capped');
-    const first = await runCli([...base('capped'), '--iterations', '1', '--pairs', '6', '--concurrency', '1', '--max-tokens', '20000']).result;
+    const first = await runCli([
+      ...base('capped'),
+      '--iterations',
+      '1',
+      '--pairs',
+      '6',
+      '--concurrency',
+      '1',
+      '--max-tokens',
+      '20000',
+    ]).result;
     expect(first.code).toBe(3);
     expect(first.stdout).toContain('Budget reached');
     const manifest = await readManifest(runDir);
@@ -90,9 +159,20 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
 
   it('--target N yields exactly N accepted conversations by over-generating pairs', async () => {
     // Half the pairs have only toxic candidates, so about half are rejected.
-    fixture.setOptions({ candidateScript: ({ pairText }) => (createHash('md5').update(pairText).digest()[0] % 2 === 0 ? 'toxic' : 'normal') });
+    fixture.setOptions({
+      candidateScript: ({ pairText }) =>
+        createHash('md5').update(pairText).digest()[0] % 2 === 0 ? 'toxic' : 'normal',
+    });
     try {
-      const { code } = await runCli([...base('target'), '--iterations', '2', '--target', '7', '--config', join(out, 'no-retry.yaml')]).result;
+      const { code } = await runCli([
+        ...base('target'),
+        '--iterations',
+        '2',
+        '--target',
+        '7',
+        '--config',
+        join(out, 'no-retry.yaml'),
+      ]).result;
       expect(code).toBe(0);
     } finally {
       fixture.setOptions({ candidateScript: undefined });
@@ -103,7 +183,8 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
     const manifest = await readManifest(runDir);
     expect(manifest.iterations.map((iteration) => iteration.accepted)).toEqual([4, 3]);
     expect(manifest.totals.rejected).toBeGreaterThan(0);
-    for (const iteration of manifest.iterations) expect(iteration.accepted + iteration.rejected + iteration.failed).toBe(iteration.pairs);
+    for (const iteration of manifest.iterations)
+      expect(iteration.accepted + iteration.rejected + iteration.failed).toBe(iteration.pairs);
   });
 
   it('--target stays exact when 16 pairs in flight finish together and share durable writes', async () => {
@@ -112,7 +193,17 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
     let samples = 0;
     fixture.setOptions({ latencyMs: 20, candidateScript: () => (samples++ < 12 ? 'toxic' : 'normal') });
     try {
-      const { code } = await runCli([...base('target-wide'), '--iterations', '1', '--target', '9', '--concurrency', '16', '--config', join(out, 'no-retry.yaml')]).result;
+      const { code } = await runCli([
+        ...base('target-wide'),
+        '--iterations',
+        '1',
+        '--target',
+        '9',
+        '--concurrency',
+        '16',
+        '--config',
+        join(out, 'no-retry.yaml'),
+      ]).result;
       expect(code).toBe(0);
     } finally {
       fixture.setOptions({ latencyMs: 0, candidateScript: undefined });
@@ -122,7 +213,12 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
     expect(rows).toHaveLength(9);
     const outcomes = (await readLines(join(runDir, 'outcomes.jsonl'))).map((line) => OutcomeLineSchema.parse(line));
     expect(new Set(outcomes.map((line) => line.pair_id)).size).toBe(outcomes.length);
-    expect(outcomes.filter((line) => line.status === 'accepted').map((line) => line.row_id).sort()).toEqual(rows.map((row) => row.id).sort());
+    expect(
+      outcomes
+        .filter((line) => line.status === 'accepted')
+        .map((line) => line.row_id)
+        .sort(),
+    ).toEqual(rows.map((row) => row.id).sort());
     // Pairs that finished after the target was met keep their rows in surplus.jsonl.
     const surplus = await readLines(join(runDir, 'surplus.jsonl'));
     expect(surplus.length).toBeGreaterThan(0);
@@ -185,10 +281,25 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
 
   it('survives a faulty endpoint (429, 500, hangs, truncated and malformed bodies at 20%)', async () => {
     await writeFile(join(out, 'faulty.yaml'), 'llm:\n  timeout_ms: 1500\n  max_retries: 3\n');
-    fixture.setOptions({ faults: { rate: 0.2, kinds: ['429', '500', 'hang', 'truncated', 'malformed'], seed: 11, retryAfter: '0' } });
+    fixture.setOptions({
+      faults: { rate: 0.2, kinds: ['429', '500', 'hang', 'truncated', 'malformed'], seed: 11, retryAfter: '0' },
+    });
     let result;
     try {
-      result = await runCli([...base('faulty'), '--iterations', '1', '--pairs', '8', '--concurrency', '4', '--config', join(out, 'faulty.yaml')], { timeoutMs: 240_000 }).result;
+      result = await runCli(
+        [
+          ...base('faulty'),
+          '--iterations',
+          '1',
+          '--pairs',
+          '8',
+          '--concurrency',
+          '4',
+          '--config',
+          join(out, 'faulty.yaml'),
+        ],
+        { timeoutMs: 240_000 },
+      ).result;
     } finally {
       fixture.setOptions({ faults: undefined });
     }

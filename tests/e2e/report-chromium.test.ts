@@ -151,7 +151,9 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
       svgs.map((svg) => {
         const text = svg.querySelector('text.tick');
         const scale = svg.getBoundingClientRect().width / Number(svg.getAttribute('viewBox')!.split(' ')[2]);
-        return text ? Number.parseFloat(svg.ownerDocument.defaultView!.getComputedStyle(text).fontSize) * scale : Infinity;
+        return text
+          ? Number.parseFloat(svg.ownerDocument.defaultView!.getComputedStyle(text).fontSize) * scale
+          : Infinity;
       }),
     );
     expect(fontPixels.length).toBeGreaterThan(5);

@@ -7,7 +7,10 @@ import { runCli } from '../fixtures/run-cli.ts';
 import { DatasetRowSchema } from '../../src/schemas/dataset-row.ts';
 
 const readLines = async (path: string) =>
-  (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 
 describe('persona-forge run: bad input gets a clear message and exit code 2', () => {
   let directory: string;
@@ -20,7 +23,15 @@ describe('persona-forge run: bad input gets a clear message and exit code 2', ()
     await writeFile(seeds, '{"id":"a-1","category":"pets","text":"I have a dog."}\n{"id":"a-2","category":"pets"\n');
     const config = join(directory, 'config.yaml');
     await writeFile(config, `seeds:\n  attributes: ${seeds}\n`);
-    const { code, stderr } = await runCli(['run', '--config', config, '--base-url', 'http://127.0.0.1:59999/v1', '--out', directory]).result;
+    const { code, stderr } = await runCli([
+      'run',
+      '--config',
+      config,
+      '--base-url',
+      'http://127.0.0.1:59999/v1',
+      '--out',
+      directory,
+    ]).result;
     expect(code).toBe(2);
     expect(stderr).toContain(`${seeds}:2: invalid JSON`);
     expect(stderr).not.toContain('    at ');
@@ -31,7 +42,15 @@ describe('persona-forge run: bad input gets a clear message and exit code 2', ()
     const { mkdir } = await import('node:fs/promises');
     await mkdir(critics, { recursive: true });
     await writeFile(join(critics, 'rude.md'), '---\nname: rude\nkind: ranker\ndescription: x\n---\n{{conversation}}\n');
-    const { code, stderr } = await runCli(['run', '--critics', critics, '--base-url', 'http://127.0.0.1:59999/v1', '--out', directory]).result;
+    const { code, stderr } = await runCli([
+      'run',
+      '--critics',
+      critics,
+      '--base-url',
+      'http://127.0.0.1:59999/v1',
+      '--out',
+      directory,
+    ]).result;
     expect(code).toBe(2);
     expect(stderr).toContain('rude.md');
     expect(stderr).toContain('frontmatter field "kind"');
@@ -52,13 +71,18 @@ describe('persona-forge run: bad input gets a clear message and exit code 2', ()
   it('rejects a bad flag value with a usage message', async () => {
     const { code, stderr } = await runCli(['run', '--pairs', 'zero']).result;
     expect(code).toBe(2);
-    expect(stderr).toContain(`option '--pairs <n>' argument 'zero' is invalid. Expected an integer from 1 to 1000000, got "zero".`);
+    expect(stderr).toContain(
+      `option '--pairs <n>' argument 'zero' is invalid. Expected an integer from 1 to 1000000, got "zero".`,
+    );
   });
 
   it('explains an unreachable endpoint without a stack trace and without the key', async () => {
-    const { code, stderr } = await runCli(['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', directory, '--pairs', '1', '--iterations', '1'], {
-      env: { OPENAI_API_KEY: 'sk-unreachable-secret' },
-    }).result;
+    const { code, stderr } = await runCli(
+      ['run', '--base-url', 'http://127.0.0.1:59999/v1', '--out', directory, '--pairs', '1', '--iterations', '1'],
+      {
+        env: { OPENAI_API_KEY: 'sk-unreachable-secret' },
+      },
+    ).result;
     expect(code).toBe(2);
     expect(stderr).toContain('Cannot reach the LLM endpoint at http://127.0.0.1:59999/v1');
     expect(stderr).toContain('Check --base-url or OPENAI_BASE_URL');
@@ -77,16 +101,38 @@ describe('persona-forge run: malformed LLM JSON and mid-run failures', () => {
   afterAll(async () => fixture?.close());
 
   // The paper's per-expert panel (one call per critic): these tests count and break individual critic calls.
-  const runArgs = (runId: string) => ['run', '--base-url', fixture.baseUrl, '--selection', 'round-robin', '--iterations', '1', '--pairs', '3', '--candidates', '2', '--out', out, '--run-id', runId];
+  const runArgs = (runId: string) => [
+    'run',
+    '--base-url',
+    fixture.baseUrl,
+    '--selection',
+    'round-robin',
+    '--iterations',
+    '1',
+    '--pairs',
+    '3',
+    '--candidates',
+    '2',
+    '--out',
+    out,
+    '--run-id',
+    runId,
+  ];
 
   it('repairs a broken critic reply with one extra call and completes', async () => {
-    fixture.setOptions({ malformedJson: ({ kind, isRepair }) => (kind === 'critic_toxicity' && !isRepair ? 'broken-then-ok' : 'ok') });
+    fixture.setOptions({
+      malformedJson: ({ kind, isRepair }) => (kind === 'critic_toxicity' && !isRepair ? 'broken-then-ok' : 'ok'),
+    });
     const { code } = await runCli(runArgs('repaired')).result;
     expect(code).toBe(0);
-    const repairs = fixture.requests.filter((request) => request.kind === 'critic_toxicity' && JSON.stringify(request.body.messages).includes('not valid'));
+    const repairs = fixture.requests.filter(
+      (request) => request.kind === 'critic_toxicity' && JSON.stringify(request.body.messages).includes('not valid'),
+    );
     expect(repairs.length).toBeGreaterThan(0);
     const candidates = await readLines(join(out, 'repaired', 'candidates.jsonl'));
-    const toxicity = candidates.flatMap((record) => record.filters).filter((verdict: { critic: string }) => verdict.critic === 'toxicity');
+    const toxicity = candidates
+      .flatMap((record) => record.filters)
+      .filter((verdict: { critic: string }) => verdict.critic === 'toxicity');
     expect(toxicity.every((verdict: { confidence: number }) => verdict.confidence > 0)).toBe(true);
   });
 
@@ -95,9 +141,16 @@ describe('persona-forge run: malformed LLM JSON and mid-run failures', () => {
     const { code } = await runCli(runArgs('unusable')).result;
     expect(code).toBe(0);
     const candidates = await readLines(join(out, 'unusable', 'candidates.jsonl'));
-    const toxicity = candidates.flatMap((record) => record.filters).filter((verdict: { critic: string }) => verdict.critic === 'toxicity');
+    const toxicity = candidates
+      .flatMap((record) => record.filters)
+      .filter((verdict: { critic: string }) => verdict.critic === 'toxicity');
     expect(toxicity.length).toBeGreaterThan(0);
-    expect(toxicity.every((verdict: { rationale: string; confidence: number }) => verdict.rationale.startsWith('critic reply unusable') && verdict.confidence === 0)).toBe(true);
+    expect(
+      toxicity.every(
+        (verdict: { rationale: string; confidence: number }) =>
+          verdict.rationale.startsWith('critic reply unusable') && verdict.confidence === 0,
+      ),
+    ).toBe(true);
   });
 
   it('--critics DIR adds an expert that judges every surviving candidate, and can switch one off', async () => {
@@ -117,21 +170,49 @@ describe('persona-forge run: malformed LLM JSON and mid-run failures', () => {
     expect(kinds).toContain('critic_politeness');
     expect(kinds).not.toContain('pairwise_likability');
     const candidates = await readLines(join(out, 'extra-critics', 'candidates.jsonl'));
-    expect(candidates.some((record) => record.filters.some((verdict: { critic: string }) => verdict.critic === 'politeness'))).toBe(true);
+    expect(
+      candidates.some((record) =>
+        record.filters.some((verdict: { critic: string }) => verdict.critic === 'politeness'),
+      ),
+    ).toBe(true);
   });
 
   it('keeps rows already written intact when the endpoint starts failing mid-run, and --resume retries the failed pairs', async () => {
     fixture.setOptions({ malformedJson: () => 'ok' });
     // Let the first pairs through, then fail every request with HTTP 500.
     const failFrom = fixture.stats.total + 160;
-    fixture.setOptions({ faults: { rate: 1, kinds: ['500'], requestIndices: Array.from({ length: 5000 }, (_, index) => failFrom + index) } });
-    const args = ['run', '--base-url', fixture.baseUrl, '--selection', 'round-robin', '--iterations', '1', '--pairs', '8', '--candidates', '2', '--concurrency', '1', '--out', out, '--run-id', 'midrun', '--config', join(out, 'retries.yaml')];
+    fixture.setOptions({
+      faults: { rate: 1, kinds: ['500'], requestIndices: Array.from({ length: 5000 }, (_, index) => failFrom + index) },
+    });
+    const args = [
+      'run',
+      '--base-url',
+      fixture.baseUrl,
+      '--selection',
+      'round-robin',
+      '--iterations',
+      '1',
+      '--pairs',
+      '8',
+      '--candidates',
+      '2',
+      '--concurrency',
+      '1',
+      '--out',
+      out,
+      '--run-id',
+      'midrun',
+      '--config',
+      join(out, 'retries.yaml'),
+    ];
     // One contradiction check per planning call, so the 160 requests above end mid-run as they were counted.
     await writeFile(join(out, 'retries.yaml'), 'llm:\n  max_retries: 0\nprofiles:\n  contradiction_batch: 1\n');
     const first = await runCli(args).result;
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/pair\(s\) failed/);
-    const rowsBefore = (await readLines(join(out, 'midrun', 'conversations.jsonl'))).map((row) => DatasetRowSchema.parse(row));
+    const rowsBefore = (await readLines(join(out, 'midrun', 'conversations.jsonl'))).map((row) =>
+      DatasetRowSchema.parse(row),
+    );
     expect(rowsBefore.length).toBeGreaterThan(0);
     expect(rowsBefore.length).toBeLessThan(8);
     expect(await readdir(join(out, 'midrun'))).toContain('dataset.parquet');
@@ -139,7 +220,9 @@ describe('persona-forge run: malformed LLM JSON and mid-run failures', () => {
     fixture.setOptions({ faults: undefined });
     const resumed = await runCli(['run', '--resume', join(out, 'midrun')]).result;
     expect(resumed.code).toBe(0);
-    const rowsAfter = (await readLines(join(out, 'midrun', 'conversations.jsonl'))).map((row) => DatasetRowSchema.parse(row));
+    const rowsAfter = (await readLines(join(out, 'midrun', 'conversations.jsonl'))).map((row) =>
+      DatasetRowSchema.parse(row),
+    );
     expect(rowsAfter.slice(0, rowsBefore.length)).toEqual(rowsBefore);
     const ids = rowsAfter.map((row) => row.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -91,7 +91,9 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
       0,
     );
     expect(manifest.totals.cost_usd).toBeCloseTo(cost / 1e6, 9);
-    expect(await readFile(join(runDir, 'report.html'), 'utf8')).toMatch(/Tokens served through the Batch API: [\d,]+ \(\d+\.\d% of all tokens\)/);
+    expect(await readFile(join(runDir, 'report.html'), 'utf8')).toMatch(
+      /Tokens served through the Batch API: [\d,]+ \(\d+\.\d% of all tokens\)/,
+    );
     expect(JSON.stringify(state)).not.toContain('sk-batch-secret');
   }, 120_000);
 

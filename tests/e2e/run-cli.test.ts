@@ -25,12 +25,32 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
   beforeAll(async () => {
     // Sample 0 of every generator call is toxic, sample 1 contradicts a profile: both must be filtered.
     fixture = await startFixtureServer({
-      candidateScript: ({ sampleIndex }) => (sampleIndex === 0 ? 'toxic' : sampleIndex === 1 ? 'contradicting' : 'normal'),
+      candidateScript: ({ sampleIndex }) =>
+        sampleIndex === 0 ? 'toxic' : sampleIndex === 1 ? 'contradicting' : 'normal',
     });
     out = await mkdtemp(join(tmpdir(), 'pf-e2e-'));
     cli = await runCli(
-      ['run', '--base-url', fixture.baseUrl, '--model', 'fixture-gen', '--critic-model', 'fixture-critic',
-        '--iterations', '2', '--pairs', '6', '--candidates', '4', '--out', out, '--run-id', 'e2e', '--seed', '7'],
+      [
+        'run',
+        '--base-url',
+        fixture.baseUrl,
+        '--model',
+        'fixture-gen',
+        '--critic-model',
+        'fixture-critic',
+        '--iterations',
+        '2',
+        '--pairs',
+        '6',
+        '--candidates',
+        '4',
+        '--out',
+        out,
+        '--run-id',
+        'e2e',
+        '--seed',
+        '7',
+      ],
       { env: { OPENAI_API_KEY: 'sk-e2e-secret-123' } },
     ).result;
     runDir = join(out, 'e2e');
@@ -49,7 +69,20 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
 
   it('writes every run file, and every row validates', async () => {
     const files = await readdir(runDir);
-    for (const name of ['config.json', 'manifest.json', 'conversations.jsonl', 'candidates.jsonl', 'pool-v0.jsonl', 'pool-v1.jsonl', 'pool-v2.jsonl', 'dataset.parquet', 'outcomes.jsonl', 'plan.jsonl', 'README.md', 'report.html']) {
+    for (const name of [
+      'config.json',
+      'manifest.json',
+      'conversations.jsonl',
+      'candidates.jsonl',
+      'pool-v0.jsonl',
+      'pool-v1.jsonl',
+      'pool-v2.jsonl',
+      'dataset.parquet',
+      'outcomes.jsonl',
+      'plan.jsonl',
+      'README.md',
+      'report.html',
+    ]) {
       expect(files).toContain(name);
     }
     const rows = await readLines(join(runDir, 'conversations.jsonl'));
@@ -59,13 +92,20 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
   });
 
   it('never lets a filtered candidate win', async () => {
-    const candidates = (await readLines(join(runDir, 'candidates.jsonl'))).map((record) => CandidateRecordSchema.parse(record));
+    const candidates = (await readLines(join(runDir, 'candidates.jsonl'))).map((record) =>
+      CandidateRecordSchema.parse(record),
+    );
     const filtered = candidates.filter((record) => record.status === 'filtered');
     expect(filtered.some((record) => record.filtered_by === 'toxicity')).toBe(true);
     expect(filtered.some((record) => record.filtered_by === 'faithfulness')).toBe(true);
     const rows = (await readLines(join(runDir, 'conversations.jsonl'))).map((row) => DatasetRowSchema.parse(row));
     for (const row of rows) {
-      const winner = candidates.find((record) => record.pair_id === row.pair_id && record.iteration === row.iteration && record.candidate_index === row.lineage.candidate_index);
+      const winner = candidates.find(
+        (record) =>
+          record.pair_id === row.pair_id &&
+          record.iteration === row.iteration &&
+          record.candidate_index === row.lineage.candidate_index,
+      );
       expect(winner?.status).toBe('winner');
       expect(row.turns.map((turn) => turn.text).join(' ')).not.toMatch(/zztoxiczz|zzcontradictzz/);
     }
@@ -76,7 +116,12 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
     const iteration1 = rows.filter((row) => row.iteration === 1);
     expect(iteration1.length).toBeGreaterThan(0);
     const pool1 = (await readLines(join(runDir, 'pool-v1.jsonl'))).map((record) => PoolRecordSchema.parse(record));
-    expect(pool1.filter((record) => record.source === 'generated').map((record) => record.id).sort()).toEqual(iteration1.map((row) => row.id).sort());
+    expect(
+      pool1
+        .filter((record) => record.source === 'generated')
+        .map((record) => record.id)
+        .sort(),
+    ).toEqual(iteration1.map((row) => row.id).sort());
 
     const iteration2 = rows.filter((row) => row.iteration === 2);
     const winnerIds = new Set(iteration1.map((row) => row.id));
@@ -85,7 +130,9 @@ describe('persona-forge run over real HTTP (2 iterations x 6 pairs)', () => {
     expect(iteration2.every((row) => row.lineage.pool_version === 1)).toBe(true);
 
     // And the prompts actually sent over HTTP contain those winners' utterances.
-    const generatorPrompts = fixture.requests.filter((request) => request.kind === 'generator').map((request) => JSON.stringify(request.body.messages));
+    const generatorPrompts = fixture.requests
+      .filter((request) => request.kind === 'generator')
+      .map((request) => JSON.stringify(request.body.messages));
     const winner = iteration1.find((row) => usedWinners.includes(row.id))!;
     const line = JSON.stringify(`User 1: ${winner.turns[0].text}`).slice(1, -1);
     expect(generatorPrompts.some((prompt) => prompt.includes(line))).toBe(true);

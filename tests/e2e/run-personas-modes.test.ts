@@ -8,7 +8,11 @@ import { runCli, REPO_ROOT } from '../fixtures/run-cli.ts';
 import { importDataset } from '../../src/personas/importers/import-dataset.ts';
 
 const SPC_VALID = join(REPO_ROOT, '..', 'shared', 'data', 'synthetic-persona-chat', 'valid.csv');
-const readLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const readLines = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 
 describe('persona-forge run: where pairs come from (personas.mode)', () => {
   let fixture: FixtureServer;
@@ -22,7 +26,23 @@ describe('persona-forge run: where pairs come from (personas.mode)', () => {
   it('synthesize: builds consistent profiles and pairs them by cluster overlap (paper stage 1+2)', async () => {
     const config = join(out, 'synthesize.yaml');
     await writeFile(config, 'personas:\n  mode: synthesize\n  pair_similarity_min: 0\n');
-    const { code, stderr } = await runCli(['run', '--base-url', fixture.baseUrl, '--out', out, '--run-id', 'synth', '--iterations', '1', '--pairs', '3', '--candidates', '2', '--config', config]).result;
+    const { code, stderr } = await runCli([
+      'run',
+      '--base-url',
+      fixture.baseUrl,
+      '--out',
+      out,
+      '--run-id',
+      'synth',
+      '--iterations',
+      '1',
+      '--pairs',
+      '3',
+      '--candidates',
+      '2',
+      '--config',
+      config,
+    ]).result;
     expect(stderr).not.toContain('unexpected error');
     expect(code).toBe(0);
     const plan = await readLines(join(out, 'synth', 'plan.jsonl'));
@@ -37,11 +57,29 @@ describe('persona-forge run: where pairs come from (personas.mode)', () => {
     it('reuses the seed dataset pairs and seeds the few-shot pool from its conversations', async () => {
       const config = join(out, 'seed-pairs.yaml');
       await writeFile(config, `personas:\n  mode: seed-pairs\n  source: ${SPC_VALID}\n`);
-      const { code } = await runCli(['run', '--base-url', fixture.baseUrl, '--out', out, '--run-id', 'seedpairs', '--iterations', '1', '--pairs', '3', '--candidates', '2', '--config', config]).result;
+      const { code } = await runCli([
+        'run',
+        '--base-url',
+        fixture.baseUrl,
+        '--out',
+        out,
+        '--run-id',
+        'seedpairs',
+        '--iterations',
+        '1',
+        '--pairs',
+        '3',
+        '--candidates',
+        '2',
+        '--config',
+        config,
+      ]).result;
       expect(code).toBe(0);
       const imported = await importDataset(SPC_VALID);
       const plan = await readLines(join(out, 'seedpairs', 'plan.jsonl'));
-      expect(plan.map((item: { pair: { id: string } }) => item.pair.id)).toEqual(imported.pairs.slice(0, 3).map((pair) => pair.id));
+      expect(plan.map((item: { pair: { id: string } }) => item.pair.id)).toEqual(
+        imported.pairs.slice(0, 3).map((pair) => pair.id),
+      );
       const pool = await readLines(join(out, 'seedpairs', 'pool-v0.jsonl'));
       expect(pool).toHaveLength(imported.conversations.length);
       const rows = await readLines(join(out, 'seedpairs', 'conversations.jsonl'));

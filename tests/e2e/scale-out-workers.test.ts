@@ -15,7 +15,10 @@ import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixtu
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
 import { serviceMissing } from '../fixtures/require-service.ts';
 
-const redisMissing = serviceMissing('redis-server', 'the worker-process scale-out tests (tests/e2e/scale-out-workers.test.ts)');
+const redisMissing = serviceMissing(
+  'redis-server',
+  'the worker-process scale-out tests (tests/e2e/scale-out-workers.test.ts)',
+);
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'bin/persona-forge.js');

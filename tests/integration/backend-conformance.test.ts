@@ -40,7 +40,8 @@ describeBackendConformance(
         name: 'an unreachable endpoint is an EndpointUnreachableError',
         request: { role: 'generator', messages: [{ role: 'user', content: 'hi' }] },
         expected: EndpointUnreachableError,
-        backend: () => new OpenAiCompatibleBackend({ baseUrl: 'http://127.0.0.1:59999/v1', generatorModel: 'g', criticModel: 'c' }),
+        backend: () =>
+          new OpenAiCompatibleBackend({ baseUrl: 'http://127.0.0.1:59999/v1', generatorModel: 'g', criticModel: 'c' }),
       },
     ],
   },

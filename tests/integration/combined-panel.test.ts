@@ -90,7 +90,9 @@ describe('critique.panel: combined, over the HTTP fixture', () => {
     };
     // The paper's per-expert round robin is one flag away from the default (listwise) selection.
     const perExpert = await run(
-      await loadRunConfig({ flags: { ...flagsToConfig({ selection: 'round-robin', logLevel: 'info' }), ...flags, run_id: 'per-expert' } }),
+      await loadRunConfig({
+        flags: { ...flagsToConfig({ selection: 'round-robin', logLevel: 'info' }), ...flags, run_id: 'per-expert' },
+      }),
     );
     // The mode comes from a config file, as a user would set it.
     const configFile = join(out, 'combined.yaml');

@@ -86,7 +86,7 @@ function reference(index: number): EvaluatedConversation {
 function detectionJudge(positions: Map<string, string[]>) {
   return (body: any) => {
     const message = userMessage(body);
-    const [sectionA, sectionB] = message.split('## Conversation B');
+    const [sectionA] = message.split('## Conversation B');
     const marker = /(LOSE|WIN|TIE|FAIL)-\d+/.exec(message)![0];
     const shownAs = sectionA.includes(marker) ? 'A' : 'B';
     // Repair calls repeat the prompt; record only first calls.
@@ -96,7 +96,6 @@ function detectionJudge(positions: Map<string, string[]>) {
     if (marker.startsWith('FAIL')) return { rationale: 'cannot decide', synthetic: 'C' };
     if (marker.startsWith('TIE')) return { rationale: 'the first one reads stiffly', synthetic: 'A' };
     return { rationale: `scripted ${marker}`, synthetic: marker.startsWith('LOSE') ? shownAs : other };
-    void sectionB;
   };
 }
 
@@ -128,7 +127,9 @@ describe('AI-detection test over HTTP with a scripted judge', () => {
     // Every trial showed ours first as A, then as B. The failed one stops after its first order,
     // which the retry policy asked again (each re-ask a first call, with a new seed) before giving up.
     for (const [marker, shown] of positions)
-      expect(shown).toEqual(marker.startsWith('FAIL') ? Array(1 + DEFAULT_RETRY_POLICY.invalidJsonRetries).fill('A') : ['A', 'B']);
+      expect(shown).toEqual(
+        marker.startsWith('FAIL') ? Array(1 + DEFAULT_RETRY_POLICY.invalidJsonRetries).fill('A') : ['A', 'B'],
+      );
     const outcome = (id: string) => result.trials.find((trial) => trial.conversation_id === id)!;
     expect(outcome('a0')).toMatchObject({ outcome: 'lose', picks: ['ours', 'ours'] });
     expect(outcome('a4')).toMatchObject({ outcome: 'win', picks: ['reference', 'reference'] });

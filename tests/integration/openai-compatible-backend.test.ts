@@ -2,11 +2,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
-import { OpenAiCompatibleBackend, type OpenAiCompatibleBackendOptions } from '../../src/llm/openai/openai-compatible-backend.ts';
+import {
+  OpenAiCompatibleBackend,
+  type OpenAiCompatibleBackendOptions,
+} from '../../src/llm/openai/openai-compatible-backend.ts';
 import { EndpointUnreachableError, LlmError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
 import { DEFAULT_RETRY_POLICY, retryBackend } from '../../src/llm/retry-policy.ts';
-import { startFixtureServer, type FixtureServer, type FixtureServerOptions } from '../fixtures/openai-fixture-server.ts';
+import {
+  startFixtureServer,
+  type FixtureServer,
+  type FixtureServerOptions,
+} from '../fixtures/openai-fixture-server.ts';
 
 const API_KEY = 'sk-secret-test';
 let fixture: FixtureServer | undefined;
@@ -16,7 +23,10 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-async function setup(serverOptions: FixtureServerOptions = {}, backendOptions: Partial<OpenAiCompatibleBackendOptions> = {}) {
+async function setup(
+  serverOptions: FixtureServerOptions = {},
+  backendOptions: Partial<OpenAiCompatibleBackendOptions> = {},
+) {
   fixture = await startFixtureServer(serverOptions);
   const backend = new OpenAiCompatibleBackend({
     baseUrl: fixture.baseUrl,
@@ -33,7 +43,8 @@ const FEW_SHOT = [
   'User 1 persona:\n- I collect stamps.\n- I am a nurse.\nUser 2 persona:\n- I play the violin.\n- I live in Oslo.\nConversation:',
   'User 1: hi there\nUser 2: hello',
 ].join('\n');
-const TARGET = 'User 1 persona:\n- I love hiking.\n- I have two dogs.\nUser 2 persona:\n- I am a teacher.\n- My favorite color is blue.\nConversation:';
+const TARGET =
+  'User 1 persona:\n- I love hiking.\n- I have two dogs.\nUser 2 persona:\n- I am a teacher.\n- My favorite color is blue.\nConversation:';
 
 function generatorRequest(extra: Partial<CompletionRequest> = {}): CompletionRequest {
   return {
@@ -70,7 +81,13 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
       expect(result.texts[0].toLowerCase()).not.toContain(attribute.toLowerCase());
     }
     const body = fixture.requests[0].body;
-    expect(body).toMatchObject({ model: 'fixture-generator', temperature: 0.7, top_p: 0.95, max_tokens: 800, seed: 11 });
+    expect(body).toMatchObject({
+      model: 'fixture-generator',
+      temperature: 0.7,
+      top_p: 0.95,
+      max_tokens: 800,
+      seed: 11,
+    });
     expect(body).not.toHaveProperty('top_k');
     expect(body).not.toHaveProperty('n');
     expect(fixture.requests[0].kind).toBe('generator');
@@ -150,7 +167,9 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
   });
 
   it('sends each request once (the SDK retries nothing), and reports the 429 with its Retry-After', async () => {
-    const { fixture, backend } = await setup({ faults: { rate: 0, kinds: ['429'], requestIndices: [0], retryAfter: '7' } });
+    const { fixture, backend } = await setup({
+      faults: { rate: 0, kinds: ['429'], requestIndices: [0], retryAfter: '7' },
+    });
     const error = await backend.complete(generatorRequest()).catch((caught) => caught);
     expect(error).toMatchObject({ status: 429, retryable: true, fault: 'rate_limited', retryAfterMs: 7_000 });
     expect(error.message).toContain('lower --concurrency');
@@ -166,7 +185,9 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
   });
 
   it('under retryBackend: cuts a long Retry-After down to maxRetryAfterMs', async () => {
-    const { fixture, backend } = await setup({ faults: { rate: 0, kinds: ['429'], requestIndices: [0], retryAfter: '3600' } });
+    const { fixture, backend } = await setup({
+      faults: { rate: 0, kinds: ['429'], requestIndices: [0], retryAfter: '3600' },
+    });
     const retrying = retryBackend(backend, { ...DEFAULT_RETRY_POLICY, maxRetries: 1, maxRetryAfterMs: 20 });
     const result = await retrying.complete(generatorRequest());
     expect(result.texts).toHaveLength(1);
@@ -211,14 +232,21 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
 
   it('names each transient fault the retry policy counts: 503, connection reset, invalid content', async () => {
     const { backend, fixture } = await setup({ faults: { rate: 1, kinds: ['503'] } });
-    expect(await backend.complete(generatorRequest()).catch((caught) => caught)).toMatchObject({ status: 503, retryable: true, fault: 'server_error' });
+    expect(await backend.complete(generatorRequest()).catch((caught) => caught)).toMatchObject({
+      status: 503,
+      retryable: true,
+      fault: 'server_error',
+    });
     fixture.setOptions({ faults: { rate: 1, kinds: ['reset'] } });
     const reset = await backend.complete(generatorRequest()).catch((caught) => caught);
     expect(reset).toMatchObject({ retryable: true, fault: 'connection_reset' });
     expect(reset).not.toBeInstanceOf(EndpointUnreachableError);
     // A 200 whose content is not JSON is the adapter's success: completeStructured repairs it and the policy re-asks.
     fixture.setOptions({ faults: { rate: 1, kinds: ['invalid-content'] } });
-    const result = await backend.complete({ role: 'critic', messages: [{ role: 'user', content: 'JSON schema "critic_x": {}' }] });
+    const result = await backend.complete({
+      role: 'critic',
+      messages: [{ role: 'user', content: 'JSON schema "critic_x": {}' }],
+    });
     expect(result.texts[0]).toContain('fixture invalid content');
   });
 
@@ -244,12 +272,22 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
     const server = createHttpServer((_request, response) => {
       response.setHeader('content-type', 'application/json');
       response.end(
-        JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'g', choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'stop' }] }),
+        JSON.stringify({
+          id: 'x',
+          object: 'chat.completion',
+          created: 0,
+          model: 'g',
+          choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'stop' }],
+        }),
       );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const { port } = server.address() as { port: number };
-    const backend = new OpenAiCompatibleBackend({ baseUrl: `http://127.0.0.1:${port}/v1`, generatorModel: 'g', criticModel: 'c' });
+    const backend = new OpenAiCompatibleBackend({
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      generatorModel: 'g',
+      criticModel: 'c',
+    });
     try {
       const error = await backend.complete(generatorRequest()).catch((caught) => caught);
       expect(error).toBeInstanceOf(LlmError);
@@ -262,7 +300,9 @@ describe('OpenAiCompatibleBackend over HTTP', () => {
   });
 
   it('rejects an unusable base URL up front', () => {
-    expect(() => new OpenAiCompatibleBackend({ baseUrl: '', generatorModel: 'g', criticModel: 'c' })).toThrow(/baseUrl/);
+    expect(() => new OpenAiCompatibleBackend({ baseUrl: '', generatorModel: 'g', criticModel: 'c' })).toThrow(
+      /baseUrl/,
+    );
   });
 });
 

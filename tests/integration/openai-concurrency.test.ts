@@ -38,7 +38,11 @@ describe('limitConcurrency over HTTP', () => {
   });
 
   it('rejects a maxInFlight that is not a positive integer', () => {
-    const backend = new OpenAiCompatibleBackend({ baseUrl: 'http://127.0.0.1:9/v1', generatorModel: 'g', criticModel: 'c' });
+    const backend = new OpenAiCompatibleBackend({
+      baseUrl: 'http://127.0.0.1:9/v1',
+      generatorModel: 'g',
+      criticModel: 'c',
+    });
     expect(() => limitConcurrency(backend, 0)).toThrow('Expected `maxInFlight` to be a positive integer, got 0.');
   });
 });

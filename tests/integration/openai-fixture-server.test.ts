@@ -5,7 +5,12 @@ import { LlmError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
 import { PairwiseReplySchema, filterReplySchema } from '../../src/schemas/critic.ts';
 import { z } from 'zod';
-import { startFixtureServer, type CandidateInfo, type FixtureServer, type FixtureServerOptions } from '../fixtures/openai-fixture-server.ts';
+import {
+  startFixtureServer,
+  type CandidateInfo,
+  type FixtureServer,
+  type FixtureServerOptions,
+} from '../fixtures/openai-fixture-server.ts';
 
 let fixture: FixtureServer | undefined;
 
@@ -16,7 +21,12 @@ afterEach(async () => {
 
 async function setup(serverOptions: FixtureServerOptions = {}, timeoutMs = 5_000) {
   fixture = await startFixtureServer(serverOptions);
-  const backend = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c', timeoutMs });
+  const backend = new OpenAiCompatibleBackend({
+    baseUrl: fixture.baseUrl,
+    generatorModel: 'g',
+    criticModel: 'c',
+    timeoutMs,
+  });
   return { fixture, backend };
 }
 
@@ -45,7 +55,9 @@ describe('openai fixture server', () => {
       return (['normal', 'toxic', 'contradicting', 'short', 'garbage'] as const)[info.sampleIndex % 5];
     };
     const { backend, fixture } = await setup({ candidateScript: script, turnsPerConversation: 8 });
-    const [normal, toxic, contradicting, short, garbage] = (await backend.complete(generatorRequest({ samples: 5, seed: 100 }))).texts;
+    const [normal, toxic, contradicting, short, garbage] = (
+      await backend.complete(generatorRequest({ samples: 5, seed: 100 }))
+    ).texts;
     expect(normal.split('\n')).toHaveLength(8);
     expect(normal).not.toMatch(/[[\]]/);
     expect(toxic).toContain('zztoxiczz');
@@ -56,7 +68,12 @@ describe('openai fixture server', () => {
     expect(infos[0].pairText).toBe(TARGET);
 
     fixture.setOptions({ supportsN: false, baseSeed: 100 });
-    const separate = new OpenAiCompatibleBackend({ baseUrl: fixture.baseUrl, generatorModel: 'g', criticModel: 'c', samplesMode: 'separate' });
+    const separate = new OpenAiCompatibleBackend({
+      baseUrl: fixture.baseUrl,
+      generatorModel: 'g',
+      criticModel: 'c',
+      samplesMode: 'separate',
+    });
     const texts = (await separate.complete(generatorRequest({ samples: 3, seed: 100 }))).texts;
     expect(texts[0]).toBe(normal);
     expect(texts[1]).toContain('zztoxiczz');
@@ -66,7 +83,8 @@ describe('openai fixture server', () => {
   it('judges pairwise by utterance count, and ties the same way in both orders', async () => {
     const { backend } = await setup();
     const ask = async (first: string, second: string) =>
-      (await completeStructured(backend, pairwiseRequest(first, second), PairwiseReplySchema, 'pairwise_engagement')).value.winner;
+      (await completeStructured(backend, pairwiseRequest(first, second), PairwiseReplySchema, 'pairwise_engagement'))
+        .value.winner;
     const long = 'User 1: a\nUser 2: b\nUser 1: c';
     const shortOne = 'User 1: a\nUser 2: b';
     expect(await ask(long, shortOne)).toBe('A');
@@ -81,16 +99,25 @@ describe('openai fixture server', () => {
   it('can always prefer the first-shown conversation (order flips become ties)', async () => {
     const { backend } = await setup({ pairwiseRule: 'first-shown' });
     const ask = async (first: string, second: string) =>
-      (await completeStructured(backend, pairwiseRequest(first, second), PairwiseReplySchema, 'pairwise_engagement')).value.winner;
+      (await completeStructured(backend, pairwiseRequest(first, second), PairwiseReplySchema, 'pairwise_engagement'))
+        .value.winner;
     expect(await ask('User 1: a', 'User 1: a\nUser 2: b')).toBe('A');
     expect(await ask('User 1: a\nUser 2: b', 'User 1: a')).toBe('A');
   });
 
   it('answers filter critics and the contradiction check', async () => {
-    const { backend } = await setup({ contradictionPairs: [['I love dogs', 'I am afraid of all animals'], ['I am tall', 'I am short']] });
+    const { backend } = await setup({
+      contradictionPairs: [
+        ['I love dogs', 'I am afraid of all animals'],
+        ['I am tall', 'I am short'],
+      ],
+    });
     const faithful = await completeStructured(
       backend,
-      { role: 'critic', messages: [{ role: 'user', content: '<conversation>\nUser 1: zzcontradictzz\n</conversation>' }] },
+      {
+        role: 'critic',
+        messages: [{ role: 'user', content: '<conversation>\nUser 1: zzcontradictzz\n</conversation>' }],
+      },
       filterReplySchema('contradicts'),
       'critic_faithfulness',
     );
@@ -108,7 +135,12 @@ describe('openai fixture server', () => {
       (
         await completeStructured(
           backend,
-          { role: 'critic', messages: [{ role: 'user', content: `<profile>\n${profile}\n</profile>\n<candidate>${candidate}</candidate>` }] },
+          {
+            role: 'critic',
+            messages: [
+              { role: 'user', content: `<profile>\n${profile}\n</profile>\n<candidate>${candidate}</candidate>` },
+            ],
+          },
           ContradictionSchema,
           'contradiction_check',
         )
@@ -127,7 +159,9 @@ describe('openai fixture server', () => {
         const result = await backend.complete(generatorRequest()).catch((error: LlmError) => String(error.status));
         outcomes.push(typeof result === 'string' ? result : 'ok');
       }
-      const models = (await fetch(`${fixture.baseUrl}/models`).then((response) => response.json())) as { data: Array<{ id: string }> };
+      const models = (await fetch(`${fixture.baseUrl}/models`).then((response) => response.json())) as {
+        data: Array<{ id: string }>;
+      };
       await fixture.close();
       return { outcomes, models };
     };

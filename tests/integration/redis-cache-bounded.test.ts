@@ -21,7 +21,10 @@ import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixtu
 import { startRedisServer, type RedisServer } from '../fixtures/redis-server.ts';
 import { serviceMissing } from '../fixtures/require-service.ts';
 
-const redisMissing = serviceMissing('redis-server', 'the Redis response-cache tests (tests/integration/redis-cache-bounded.test.ts)');
+const redisMissing = serviceMissing(
+  'redis-server',
+  'the Redis response-cache tests (tests/integration/redis-cache-bounded.test.ts)',
+);
 
 let redis: RedisServer;
 let fixture: FixtureServer;

@@ -80,7 +80,9 @@ describe('completeStructured', () => {
   it('throws StructuredOutputError with the last raw text once the re-asks are used up', async () => {
     const replies = ['not json', 'still {not json', 'a', 'b', 'c', 'd', 'e', 'last {not json'];
     const backend = scriptedBackend(replies);
-    const error = await completeStructured(backend, baseRequest, VerdictSchema, 'critic_toxicity').catch((caught) => caught);
+    const error = await completeStructured(backend, baseRequest, VerdictSchema, 'critic_toxicity').catch(
+      (caught) => caught,
+    );
     expect(error).toBeInstanceOf(StructuredOutputError);
     expect(error.message).toContain('critic_toxicity');
     expect(error.rawText).toBe('last {not json');

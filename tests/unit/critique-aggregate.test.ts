@@ -67,7 +67,11 @@ describe('aggregateVotes', () => {
   it('breaks a Copeland tie by higher mean filter confidence', () => {
     // A cycle: 0 beats 1, 1 beats 2, 2 beats 0 — every score is 0.
     const verdicts = [...unanimous(0, 1, 0), ...unanimous(1, 2, 1), ...unanimous(0, 2, 2)];
-    const result = aggregateVotes({ candidateIndexes: [0, 1, 2], verdicts, filterConfidence: { 0: 0.7, 1: 0.6, 2: 0.9 } });
+    const result = aggregateVotes({
+      candidateIndexes: [0, 1, 2],
+      verdicts,
+      filterConfidence: { 0: 0.7, 1: 0.6, 2: 0.9 },
+    });
     expect(result.copeland).toEqual({ 0: 0, 1: 0, 2: 0 });
     expect(result.winnerIndex).toBe(2);
   });

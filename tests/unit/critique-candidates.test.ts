@@ -41,12 +41,16 @@ function takeIn(request: CompletionRequest, id?: 'A' | 'B'): number {
   return Number(match[1]);
 }
 
-const filterPass = (confidence = 0.9): Answer => () => ({ rationale: 'fine', contradicts: false, toxic: false, confidence });
+const filterPass =
+  (confidence = 0.9): Answer =>
+  () => ({ rationale: 'fine', contradicts: false, toxic: false, confidence });
 /** A ranker preferring the candidate with the highest `score`. */
-const prefer = (score: (index: number) => number): Answer => (request) => ({
-  rationale: 'compared',
-  winner: score(takeIn(request, 'A')) >= score(takeIn(request, 'B')) ? 'A' : 'B',
-});
+const prefer =
+  (score: (index: number) => number): Answer =>
+  (request) => ({
+    rationale: 'compared',
+    winner: score(takeIn(request, 'A')) >= score(takeIn(request, 'B')) ? 'A' : 'B',
+  });
 const RANKERS = ['depth', 'coherency', 'consistency', 'diversity', 'likability'];
 
 function answersFor(overrides: Record<string, Answer> = {}, ranker: Answer = prefer((index) => index)) {
@@ -80,7 +84,11 @@ function candidate(index: number, firstText?: string): CritiqueCandidate {
 const options = { minTurns: 4, maxTurns: 30, temperature: 0, maxOutputTokens: 400, seed: 11 };
 const builtinCritics = await loadCritics();
 
-function critiqueWith(backend: LlmBackend, candidates: CritiqueCandidate[], critics: CriticDefinition[] = builtinCritics) {
+function critiqueWith(
+  backend: LlmBackend,
+  candidates: CritiqueCandidate[],
+  critics: CriticDefinition[] = builtinCritics,
+) {
   return critiqueCandidates({ pair, candidates }, { backend, critics, options });
 }
 
@@ -96,10 +104,16 @@ describe('critiqueCandidates', () => {
     expect(callsFor(backend, 'critic_')).toHaveLength(3 * 2);
     const pairwiseCalls = callsFor(backend, 'pairwise_');
     expect(pairwiseCalls).toHaveLength(5 * 3 * 2);
-    const asked = pairwiseCalls.map((request) => `${request.jsonSchema!.name}:${takeIn(request, 'A')}>${takeIn(request, 'B')}`);
+    const asked = pairwiseCalls.map(
+      (request) => `${request.jsonSchema!.name}:${takeIn(request, 'A')}>${takeIn(request, 'B')}`,
+    );
     expect(new Set(asked).size).toBe(30);
     for (const name of RANKERS) {
-      for (const [a, b] of [[0, 1], [0, 2], [1, 2]]) {
+      for (const [a, b] of [
+        [0, 1],
+        [0, 2],
+        [1, 2],
+      ]) {
         expect(asked).toContain(`pairwise_${name}:${a}>${b}`);
         expect(asked).toContain(`pairwise_${name}:${b}>${a}`);
       }
@@ -159,10 +173,16 @@ describe('critiqueCandidates', () => {
     expect(result.reasons).toEqual({ faithfulness: 1, lint_placeholder: 1 });
 
     const seen = backend.calls.flatMap((request) =>
-      request.jsonSchema!.name.startsWith('pairwise_') ? [takeIn(request, 'A'), takeIn(request, 'B')] : [takeIn(request)],
+      request.jsonSchema!.name.startsWith('pairwise_')
+        ? [takeIn(request, 'A'), takeIn(request, 'B')]
+        : [takeIn(request)],
     );
     expect(seen).not.toContain(3);
-    expect(callsFor(backend, 'critic_toxicity').map((request) => takeIn(request)).sort()).toEqual([0, 1]);
+    expect(
+      callsFor(backend, 'critic_toxicity')
+        .map((request) => takeIn(request))
+        .sort(),
+    ).toEqual([0, 1]);
     expect(callsFor(backend, 'pairwise_')).toHaveLength(5 * 2);
   });
 
@@ -220,7 +240,10 @@ describe('runFilterCritic / runPairwiseCritic', () => {
     const backend = fakeBackend({
       critic_faithfulness: () => ({ rationale: 'says no pets', contradicts: true, confidence: 0.7 }),
     });
-    const verdict = await runFilterCritic({ critic: faithfulness, ...personas, turns: candidate(0).turns }, deps(backend));
+    const verdict = await runFilterCritic(
+      { critic: faithfulness, ...personas, turns: candidate(0).turns },
+      deps(backend),
+    );
     expect(verdict).toEqual({
       critic: 'faithfulness',
       kind: 'filter',
@@ -234,7 +257,10 @@ describe('runFilterCritic / runPairwiseCritic', () => {
 
   it('records an unusable filter reply as passed with confidence 0 after the repair and re-asks', async () => {
     const backend = fakeBackend({ critic_faithfulness: () => 'I think it is fine.' });
-    const verdict = await runFilterCritic({ critic: faithfulness, ...personas, turns: candidate(0).turns }, deps(backend));
+    const verdict = await runFilterCritic(
+      { critic: faithfulness, ...personas, turns: candidate(0).turns },
+      deps(backend),
+    );
     // Each ask gets one repair; completeStructured re-asks an unusable reply as its policy says.
     expect(backend.calls.length).toBeGreaterThanOrEqual(2);
     expect(backend.calls.length % 2).toBe(0);
@@ -245,7 +271,8 @@ describe('runFilterCritic / runPairwiseCritic', () => {
 
   it('makes a comparison with an unusable reply a tie and keeps the other order', async () => {
     const backend = fakeBackend({
-      pairwise_depth: (request) => (takeIn(request, 'A') === 0 ? { rationale: 'A deeper', winner: 'A' } : '{"winner": "C"}'),
+      pairwise_depth: (request) =>
+        takeIn(request, 'A') === 0 ? { rationale: 'A deeper', winner: 'A' } : '{"winner": "C"}',
     });
     const verdict = await runPairwiseCritic(
       { critic: depth, ...personas, a: candidate(0), b: candidate(1) },

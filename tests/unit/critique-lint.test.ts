@@ -79,16 +79,18 @@ describe('lintConversation', () => {
   });
 
   describe('lint_placeholder', () => {
-    it.each(['Nice to meet you, [Name]!', 'I moved to [city] last year.', 'Hi {name}, how are you?', 'I am from [name of town].'])(
-      'fails on %j',
-      (text) => {
-        const turns = alternate(goodTexts);
-        turns[2] = { ...turns[2], text };
-        const verdict = lint({ turns }).byName.lint_placeholder;
-        expect(verdict.passed).toBe(false);
-        expect(verdict.rationale).toContain('utterance 3');
-      },
-    );
+    it.each([
+      'Nice to meet you, [Name]!',
+      'I moved to [city] last year.',
+      'Hi {name}, how are you?',
+      'I am from [name of town].',
+    ])('fails on %j', (text) => {
+      const turns = alternate(goodTexts);
+      turns[2] = { ...turns[2], text };
+      const verdict = lint({ turns }).byName.lint_placeholder;
+      expect(verdict.passed).toBe(false);
+      expect(verdict.rationale).toContain('utterance 3');
+    });
 
     it('passes ordinary punctuation and numbers in brackets', () => {
       const turns = alternate(goodTexts);
@@ -113,7 +115,7 @@ describe('lintConversation', () => {
       expect(verdict.rationale).toContain('I have two dogs and a cat.');
     });
 
-    it('catches either user copying the other user\'s attribute', () => {
+    it("catches either user copying the other user's attribute", () => {
       const turns = alternate(goodTexts);
       turns[2] = { ...turns[2], text: 'So my favorite food is sushi too, funny.' };
       expect(lint({ turns }).byName.lint_verbatim_attribute.passed).toBe(false);

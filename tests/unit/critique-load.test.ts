@@ -8,7 +8,8 @@ import { hashText } from '../../src/util/hash-text.ts';
 
 const BUILTIN_NAMES = ['coherency', 'consistency', 'depth', 'diversity', 'faithfulness', 'likability', 'toxicity'];
 
-const PAIRWISE_BODY = 'Compare.\n{{user1_persona}}\n{{user2_persona}}\n{{conversation_a}}\n{{conversation_b}}\nWhich is better? Why?\n';
+const PAIRWISE_BODY =
+  'Compare.\n{{user1_persona}}\n{{user2_persona}}\n{{conversation_a}}\n{{conversation_b}}\nWhich is better? Why?\n';
 const FILTER_BODY = 'Check.\n{{user1_persona}}\n{{user2_persona}}\n{{conversation}}\nIs it bad? Why?\n';
 
 function criticFile(frontmatter: string, body: string): string {
@@ -136,14 +137,17 @@ describe('loadCritics (bad files)', () => {
   });
 
   it('rejects a bad name, an unknown field and a filter without reject_when', async () => {
-    expect((await errorFor(criticFile('name: My Critic\nkind: pairwise\ndescription: d', PAIRWISE_BODY))).message).toContain(
+    expect(
+      (await errorFor(criticFile('name: My Critic\nkind: pairwise\ndescription: d', PAIRWISE_BODY))).message,
+    ).toContain(
       'frontmatter field "name": expected lowercase letters, digits, "-" or "_", starting with a letter, got "My Critic"',
     );
-    expect((await errorFor(criticFile('name: x\nkind: pairwise\ndescription: d\nenable: false', PAIRWISE_BODY))).message).toContain(
-      'frontmatter field "enable": unknown field',
-    );
     expect(
-      (await errorFor(criticFile('name: x\nkind: filter\ndescription: d\nverdict:\n  field: bad', FILTER_BODY))).message,
+      (await errorFor(criticFile('name: x\nkind: pairwise\ndescription: d\nenable: false', PAIRWISE_BODY))).message,
+    ).toContain('frontmatter field "enable": unknown field');
+    expect(
+      (await errorFor(criticFile('name: x\nkind: filter\ndescription: d\nverdict:\n  field: bad', FILTER_BODY)))
+        .message,
     ).toContain('frontmatter field "verdict.reject_when": required for a filter critic');
   });
 

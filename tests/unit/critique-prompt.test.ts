@@ -48,7 +48,13 @@ describe('renderCriticPrompt', () => {
   });
 
   it('renders the two conversations of a pairwise critic as A and B', () => {
-    const text = renderCriticPrompt(ranker, { kind: 'pairwise', user1Persona, user2Persona, turnsA: turns, turnsB: otherTurns });
+    const text = renderCriticPrompt(ranker, {
+      kind: 'pairwise',
+      user1Persona,
+      user2Persona,
+      turnsA: turns,
+      turnsB: otherTurns,
+    });
     expect(text).toContain('<conversation id="A">\nUser 1: Hi!\nUser 2: Hello there.\n</conversation>');
     expect(text).toContain('<conversation id="B">\nUser 1: Yo.\nUser 2: Hey.\n</conversation>');
     expect(text.startsWith('- I have two dogs.')).toBe(true);

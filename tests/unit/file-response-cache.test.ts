@@ -43,7 +43,12 @@ describe('openFileResponseCache', () => {
     const cache = await openFileResponseCache(path, { flushIntervalMs: 20 });
     await cache.set('k1', 'v1');
     await cache.set('k2', 'v2');
-    const keysOnDisk = () => readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line).k);
+    const keysOnDisk = () =>
+      readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).k);
     await expect.poll(keysOnDisk, { timeout: 5000 }).toEqual(['k1', 'k2']);
     // Entries read back from disk after the batch was written.
     expect(await cache.get('k2')).toBe('v2');
@@ -61,7 +66,10 @@ describe('openFileResponseCache', () => {
     expect(await reopened.get('torn')).toBeUndefined();
     await reopened.set('next', 'after');
     await reopened.close();
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line).k);
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).k);
     expect(lines).toEqual(['good', 'next']);
   });
 });

@@ -28,20 +28,32 @@ const example: PoolRecord = {
 describe('buildGeneratorPrompt', () => {
   it('renders header, examples, instruction with target length, and the target pair last', async () => {
     const template = await loadPromptTemplate();
-    const messages = buildGeneratorPrompt(template, { pair, examples: [example, { ...example, id: 'seed-2' }], targetMinTurns: 12, targetMaxTurns: 20 });
+    const messages = buildGeneratorPrompt(template, {
+      pair,
+      examples: [example, { ...example, id: 'seed-2' }],
+      targetMinTurns: 12,
+      targetMaxTurns: 20,
+    });
     expect(messages.map((message) => message.role)).toEqual(['system', 'user']);
     const body = messages[1].content;
-    expect(body).toContain('Example 1:\nUser 1 persona:\n- I like tea.\nUser 2 persona:\n- I ride a bike to work.\nConversation:\nUser 1: Hi there!\nUser 2: Hello, how are you?');
+    expect(body).toContain(
+      'Example 1:\nUser 1 persona:\n- I like tea.\nUser 2 persona:\n- I ride a bike to work.\nConversation:\nUser 1: Hi there!\nUser 2: Hello, how are you?',
+    );
     expect(body).toContain('Example 2:');
     expect(body).toContain('between 12 and 20 utterances');
-    expect(body.endsWith('User 1 persona:\n- I have two cats.\n- I work as a nurse.\nUser 2 persona:\n- I play the cello.\n- My brother lives in Oslo.\nConversation:')).toBe(true);
+    expect(
+      body.endsWith(
+        'User 1 persona:\n- I have two cats.\n- I work as a nurse.\nUser 2 persona:\n- I play the cello.\n- My brother lives in Oslo.\nConversation:',
+      ),
+    ).toBe(true);
     expect(body).not.toMatch(/\{\{\w+\}\}/);
   });
 
   it('never expands placeholder-like text inside persona values', async () => {
     const template = await loadPromptTemplate();
     const tricky = { ...pair, user1: { id: 'p-1', attributes: ['I write {{examples}} in my notes.'] } };
-    const body = buildGeneratorPrompt(template, { pair: tricky, examples: [], targetMinTurns: 6, targetMaxTurns: 8 })[1].content;
+    const body = buildGeneratorPrompt(template, { pair: tricky, examples: [], targetMinTurns: 6, targetMaxTurns: 8 })[1]
+      .content;
     expect(body).toContain('- I write {{examples}} in my notes.');
   });
 
@@ -59,7 +71,9 @@ describe('buildGeneratorPrompt', () => {
 
 describe('parseConversation', () => {
   it('reads alternating turns, drops preambles and joins continuation lines', () => {
-    const parsed = parseConversation('Sure! Here it is:\n\nUser 1: Hi, how are you?\nUser 2: Great,\nthanks for asking.\n**User 1:** Nice.');
+    const parsed = parseConversation(
+      'Sure! Here it is:\n\nUser 1: Hi, how are you?\nUser 2: Great,\nthanks for asking.\n**User 1:** Nice.',
+    );
     expect(parsed.parseError).toBeUndefined();
     expect(parsed.turns).toEqual([
       { speaker: 'User 1', text: 'Hi, how are you?' },
@@ -69,7 +83,10 @@ describe('parseConversation', () => {
   });
 
   it('accepts label variants like "user2 -" and "USER 1 :"', () => {
-    expect(parseConversation('USER 1 : hey\nuser2 - yo').turns.map((turn) => turn.speaker)).toEqual(['User 1', 'User 2']);
+    expect(parseConversation('USER 1 : hey\nuser2 - yo').turns.map((turn) => turn.speaker)).toEqual([
+      'User 1',
+      'User 2',
+    ]);
   });
 
   it('reports a parse error when no speaker lines exist', () => {

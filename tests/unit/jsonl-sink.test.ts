@@ -7,7 +7,11 @@ import { openJsonlSink } from '../../src/output/jsonl-sink.ts';
 let directory: string;
 afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
-const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+const lines = (path: string) =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 
 describe('openJsonlSink', () => {
   it('writes concurrent appends whole and in call order, each resolved once on disk', async () => {
@@ -16,12 +20,17 @@ describe('openJsonlSink', () => {
     const sink = await openJsonlSink(path);
     const resolvedWith: number[] = [];
     const appends = Array.from({ length: 50 }, (_, index) =>
-      sink.append([{ index, part: 'a' }, { index, part: 'b' }]).then(() => {
-        // When an append resolves its own lines are in the file.
-        const written = lines(path);
-        expect(written.some((line) => line.index === index && line.part === 'b')).toBe(true);
-        resolvedWith.push(index);
-      }),
+      sink
+        .append([
+          { index, part: 'a' },
+          { index, part: 'b' },
+        ])
+        .then(() => {
+          // When an append resolves its own lines are in the file.
+          const written = lines(path);
+          expect(written.some((line) => line.index === index && line.part === 'b')).toBe(true);
+          resolvedWith.push(index);
+        }),
     );
     await Promise.all(appends);
     await sink.close();

@@ -9,9 +9,7 @@ import { createRandom } from '../../src/util/create-random.ts';
 import type { Attribute } from '../../src/schemas/index.ts';
 
 /** A backend double that answers with `reply(request)` and records every request. */
-function fakeBackend(
-  reply: (request: CompletionRequest) => string,
-): LlmBackend & { requests: CompletionRequest[] } {
+function fakeBackend(reply: (request: CompletionRequest) => string): LlmBackend & { requests: CompletionRequest[] } {
   const requests: CompletionRequest[] = [];
   return {
     kind: 'fake',
@@ -75,9 +73,9 @@ describe('createLlmContradictionCheck', () => {
       { random: createRandom(2), checkContradiction: createLlmContradictionCheck(backend, options) },
     );
     for (const profile of profiles) {
-      expect(
-        profile.attributes.includes(planted) && profile.attributes.includes('I have a parrot named Kiwi.'),
-      ).toBe(false);
+      expect(profile.attributes.includes(planted) && profile.attributes.includes('I have a parrot named Kiwi.')).toBe(
+        false,
+      );
     }
     expect(rejections.contradiction).toBeGreaterThan(0);
   });

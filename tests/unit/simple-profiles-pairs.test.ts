@@ -25,9 +25,7 @@ describe('pairRandomly', () => {
   it('is deterministic for a seed', () => {
     const profiles = makeProfiles(10);
     expect(pairRandomly(profiles, 12, createRandom(9))).toEqual(pairRandomly(profiles, 12, createRandom(9)));
-    expect(pairRandomly(profiles, 12, createRandom(9))).not.toEqual(
-      pairRandomly(profiles, 12, createRandom(10)),
-    );
+    expect(pairRandomly(profiles, 12, createRandom(9))).not.toEqual(pairRandomly(profiles, 12, createRandom(10)));
   });
 
   it('uses each profile at most once while pairs fit, and evenly beyond', () => {

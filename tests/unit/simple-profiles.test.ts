@@ -88,20 +88,14 @@ describe('buildSimpleProfiles', () => {
     for (const profile of strict.profiles) expect(profile.attributes).toContain('I have a parrot.');
     expect(strict.rejections.same_category).toBeGreaterThan(0);
 
-    const relaxed = await buildSimpleProfiles(
-      { ...input, distinctCategories: false },
-      { random: createRandom(3) },
-    );
+    const relaxed = await buildSimpleProfiles({ ...input, distinctCategories: false }, { random: createRandom(3) });
     expect(relaxed.rejections.same_category).toBe(0);
     expect(relaxed.profiles.some((profile) => !profile.attributes.includes('I have a parrot.'))).toBe(true);
   });
 
   it('removes an attribute the contradiction check rejects and counts it', async () => {
     const planted = 'I have never spoken to another human being.';
-    const withPlanted: Attribute[] = [
-      ...attributes,
-      { id: 'planted-001', category: 'planted', text: planted },
-    ];
+    const withPlanted: Attribute[] = [...attributes, { id: 'planted-001', category: 'planted', text: planted }];
     const calls: { profile: string[]; candidate: string }[] = [];
     const { profiles, rejections } = await buildSimpleProfiles(
       { ...baseInput, attributes: withPlanted, count: 200 },
