@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ModelDownloader } from 'node-llama-cpp';
@@ -74,7 +74,14 @@ export async function downloadModelFile(request: ModelDownloadRequest): Promise<
     );
   }
   const path = await downloadUntilStalled(downloader, request);
-  const sizeBytes = (await stat(path)).size;
+  let sizeBytes = (await stat(path)).size;
+  if (remoteSize > 0 && sizeBytes > remoteSize) {
+    // Seen under load after a dropped ranged request: ipull resolved with its progress record still
+    // appended after the data. The data comes first, so cut the file to the remote size; the SHA-256
+    // check below still decides whether the file is kept.
+    await truncate(path, remoteSize);
+    sizeBytes = remoteSize;
+  }
   if (remoteSize > 0 && sizeBytes !== remoteSize) {
     throw new Error(`Download of ${request.url} stopped at ${sizeBytes} of ${remoteSize} bytes; run it again.`);
   }
