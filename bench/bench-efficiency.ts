@@ -117,6 +117,9 @@ export async function measureEfficiency(
           pairs: settings.pairs,
           concurrency: settings.concurrency,
           maxInFlight: settings.maxInFlight,
+          // The paper panel (15 calls per pair), the scenario the efficiency targets were set on: the
+          // listwise default makes 3 calls per pair, so each call carries 5x the per-pair work.
+          panel: 'per-expert',
         }),
         cleanUp: true,
       },
