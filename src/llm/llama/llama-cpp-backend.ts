@@ -80,7 +80,11 @@ export function defaultLlamaThreads(logicalCpuCount = availableParallelism(), lo
 /** Prompt tokens per llama.cpp batch: node-llama-cpp's default, also the fastest size measured (bench/RESULTS.md). */
 export const DEFAULT_LLAMA_BATCH_SIZE = 512;
 
-/** Flash attention off: on the CPU it gained nothing measurable for this model size (bench/RESULTS.md). */
+/**
+ * Flash attention off. On the shaped default model (bench/RESULTS.md) it was slower on a busy
+ * machine (16.5 vs 44.5 prompt tokens/s) and 13% / 8% faster (prompt / generation) in one idle
+ * sample: not yet a measured win worth changing the default for.
+ */
 export const DEFAULT_LLAMA_FLASH_ATTENTION = false;
 
 interface LlamaParts {
