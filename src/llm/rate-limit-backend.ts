@@ -33,7 +33,7 @@ export function rateLimitBackend(backend: LlmBackend, limiter: RateLimiter): Llm
 }
 
 /** What a request may cost at most, as rate limiters of hosted APIs count it: prompt + max output × samples. */
-export function estimateRequestTokens(request: CompletionRequest): number {
+function estimateRequestTokens(request: CompletionRequest): number {
   const prompt = estimateTokens(request.messages.map((message) => message.content).join('\n'));
   return prompt + (request.maxOutputTokens ?? 0) * (request.samples ?? 1);
 }
