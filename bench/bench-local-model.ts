@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeTinyGguf } from '../scripts/write-tiny-gguf.ts';
-import { createLlamaCppBackend } from '../src/llm/llama/llama-cpp-backend.ts';
+import { createLlamaCppBackend } from '../src/llm/llama/create-llama-cpp-backend.ts';
 import { LOCAL_MODEL_DEFAULTS } from '../src/llm/llama/local-model-defaults.ts';
 import type { LlmBackend } from '../src/llm/llm-backend.ts';
 import { loadPromptTemplate } from '../src/generation/load-prompt-template.ts';

@@ -41,7 +41,8 @@ export { createRandom, deriveRandom } from './util/create-random.ts';
 export { estimateRun, type RunEstimate } from './pipeline/estimate-run.ts';
 // Local model
 export { createLocalBackend, defaultCacheDir } from './llm/llama/create-local-backend.ts';
-export { createLlamaCppBackend, LlamaCppBackend } from './llm/llama/llama-cpp-backend.ts';
+export { createLlamaCppBackend } from './llm/llama/create-llama-cpp-backend.ts';
+export { LlamaCppBackend } from './llm/llama/llama-cpp-backend.ts';
 // Scale-out
 export { BullMqExecutor, type BullMqExecutorOptions } from './executors/bullmq-executor.ts';
 export { startBullMqWorker, type BullMqWorkerOptions } from './executors/bullmq-worker.ts';

@@ -14,6 +14,7 @@ import { isFlagged, runListwisePanel } from './run-listwise-panel.ts';
 import { LISTWISE_PANEL_LINEAGE_KEY, loadListwisePanel } from './listwise-panel-prompt.ts';
 import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from './combined-panel-file.ts';
 import { describeSelection } from './resolve-selection.ts';
+import { deriveListwiseVerdicts } from './derive-listwise-verdicts.ts';
 
 /** One generated candidate of a pair. */
 export interface CritiqueCandidate {
@@ -227,28 +228,10 @@ export async function critiqueCandidates(
       }
     }
     survivors = survivors.filter((candidate) => recordOf(candidate.index).status !== 'filtered');
-    verdicts = survivors.flatMap((a, position) =>
-      survivors.slice(position + 1).flatMap((b) =>
-        rankers.map((critic): PairwiseVerdict => {
-          const scoreA = outcome.scores[a.index]?.[critic.name];
-          const scoreB = outcome.scores[b.index]?.[critic.name];
-          const winner =
-            scoreA === undefined || scoreB === undefined || scoreA === scoreB
-              ? null
-              : scoreA > scoreB
-                ? a.index
-                : b.index;
-          return {
-            critic: critic.name,
-            kind: 'pairwise',
-            a: a.index,
-            b: b.index,
-            winner,
-            orderWinners: [winner, null],
-            rationale: `listwise scores ${scoreA ?? 'none'} (candidate ${a.index}) v ${scoreB ?? 'none'} (candidate ${b.index})`,
-          };
-        }),
-      ),
+    verdicts = deriveListwiseVerdicts(
+      survivors.map((candidate) => candidate.index),
+      rankers,
+      outcome.scores,
     );
     const confidence = filterConfidence();
     const ranked = survivors

@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { EndpointUnreachableError, LlmError } from '../../src/errors.ts';
 import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
-import { createLlamaCppBackend } from '../../src/llm/llama/llama-cpp-backend.ts';
+import { createLlamaCppBackend } from '../../src/llm/llama/create-llama-cpp-backend.ts';
 import { describeBackendConformance } from '../fixtures/backend-conformance.ts';
 import { useTinyModel } from '../fixtures/tiny-model.ts';
 

@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { parseStructured } from '../../src/llm/complete-structured.ts';
 import { createLocalBackend } from '../../src/llm/llama/create-local-backend.ts';
 import { ContextOverflowError, LlmError } from '../../src/errors.ts';
-import {
-  createLlamaCppBackend,
-  defaultLlamaThreads,
-  type LlamaCppBackend,
-} from '../../src/llm/llama/llama-cpp-backend.ts';
+import { createLlamaCppBackend } from '../../src/llm/llama/create-llama-cpp-backend.ts';
+import type { LlamaCppBackend } from '../../src/llm/llama/llama-cpp-backend.ts';
+import { defaultLlamaThreads } from '../../src/llm/llama/default-llama-threads.ts';
 import { loadNodeLlamaCpp } from '../../src/llm/llama/llama-module.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
 import { ModelUnavailableError } from '../../src/llm/llama/model-unavailable-error.ts';

@@ -165,7 +165,7 @@ describe.skipIf(!existsSync(TINY_MODEL_FIXTURE))(
     const tinyModel = useTinyModel();
 
     it('runs every phase against a real local model and writes its files', async () => {
-      const { createLlamaCppBackend } = await import('../../src/llm/llama/llama-cpp-backend.ts');
+      const { createLlamaCppBackend } = await import('../../src/llm/llama/create-llama-cpp-backend.ts');
       const local = await createLlamaCppBackend({
         modelPath: tinyModel.path,
         threads: 1,

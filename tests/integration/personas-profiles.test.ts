@@ -211,7 +211,7 @@ describe.skipIf(!existsSync(TINY_MODEL_FIXTURE))(
     const tinyModel = useTinyModel();
 
     it('builds profiles with the LLM contradiction check answered by a real local model', async () => {
-      const { createLlamaCppBackend } = await import('../../src/llm/llama/llama-cpp-backend.ts');
+      const { createLlamaCppBackend } = await import('../../src/llm/llama/create-llama-cpp-backend.ts');
       const local = await createLlamaCppBackend({
         modelPath: tinyModel.path,
         threads: 1,

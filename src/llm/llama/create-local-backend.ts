@@ -1,4 +1,5 @@
-import { createLlamaCppBackend, type LlamaCppBackend } from './llama-cpp-backend.ts';
+import { createLlamaCppBackend } from './create-llama-cpp-backend.ts';
+import type { LlamaCppBackend } from './llama-cpp-backend.ts';
 import type { ModelDownloadFunction, ModelDownloadProgress } from './download-model-file.ts';
 import { resolveModelPath } from './model-cache.ts';
 import { DEFAULT_MODEL } from './model-registry.ts';

@@ -1,6 +1,3 @@
-import { stat } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
-import { basename } from 'node:path';
 import type {
   ChatHistoryItem,
   ChatWrapper,
@@ -16,78 +13,12 @@ import { ContextOverflowError, LlmError } from '../../errors.ts';
 import { buildResponseFormat } from '../build-response-format.ts';
 import { toLlamaChatHistory } from './llama-chat-history.ts';
 import { toLlamaJsonSchema } from './llama-json-schema.ts';
-import { loadNodeLlamaCpp, type NodeLlamaCpp } from './llama-module.ts';
+import type { NodeLlamaCpp } from './llama-module.ts';
 import { LlamaSequencePool } from './llama-sequence-pool.ts';
-import { commonPrefixLength, LlamaSequenceSlot, MIN_SHARED_TOKENS } from './llama-sequence-slot.ts';
+import { commonPrefixLength, type LlamaSequenceSlot, MIN_SHARED_TOKENS } from './llama-sequence-slot.ts';
 
-/** Options of the embedded llama.cpp backend. */
-export interface LlamaCppBackendOptions {
-  /** Local GGUF model file. */
-  modelPath: string;
-  /**
-   * CPU threads that evaluate the model (always set explicitly: node-llama-cpp's own default of
-   * 4 made a 2-core machine ~250× slower). @defaultValue `defaultLlamaThreads()`
-   */
-  threads?: number;
-  /** Tokens each sequence holds (prompt + reply), capped at the model's training context. @defaultValue 8192 */
-  contextSize?: number;
-  /**
-   * Sequences on the one context: how many samples/requests are generated at once (batched
-   * together). Each costs `contextSize` tokens of KV cache. Further requests wait. @defaultValue 1
-   */
-  parallelSequences?: number;
-  /**
-   * Tokens llama.cpp evaluates in one batch (prompt chunks; the samples of all sequences decode
-   * together within it). @defaultValue `DEFAULT_LLAMA_BATCH_SIZE`
-   */
-  batchSize?: number;
-  /** Flash attention (see bench/RESULTS.md for its effect on CPU). @defaultValue `DEFAULT_LLAMA_FLASH_ATTENTION` */
-  flashAttention?: boolean;
-  /**
-   * Share evaluated prompt prefixes between sequences (KV-cache copies; see `LlamaSequenceSlot`).
-   * Off, each sequence reuses only what it held itself (node-llama-cpp's own behaviour); the bench
-   * compares both. @defaultValue true
-   */
-  sharePrefixes?: boolean;
-  /** GPU offload; only CPU is supported. @defaultValue false */
-  gpu?: false;
-  /** Model name reported by `modelFor` and in results. @defaultValue the file name without `.gguf` */
-  modelName?: string;
-  /** Replaces `import('node-llama-cpp')` (tests of the missing-package path). */
-  importModule?: () => Promise<NodeLlamaCpp>;
-}
-
-/**
- * Tokens per sequence by default: a generator prompt with five few-shot conversations is ~3k
- * tokens plus up to 1200 reply tokens. KV cache cost for Qwen2.5-0.5B ≈ 12 KB/token, so ~96 MB
- * per sequence.
- */
-export const DEFAULT_LLAMA_CONTEXT_SIZE = 8192;
-
-/**
- * Default CPU threads: the logical CPUs not already busy (CPUs minus the 1-minute load average,
- * rounded), at least 1 and at most 8. On an idle 2-core machine a model of the default's shape
- * (Qwen2.5-0.5B) processed prompts ~2× and generated ~1.3× faster with 2 threads than with 1
- * (shared/docs/TOOLING.md); on the same machine with a load average of 16, 2 threads generated
- * ~15× slower than 1 (bench/RESULTS.md): llama.cpp's threads wait for each other at every step,
- * so one descheduled thread stalls all. Pass `threads` (`llm.threads`) to override.
- */
-export function defaultLlamaThreads(logicalCpuCount = availableParallelism(), loadAverage = loadavg()[0]): number {
-  const idle = Math.round(logicalCpuCount - loadAverage);
-  return Math.max(1, Math.min(8, logicalCpuCount, idle));
-}
-
-/** Prompt tokens per llama.cpp batch: node-llama-cpp's default, also the fastest size measured (bench/RESULTS.md). */
-export const DEFAULT_LLAMA_BATCH_SIZE = 512;
-
-/**
- * Flash attention off. On the shaped default model (bench/RESULTS.md) it was slower on a busy
- * machine (16.5 vs 44.5 prompt tokens/s) and 13% / 8% faster (prompt / generation) in one idle
- * sample: not yet a measured win worth changing the default for.
- */
-export const DEFAULT_LLAMA_FLASH_ATTENTION = false;
-
-interface LlamaParts {
+/** What `createLlamaCppBackend` loads: the library, the model and its context. */
+export interface LlamaParts {
   nodeLlamaCpp: NodeLlamaCpp;
   llama: Llama;
   model: LlamaModel;
@@ -95,71 +26,7 @@ interface LlamaParts {
   chatWrapper: ChatWrapper;
 }
 
-/**
- * Loads a GGUF model with node-llama-cpp (prebuilt CPU binary only, never a source build) and
- * returns an `LlmBackend` that serves requests on a pool of context sequences.
- * Throws `LlmError` (not retryable) when the package, its binary or the model cannot be loaded.
- */
-export async function createLlamaCppBackend(options: LlamaCppBackendOptions): Promise<LlamaCppBackend> {
-  const threads = positiveInteger('threads', options.threads ?? defaultLlamaThreads());
-  const parallelSequences = positiveInteger('parallelSequences', options.parallelSequences ?? 1);
-  const requestedContextSize = positiveInteger('contextSize', options.contextSize ?? DEFAULT_LLAMA_CONTEXT_SIZE);
-  if (!(await isFile(options.modelPath))) {
-    throw new LlmError(`Model file ${options.modelPath} does not exist (or is not a file).`, { retryable: false });
-  }
-
-  const nodeLlamaCpp = await loadNodeLlamaCpp(options.importModule);
-  let llama: Llama;
-  try {
-    llama = await nodeLlamaCpp.getLlama({
-      gpu: false,
-      build: 'never',
-      maxThreads: threads,
-      logLevel: nodeLlamaCpp.LlamaLogLevel.error,
-    });
-  } catch (error) {
-    throw new LlmError(
-      `llama.cpp could not load a prebuilt CPU binary on this machine (${messageOf(error)}). ` +
-        'Install the binary package for your platform (an optional dependency that `--omit=optional` leaves out), ' +
-        'e.g. `npm install @node-llama-cpp/linux-x64@3.22.1` on Linux x64, or use an OpenAI-compatible endpoint with --base-url.',
-      { retryable: false, cause: error },
-    );
-  }
-
-  let model: LlamaModel | undefined;
-  try {
-    model = await llama.loadModel({ modelPath: options.modelPath });
-    const contextSize = Math.min(requestedContextSize, model.trainContextSize);
-    const context = await model.createContext({
-      contextSize,
-      sequences: parallelSequences,
-      threads,
-      batchSize: options.batchSize ?? DEFAULT_LLAMA_BATCH_SIZE,
-      flashAttention: options.flashAttention ?? DEFAULT_LLAMA_FLASH_ATTENTION,
-    });
-    // One LlamaChat per sequence, reused by every request on it (all share the model's chat wrapper).
-    const slots = Array.from({ length: parallelSequences }, () => {
-      const sequence = context.getSequence();
-      return new LlamaSequenceSlot(sequence, new nodeLlamaCpp.LlamaChat({ contextSequence: sequence }));
-    });
-    const chatWrapper = slots[0].chat.chatWrapper;
-    return new LlamaCppBackend({ nodeLlamaCpp, llama, model, context, chatWrapper }, slots, {
-      modelName: options.modelName ?? basename(options.modelPath).replace(/\.gguf$/i, ''),
-      threads,
-      contextSize: context.contextSize,
-      sharePrefixes: options.sharePrefixes ?? true,
-    });
-  } catch (error) {
-    await model?.dispose();
-    await llama.dispose();
-    throw new LlmError(`Could not load the model ${options.modelPath} with llama.cpp: ${messageOf(error)}`, {
-      retryable: false,
-      cause: error,
-    });
-  }
-}
-
-/** The embedded llama.cpp adapter of `LlmBackend`; create it with `createLlamaCppBackend`. */
+/** The embedded llama.cpp adapter of `LlmBackend`; create it with `createLlamaCppBackend` (create-llama-cpp-backend.ts). */
 export class LlamaCppBackend implements LlmBackend {
   readonly kind = 'llama.cpp';
   readonly modelName: string;
@@ -356,20 +223,6 @@ function disposedError(cause?: unknown): LlmError {
   return new LlmError('The local model backend was disposed.', { retryable: false, cause });
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`Expected \`${name}\` to be a positive integer, got ${value}.`);
-  return value;
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function messageOf(error: unknown): string {
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
