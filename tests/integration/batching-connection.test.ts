@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
 import { startBatchFixture, type BatchFixture } from '../fixtures/openai-batch-fixture.ts';
 import { OpenAiCompatibleBackend } from '../../src/llm/openai/openai-compatible-backend.ts';
-import { OpenAiConnection } from '../../src/llm/openai/openai-connection.ts';
+import { OpenAiConnection, type ProxySettings } from '../../src/llm/openai/openai-connection.ts';
+import { startConnectProxy } from '../fixtures/connect-proxy.ts';
 import { BatchingConnection, type BatchProgress } from '../../src/llm/batch/batching-connection.ts';
 import { recordUsage } from '../../src/llm/record-usage.ts';
 import { computeRoleCost } from '../../src/llm/compute-cost.ts';
@@ -26,9 +27,9 @@ afterAll(async () => {
   await chat?.close();
 });
 
-function batchingBackend(stateFile: string, progress: BatchProgress[] = []) {
+function batchingBackend(stateFile: string, progress: BatchProgress[] = [], proxy?: ProxySettings) {
   const connection = new BatchingConnection({
-    connection: new OpenAiConnection({ baseUrl: batches.baseUrl, timeoutMs: 5_000 }),
+    connection: new OpenAiConnection({ baseUrl: batches.baseUrl, timeoutMs: 5_000, proxy }),
     stateFile,
     quietWindowMs: 50,
     pollIntervalMs: 10,
@@ -130,5 +131,23 @@ describe('BatchingConnection over a loopback Batch API', () => {
     } finally {
       await second.backend.dispose();
     }
+  });
+
+  it('uploads the batch file, like every other request, through the proxy the settings name', async () => {
+    const proxy = await startConnectProxy();
+    const uploads = batches.stats.uploadClientPorts.length;
+    const { backend } = batchingBackend(join(directory, 'proxied.jsonl'), [], { httpProxy: proxy.url });
+    try {
+      const result = await backend.complete(generator(11));
+      expect(result.texts[0]).toContain('User 1:');
+    } finally {
+      await backend.dispose();
+      await proxy.close();
+    }
+    const uploadPorts = batches.stats.uploadClientPorts.slice(uploads);
+    expect(uploadPorts).toHaveLength(1);
+    // The fixture saw the upload arrive from the proxy's end of a tunnel, not from a direct connection.
+    expect(proxy.upstreamPorts).toContain(uploadPorts[0]);
+    expect(new Set(proxy.targets)).toEqual(new Set([new URL(batches.baseUrl).host]));
   });
 });

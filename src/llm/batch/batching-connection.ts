@@ -157,10 +157,8 @@ export class BatchingConnection {
           JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: entry.body }),
         )
         .join('\n');
-      // The connection's undici fetch cannot send Node 20's global FormData (the SDK refuses the
-      // upload): the upload alone goes through the global fetch (no proxy agent for this request).
-      const uploader = client.withOptions({ fetch: globalThis.fetch, fetchOptions: {} });
-      const file = await uploader.files.create({
+      // Through the connection's dispatcher like every other request (proxy settings honoured).
+      const file = await client.files.create({
         file: await toFile(Buffer.from(`${jsonl}\n`), 'persona-forge-batch.jsonl', { type: 'application/jsonl' }),
         purpose: 'batch',
       });

@@ -19,11 +19,20 @@ export class ReplyBodyCutError extends Error {
 export function createBufferedFetch(dispatcher: Dispatcher): typeof globalThis.fetch {
   return async (input, init = {}) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const body = init.body;
+    const requestHeaders = headerRecord(init.headers);
+    let body = init.body;
+    if (body instanceof FormData) {
+      // The SDK's file uploads (`files.create`) build Node's global FormData, which undici's own
+      // (newer) `request` does not recognise as one: Node's Response encodes it (multipart, with
+      // its boundary in the content type) and the bytes go out on this dispatcher like any body.
+      const encoded = new Response(body);
+      requestHeaders['content-type'] = encoded.headers.get('content-type')!;
+      body = new Uint8Array(await encoded.arrayBuffer());
+    }
     const requestBody: unknown =
       body === undefined || body === null
         ? null
-        : typeof body === 'string' || body instanceof Uint8Array || body instanceof FormData
+        : typeof body === 'string' || body instanceof Uint8Array
           ? body
           : body instanceof URLSearchParams
             ? body.toString()
@@ -38,8 +47,7 @@ export function createBufferedFetch(dispatcher: Dispatcher): typeof globalThis.f
       body: replyBody,
     } = await request(url, {
       method: (init.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: headerRecord(init.headers),
-      // undici takes any FormData-like object; its types know only its own FormData class.
+      headers: requestHeaders,
       body: requestBody as Dispatcher.RequestOptions['body'],
       signal: init.signal ?? undefined,
       dispatcher,
