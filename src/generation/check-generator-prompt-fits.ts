@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';
 import type { Pair } from '../schemas/pair.ts';
-import { estimatePromptTokens } from '../llm/with-context-length.ts';
+import { describeContext, estimatePromptTokens, largerContextFix } from '../llm/with-context-length.ts';
 import { buildGeneratorPrompt } from './build-generator-prompt.ts';
 import { fitGeneratorPrompt, type PromptContext } from './fit-generator-prompt.ts';
 import type { PromptTemplate } from '../schemas/prompt-template.ts';
@@ -98,11 +98,11 @@ export function checkGeneratorPromptFits(
     const room = contextTokens - zeroShotPromptTokens;
     const fixes = [
       ...(room >= MIN_USEFUL_OUTPUT_TOKENS ? [`llm.max_output_tokens: ${room} or less`] : []),
-      `a context of at least ${zeroShotPromptTokens + settings.maxOutputTokens} tokens (llm.context_size on the local model, if the model's training context allows; a model with a larger context otherwise)`,
+      largerContextFix(zeroShotPromptTokens + settings.maxOutputTokens, context.contextSource),
       'a shorter prompt template (generation.template)',
     ];
     throw new ConfigError(
-      `The generator prompt does not fit the model's context of ${contextTokens} tokens even with no few-shot example: ` +
+      `The generator prompt does not fit ${describeContext(contextTokens, context.contextSource)} even with no few-shot example: ` +
         `${zeroShotPromptTokens} prompt tokens + ${settings.maxOutputTokens} reply tokens (llm.max_output_tokens). Settings that would fit:`,
       fixes,
     );

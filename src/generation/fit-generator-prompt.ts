@@ -4,7 +4,7 @@ import { buildGeneratorPrompt, type GeneratorPromptInput } from './build-generat
 import type { PromptTemplate } from '../schemas/prompt-template.ts';
 
 /** What fitting needs from the backend: the optional context members of `LlmBackend`. */
-export type PromptContext = Pick<LlmBackend, 'contextTokens' | 'countPromptTokens'>;
+export type PromptContext = Pick<LlmBackend, 'contextTokens' | 'contextSource' | 'countPromptTokens'>;
 
 export interface FittedGeneratorPrompt {
   messages: ChatMessage[];

@@ -1,5 +1,6 @@
 import type { LlmRole } from '../schemas/usage.ts';
 import type { LlmFaults } from '../schemas/llm-faults.ts';
+import type { ContextSource } from '../schemas/manifest.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -79,6 +80,8 @@ export interface LlmBackend {
    * prompts into it (fewer few-shot examples) before sending.
    */
   readonly contextTokens?: number;
+  /** Where `contextTokens` came from (for the manifest). @defaultValue `model` when `contextTokens` is set */
+  readonly contextSource?: Exclude<ContextSource, 'none'>;
   /** Prompt tokens of `request` as the model counts them (its own tokenizer, or the project's estimate). */
   countPromptTokens?(request: CompletionRequest): number;
   /** Releases sockets, model memory and worker threads. Idempotent. */

@@ -1,4 +1,4 @@
-import type { IterationSummary, Manifest } from '../schemas/manifest.ts';
+import type { ContextLength, IterationSummary, Manifest } from '../schemas/manifest.ts';
 import type { ImportSummary } from '../schemas/import-summary.ts';
 import type { ReplyParsing } from '../schemas/outcome-line.ts';
 import { addReplyParsing } from '../util/add-reply-parsing.ts';
@@ -23,6 +23,8 @@ export interface ManifestInput {
   stopReason: string | null;
   /** What reading `personas.source` imported, repaired and skipped. @defaultValue null (no source) */
   personasImport?: ImportSummary | null;
+  /** The context length prompts were fitted to and its source. @defaultValue absent */
+  contextLength?: ContextLength;
 }
 
 /** Assembles `manifest.json` from the per-iteration summaries (totals are derived, never stored twice). */
@@ -78,5 +80,6 @@ export function buildManifest(input: ManifestInput): Manifest {
     },
     stop_reason: input.stopReason,
     personas_import: input.personasImport ?? null,
+    ...(input.contextLength && { context_length: input.contextLength }),
   };
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import { describeContext, largerContextFix } from '../llm/with-context-length.ts';
 import type { Attribute } from '../schemas/attribute.ts';
 import {
   measureContradictionCall,
@@ -51,11 +52,11 @@ export function checkContradictionCheckFits(
     const room = contextTokens - promptTokens;
     const fixes = [
       ...(room >= MIN_USEFUL_VERDICT_TOKENS ? [`llm.critic_max_output_tokens: ${room} or less`] : []),
-      `a context of at least ${promptTokens + prompts.maxOutputTokens} tokens (llm.context_size on the local model, if the model's training context allows; a model with a larger context otherwise)`,
+      largerContextFix(promptTokens + prompts.maxOutputTokens, context.contextSource),
       'profiles.contradiction_check: false (profiles are then not checked for contradictions)',
     ];
     throw new ConfigError(
-      `The contradiction check of profile planning does not fit the model's context of ${contextTokens} tokens even with one check per call: ` +
+      `The contradiction check of profile planning does not fit ${describeContext(contextTokens, context.contextSource)} even with one check per call: ` +
         `${promptTokens} prompt tokens for the longest seed attributes + ${prompts.maxOutputTokens} reply tokens (llm.critic_max_output_tokens). Settings that would fit:`,
       fixes,
     );

@@ -5,7 +5,7 @@ import { buildContradictionCheckMessages } from './create-llm-contradiction-chec
 import { buildContradictionBatchMessages } from './build-contradiction-batch-messages.ts';
 
 /** What fitting needs from the backend: the optional context members of `LlmBackend`. */
-export type ContradictionCheckContext = Pick<LlmBackend, 'contextTokens' | 'countPromptTokens'>;
+export type ContradictionCheckContext = Pick<LlmBackend, 'contextTokens' | 'contextSource' | 'countPromptTokens'>;
 
 /** One (profile, candidate) check. */
 export interface ContradictionCheckItem {

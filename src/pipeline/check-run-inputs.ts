@@ -2,6 +2,7 @@ import type { LlmBackend } from '../llm/llm-backend.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import type { PoolRecord } from '../schemas/conversation.ts';
 import type { ImportSummary } from '../schemas/import-summary.ts';
+import type { ContextLength } from '../schemas/manifest.ts';
 import type { PairJobContext } from '../schemas/run-context.ts';
 import { loadPromptTemplate } from '../generation/load-prompt-template.ts';
 import { checkGeneratorPromptFits } from '../generation/check-generator-prompt-fits.ts';
@@ -24,6 +25,10 @@ export interface RunInputs {
   /** What reading `personas.source` imported, repaired and skipped; null without a source. */
   personasImport: ImportSummary | null;
   models: { generator: string; critic: string };
+  /** The adapter the run uses: the one given, or the one `beforeFitting` returned. */
+  backend: LlmBackend;
+  /** The context length prompts are fitted to and its source. */
+  contextLength: ContextLength;
 }
 
 /**
@@ -35,8 +40,9 @@ export interface RunInputs {
  */
 export async function checkRunInputs(
   config: RunConfig,
-  adapter: LlmBackend,
+  givenAdapter: LlmBackend,
   emit: (event: string, fields: Record<string, unknown>) => void,
+  beforeFitting?: () => Promise<LlmBackend | void>,
 ): Promise<RunInputs> {
   const context = await loadPairJobContext(config);
   // The seed dataset is read once here; pair planning reads it again, silently.
@@ -68,6 +74,11 @@ export async function checkRunInputs(
     config.personas.mode !== 'seed-pairs'
       ? await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes)
       : [];
+  // Checks that need the endpoint (the CLI's GET /models probe) come once the files are known good;
+  // the adapter they return knows the context length the endpoint publishes.
+  const adapter = (await beforeFitting?.()) ?? givenAdapter;
+  const contextLength = contextLengthOf(adapter);
+  emit('context length', { context_tokens: contextLength.tokens, source: contextLength.source });
   // The generator prompt must fit the model's context with no few-shot example (else exit 2).
   const promptFit = checkGeneratorPromptFits(
     context.template,
@@ -112,6 +123,7 @@ export async function checkRunInputs(
       rankers: context.critics.filter((critic) => critic.kind === 'pairwise').length,
     },
     local: adapter.kind === 'llama.cpp',
+    contextLength,
   });
   emit('run projected', { ...projection, summary: formatRunProjection(projection) });
   return {
@@ -119,7 +131,15 @@ export async function checkRunInputs(
     seedPool,
     personasImport: sourceImport?.summary ?? null,
     models: { generator: adapter.modelFor('generator'), critic: adapter.modelFor('critic') },
+    backend: adapter,
+    contextLength,
   };
+}
+
+/** The context length of an adapter and where it came from (a length without a source is the model's own). */
+function contextLengthOf(adapter: LlmBackend): ContextLength {
+  if (adapter.contextTokens === undefined) return { tokens: null, source: 'none' };
+  return { tokens: adapter.contextTokens, source: adapter.contextSource ?? 'model' };
 }
 
 /** The generator template, the enabled critics and (for `critique.panel: combined`) the panel prompt. */

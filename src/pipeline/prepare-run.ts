@@ -41,10 +41,13 @@ export interface PipelineDeps {
   /** Aborting stops admitting new pairs; in-flight pairs finish and are written. */
   signal?: AbortSignal;
   /**
-   * Runs after the run's own inputs are checked and before the run directory is created: checks
-   * that must pass before anything is written (the CLI probes the endpoint here). @defaultValue none
+   * Runs after the run's input files are checked, before prompts are fitted to the model's context
+   * and before the run directory is created: checks that must pass before anything is written (the
+   * CLI probes the endpoint here). An adapter it returns replaces `backend` for the run (the CLI
+   * returns the endpoint's adapter with the context length its `GET /models` entry publishes).
+   * @defaultValue none
    */
-  beforeRunDirectory?: () => Promise<void>;
+  beforeRunDirectory?: () => Promise<LlmBackend | void>;
   now?: () => Date;
 }
 
@@ -94,8 +97,14 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
   const startedAt = now();
   const runId = config.run_id ?? defaultRunId(startedAt, config.seed);
 
-  const { context, seedPool, personasImport, models } = await checkRunInputs(config, deps.backend, emit);
-  await deps.beforeRunDirectory?.();
+  const {
+    context,
+    seedPool,
+    personasImport,
+    models,
+    backend: adapter,
+    contextLength,
+  } = await checkRunInputs(config, deps.backend, emit, deps.beforeRunDirectory);
   // The run directory is created only once every input is known to be good.
   const runDir = await openRunDirectory(resolve(config.out, runId), config);
   const file = runDir.file;
@@ -105,9 +114,9 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
       ? await openFileResponseCache(file('cache/responses.jsonl'))
       : undefined;
   const backend = buildLlmStack({
-    adapter: deps.backend,
+    adapter,
     maxInFlight: config.llm.max_in_flight,
-    faultTolerance: faultToleranceFor(config.llm, deps.backend.kind),
+    faultTolerance: faultToleranceFor(config.llm, adapter.kind),
     rateLimiter: deps.stores?.rateLimiter,
     responseCache: config.cache.enabled ? (deps.stores?.responseCache ?? ownCache) : undefined,
   });
@@ -141,7 +150,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
     createdAt: startedAt.toISOString(),
     fingerprint: runDir.fingerprint,
     executor: executor.kind,
-    backend: deps.backend.kind,
+    backend: adapter.kind,
     models,
     promptHash: context.template.hash,
     criticHashes: {
@@ -152,6 +161,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
     iterations: summaries,
     planning: planner.planning,
     personasImport,
+    contextLength,
   };
 
   return {

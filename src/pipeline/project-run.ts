@@ -1,5 +1,6 @@
 import { resolveSelection } from '../critique/resolve-selection.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
+import type { ContextLength } from '../schemas/manifest.ts';
 
 /** Speed of an embedded model on this machine, tokens per second. */
 export interface LocalModelSpeed {
@@ -39,6 +40,21 @@ export interface RunProjection {
   durationMs: number | null;
   /** How the projection was made, in one sentence. */
   method: string;
+  /** The context length prompts are fitted to and its source, when the caller knows it. */
+  contextLength?: ContextLength;
+}
+
+const CONTEXT_SOURCE_WORDS: Record<ContextLength['source'], string> = {
+  model: 'the model',
+  config: 'llm.context_length',
+  endpoint: 'the endpoint /models',
+  none: 'not published',
+};
+
+/** E.g. `context 2,048 tokens (the endpoint /models)`, or `context unknown (not published)`. */
+export function formatContextLength(contextLength: ContextLength): string {
+  const tokens = contextLength.tokens === null ? 'unknown' : `${contextLength.tokens.toLocaleString('en-US')} tokens`;
+  return `context ${tokens} (${CONTEXT_SOURCE_WORDS[contextLength.source]})`;
 }
 
 /** One line for the user before the run starts, e.g. `projected: 12 pairs, 36 LLM calls, …, ~9 min`. */
@@ -49,7 +65,8 @@ export function formatRunProjection(projection: RunProjection): string {
   return (
     `projected: ${number(projection.pairs)} pairs, ${number(projection.calls.generator + projection.calls.critic)} LLM calls, ` +
     `${number(projection.tokens.prompt)} prompt tokens (${number(projection.tokens.promptEvaluated)} evaluated), ` +
-    `${number(projection.tokens.completion)} generated${time} (${projection.method})`
+    `${number(projection.tokens.completion)} generated${time}` +
+    `${projection.contextLength ? `, ${formatContextLength(projection.contextLength)}` : ''} (${projection.method})`
   );
 }
 
@@ -74,6 +91,8 @@ export function projectRun(
     speed?: LocalModelSpeed;
     /** Prompt tokens evaluated per pair, when measured (bench); otherwise modelled from the prompt sizes. */
     evaluatedPromptTokensPerPair?: number;
+    /** The context length prompts are fitted to, for the summary line. */
+    contextLength?: ContextLength;
   },
 ): RunProjection {
   const pairs = config.target !== undefined ? config.target : config.pairs * config.iterations;
@@ -149,5 +168,6 @@ export function projectRun(
         ? `${pairs} pairs one after another on the shared CPU (pairs in flight share the cores); ${candidates} candidate(s) of ~${replyTokens} tokens decoded together; ` +
           `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond.toFixed(0)} prompt and ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s; profile planning (contradiction checks) not included`
         : `${pairs} pairs; ${candidates} candidate(s) of ~${replyTokens} tokens; ${criticCalls} critic call(s) per pair (${scheme.method}); time depends on the endpoint`),
+    ...(options.contextLength && { contextLength: options.contextLength }),
   };
 }

@@ -30,6 +30,21 @@ export const IterationSummarySchema = z.object({
 });
 export type IterationSummary = z.infer<typeof IterationSummarySchema>;
 
+/**
+ * Where a run's context length came from: `model` (the local model's context per sequence),
+ * `config` (`llm.context_length`), `endpoint` (the model's `GET /models` entry), `none` (unknown:
+ * prompts are sent unfitted).
+ */
+export const ContextSourceSchema = z.enum(['model', 'config', 'endpoint', 'none']);
+export type ContextSource = z.infer<typeof ContextSourceSchema>;
+
+/** The context length prompts were fitted to (prompt + reply tokens per request) and its source. */
+export const ContextLengthSchema = z.object({
+  tokens: z.number().int().positive().nullable(),
+  source: ContextSourceSchema,
+});
+export type ContextLength = z.infer<typeof ContextLengthSchema>;
+
 /** `manifest.json`: what a run did, rewritten atomically after every iteration and at the end. */
 export const ManifestSchema = z.object({
   run_id: z.string(),
@@ -73,5 +88,7 @@ export const ManifestSchema = z.object({
   stop_reason: z.string().nullable(),
   /** What reading `personas.source` imported, repaired (by kind) and skipped (by reason, with lines); null without a source. */
   personas_import: ImportSummarySchema.nullable().default(null),
+  /** The context length prompts were fitted to and where it came from (absent in manifests of older runs). */
+  context_length: ContextLengthSchema.optional(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -12,6 +12,7 @@ import { positiveInteger } from '../parse-flag.ts';
 import { usesOpenAiEndpoint } from '../../llm/shared-endpoint.ts';
 import { StopOnSignals } from '../stop-on-signals.ts';
 import { probeEndpoint } from '../probe-endpoint.ts';
+import { withContextLength } from '../../llm/with-context-length.ts';
 import { checkModelFile } from '../check-model-file.ts';
 import { addRunOptions, resolveRunConfig, type RunFlags } from '../run-options.ts';
 
@@ -49,14 +50,16 @@ async function estimate(
   sampleDirCreated: (path: string) => void,
 ) {
   const config = await resolveRunConfig(flags);
-  if (usesOpenAiEndpoint(config.llm)) await probeEndpoint(config.llm, process.env);
-  else if (config.llm.model_path) await checkModelFile(config.llm.model_path);
+  const probe = usesOpenAiEndpoint(config.llm) ? await probeEndpoint(config.llm, process.env) : undefined;
+  if (!probe && config.llm.model_path) await checkModelFile(config.llm.model_path);
   const created = await createBackend(config, process.env);
   try {
     const sampleDir = await mkdtemp(join(tmpdir(), 'persona-forge-estimate-'));
     sampleDirCreated(sampleDir);
     logger.info({ sample_dir: sampleDir }, 'running the sample');
-    const estimate = await estimateRun(config, { backend: created.adapter, sampleDir, samplePairs: flags.samplePairs });
+    // The context length the endpoint's /models entry publishes fits the prompts (llm.context_length wins).
+    const backend = withContextLength(created.adapter, probe?.contextTokens, 'endpoint');
+    const estimate = await estimateRun(config, { backend, sampleDir, samplePairs: flags.samplePairs });
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(estimate, null, 2)}\n`);
       return;

@@ -18,6 +18,7 @@ import { checkOutputDirectory } from '../check-output-directory.ts';
 import { checkRunDirectory } from '../check-run-directory.ts';
 import { checkModelFile, modelLoadFailure } from '../check-model-file.ts';
 import { probeEndpoint } from '../probe-endpoint.ts';
+import { withContextLength } from '../../llm/with-context-length.ts';
 import { isBadInput } from '../is-bad-input.ts';
 import { applyBatchMode } from '../../llm/batch/apply-batch-mode.ts';
 import { ConfigError } from '../../errors.ts';
@@ -91,11 +92,16 @@ export function registerRunCommand(program: Command): void {
             stores: scaleOut?.storesFor(config),
             createExecutor: scaleOut?.createExecutor,
             signal: stopper.signal,
-            // After the seed, critic and template files are checked: the endpoint must answer and accept the key.
-            beforeRunDirectory: () =>
+            // After the seed, critic and template files are checked: the endpoint must answer and accept the key;
+            // the context length its /models entry publishes fits the prompts (llm.context_length wins).
+            beforeRunDirectory: async () =>
               usesOpenAiEndpoint(config.llm)
-                ? probeEndpoint(config.llm, process.env, stopper.signal)
-                : Promise.resolve(),
+                ? withContextLength(
+                    created.adapter,
+                    (await probeEndpoint(config.llm, process.env, stopper.signal)).contextTokens,
+                    'endpoint',
+                  )
+                : undefined,
             onProgress: (progress) => reporter.update(progress),
             // A seed record left out of `personas.source` is a warning the user sees, in a terminal too.
             onEvent: (event, fields) => {
