@@ -96,9 +96,22 @@ export function formatSummary(manifest: Manifest, runDir: string): string {
           `tokens served through the Batch API: ${(100 * batchTokenShare(totals.usage)).toFixed(1)}% (priced at batch_price_factor, default 0.5, in the cost)`,
         ]
       : []),
+    ...(manifest.batches ? [formatBatchSummary(manifest.batches, totals.cost_usd)] : []),
     ...(totals.reply_parsing ? [formatReplyParsing(totals.reply_parsing)] : []),
     ...(manifest.personas_import ? [formatImportSummary(manifest.personas_import, 'personas.strict: true')] : []),
     `status: ${manifest.status}${manifest.stop_reason ? ` (${manifest.stop_reason})` : ''}`,
     `run directory: ${runDir}`,
   ].join('\n');
+}
+
+/** e.g. `Batch API: 8 batches, 26 requests (text 6, listwise_ranking 12, contradiction_checks 8), 0 failed and retried, 1 re-attached; cost $0.0194 ($0.0388 without --batch)`. */
+function formatBatchSummary(batches: NonNullable<Manifest['batches']>, costUsd: number): string {
+  const stages = Object.entries(batches.requests_by_stage)
+    .map(([stage, count]) => `${stage} ${count}`)
+    .join(', ');
+  return (
+    `Batch API: ${batches.batches} batches, ${batches.requests} requests${stages ? ` (${stages})` : ''}, ` +
+    `${batches.failed_requests} failed and retried, ${batches.reattached} re-attached after a restart; ` +
+    `cost $${costUsd.toFixed(4)} (would be $${batches.cost_without_batch_usd.toFixed(4)} without --batch)`
+  );
 }

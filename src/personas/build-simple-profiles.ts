@@ -2,6 +2,7 @@ import type { Attribute } from '../schemas/attribute.ts';
 import type { Profile } from '../schemas/profile.ts';
 import { createRandom, randomInt, type Random } from '../util/create-random.ts';
 import { isNearDuplicate } from './is-near-duplicate.ts';
+import { CheckRounds } from './check-rounds.ts';
 
 export interface BuildSimpleProfilesInput {
   /** The attribute pool to draw from (seed attributes, possibly expanded). */
@@ -25,6 +26,13 @@ export interface BuildSimpleProfilesInput {
    * everything, which is reported instead of trying every attribute. @defaultValue 30
    */
   maxContradictionChecks?: number;
+  /**
+   * Build every profile at once and ask the contradiction checks in rounds, one check per
+   * unfinished profile per round, handed on in profile order (`CheckRounds`): batch mode
+   * (`--batch`), where each round is one Batch API batch. Same profiles as without it (each draws
+   * from its own stream); `concurrency` is ignored. @defaultValue false
+   */
+  inRounds?: boolean;
 }
 
 export interface BuildSimpleProfilesDeps {
@@ -65,7 +73,7 @@ export async function buildSimpleProfiles(
 ): Promise<BuildSimpleProfilesResult> {
   const { attributes, count, attributesPerProfile, nearDuplicateThreshold } = input;
   const distinctCategories = input.distinctCategories ?? true;
-  const concurrency = input.concurrency ?? 4;
+  const concurrency = input.inRounds ? Math.max(1, count) : (input.concurrency ?? 4);
   const maxChecks = input.maxContradictionChecks ?? 30;
   validateInput(input, concurrency);
   checkEnoughAttributes(attributes, attributesPerProfile, distinctCategories);
@@ -73,6 +81,12 @@ export async function buildSimpleProfiles(
   const rejections: ProfileRejections = { near_duplicate: 0, contradiction: 0, same_category: 0 };
   const profileRandoms = Array.from({ length: count }, () => createRandom(randomInt(deps.random, 2 ** 32)));
   const profiles: Profile[] = new Array(count);
+  const rounds =
+    input.inRounds && deps.checkContradiction ? new CheckRounds(deps.checkContradiction, count) : undefined;
+  const checkContradiction =
+    deps.checkContradiction &&
+    ((index: number, profile: string[], candidate: string) =>
+      rounds ? rounds.ask(index, profile, candidate) : deps.checkContradiction!(profile, candidate));
 
   const buildOne = async (index: number): Promise<void> => {
     const id = `p-${String(index + 1).padStart(4, '0')}`;
@@ -81,6 +95,8 @@ export async function buildSimpleProfiles(
     const held: Attribute[] = [];
     let checks = 0;
     while (held.length < attributesPerProfile) {
+      // Another profile failed the build: stop asking (in rounds, every profile is still building).
+      if (failed) return;
       if (remaining.length === 0) {
         throw new Error(
           `Cannot build profile ${id}: only ${held.length} of ${attributesPerProfile} attributes fit after trying all ` +
@@ -104,7 +120,7 @@ export async function buildSimpleProfiles(
         continue;
       }
       deps.signal?.throwIfAborted();
-      if (deps.checkContradiction && held.length > 0 && ++checks > maxChecks) {
+      if (checkContradiction && held.length > 0 && ++checks > maxChecks) {
         throw new Error(
           `Cannot build profile ${id}: the contradiction check was asked ${maxChecks} times for it ` +
             `(\`profiles.max_contradiction_checks\`) and rejected ${rejections.contradiction} candidates in this run so far. ` +
@@ -113,9 +129,10 @@ export async function buildSimpleProfiles(
         );
       }
       if (
-        deps.checkContradiction &&
+        checkContradiction &&
         held.length > 0 &&
-        (await deps.checkContradiction(
+        (await checkContradiction(
+          index,
           held.map((attribute) => attribute.text),
           candidate.text,
         ))
@@ -138,6 +155,8 @@ export async function buildSimpleProfiles(
       } catch (error) {
         failed = true;
         throw error;
+      } finally {
+        rounds?.leave(index);
       }
     }
   };

@@ -30,6 +30,11 @@ export interface PreparePairsInput extends PersonasConfig {
   critic_max_output_tokens?: number;
   /** Sampling seed sent with the check requests. */
   seed?: number;
+  /**
+   * Build every profile of the pool at once (batch mode, `--batch`: the checks of each step of
+   * all profiles go out together, as one Batch API batch) instead of 4 at a time. @defaultValue false
+   */
+  all_profiles_at_once?: boolean;
 }
 
 export interface PreparePairsDeps {
@@ -126,6 +131,7 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
       attributesPerProfile,
       redundancyThreshold: config.redundancy_threshold,
       maxAttemptsPerProfile: config.max_attempts_per_profile,
+      ...(config.all_profiles_at_once && { concurrency: poolSize }),
     },
     {
       random: deps.random,

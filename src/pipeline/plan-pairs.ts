@@ -68,6 +68,8 @@ export async function planPairs(
       maxContradictionChecks: config.profiles.max_contradiction_checks,
       // Profiles built at once ask their checks together: a batch fills up to `contradiction_batch`.
       concurrency: Math.max(4, checksPerCall),
+      // --batch: every profile at once, its checks in rounds: one Batch API batch per round.
+      inRounds: config.llm.batch === true,
     },
     { random: deriveRandom(config.seed, `profiles/${request.label}`), checkContradiction, signal: deps.signal },
   );
@@ -115,6 +117,7 @@ async function preparePersonaPairs(
         critic_temperature: config.llm.critic_temperature,
         critic_max_output_tokens: config.llm.critic_max_output_tokens,
         seed: seedFor(config.seed, `personas/${request.label}`),
+        all_profiles_at_once: config.llm.batch === true,
       },
       {
         backend: deps.backend,

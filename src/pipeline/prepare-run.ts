@@ -11,6 +11,8 @@ import { COMBINED_PANEL_LINEAGE_KEY } from '../critique/combined-panel-file.ts';
 import { selectionPromptHashes } from '../critique/selection-prompt-hashes.ts';
 import { writeJsonAtomic } from '../output/write-json-atomic.ts';
 import { buildManifest } from '../output/build-manifest.ts';
+import { summarizeBatches } from '../llm/batch/summarize-batches.ts';
+import { batchStateFile } from '../llm/batch/create-batching-connection.ts';
 import type { Executor, ExecutorFactory } from './executor.ts';
 import { checkRunInputs } from './check-run-inputs.ts';
 import { InProcessExecutor } from './in-process-executor.ts';
@@ -192,6 +194,10 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
         stopReason,
         finishedAt: status === 'running' ? null : now().toISOString(),
       });
+      if (config.llm.batch) {
+        const pricing = { prices: config.prices, models, usage: manifest.totals.usage };
+        manifest.batches = await summarizeBatches(batchStateFile({ out: config.out, run_id: runId }), pricing);
+      }
       await writeJsonAtomic(file(RUN_FILES.manifest), manifest);
       return manifest;
     },

@@ -7,10 +7,16 @@ import { z } from 'zod';
  */
 export const BatchStateLineSchema = z.object({
   batch_id: z.string().min(1),
-  /** `submitted` when created; then the Batch API's status (`validating`, `in_progress`, `completed`, `failed`, `expired`, …). */
+  /**
+   * `submitted` when created; `reattached` when a restarted run found it here and waited for it
+   * instead of submitting its requests again; `request_failed` for requests it reported as failed;
+   * then the Batch API's status (`validating`, `in_progress`, `completed`, `failed`, `expired`, …).
+   */
   status: z.string(),
   /** The requests in the batch (`custom_id` = `pf-` + hash of the request body, plus `-<n>` for the n-th retry). Present on the `submitted` line. */
   custom_ids: z.array(z.string()).optional(),
+  /** Requests by stage (reply schema name; `text` for the generator's), on the `submitted` line. */
+  requests_by_stage: z.record(z.string(), z.number().int().min(0)).optional(),
   input_file_id: z.string().optional(),
   output_file_id: z.string().nullish(),
   error_file_id: z.string().nullish(),
@@ -20,3 +26,19 @@ export const BatchStateLineSchema = z.object({
   at: z.string(),
 });
 export type BatchStateLine = z.infer<typeof BatchStateLineSchema>;
+
+/** What `--batch` sent through the Batch API over all sessions of a run (`manifest.json` `batches`). */
+export const BatchSummarySchema = z.object({
+  /** Batches submitted. */
+  batches: z.number().int().min(0),
+  /** Requests in them, in all and by stage (see `requests_by_stage`). */
+  requests: z.number().int().min(0),
+  requests_by_stage: z.record(z.string(), z.number().int().min(0)),
+  /** Requests a batch reported as failed; each went through the retry policy into a later batch. */
+  failed_requests: z.number().int().min(0),
+  /** Times a restarted run waited for a batch an earlier session had submitted, instead of paying again. */
+  reattached: z.number().int().min(0),
+  /** The run's cost had its batch tokens been sent at the full price (the manifest's costs are at batch prices). */
+  cost_without_batch_usd: z.number().min(0),
+});
+export type BatchSummary = z.infer<typeof BatchSummarySchema>;

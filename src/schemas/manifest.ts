@@ -3,6 +3,7 @@ import { ImportSummarySchema } from './import-summary.ts';
 import { ReplyParsingSchema } from './outcome-line.ts';
 import { UsageByRoleSchema, emptyUsageByRole } from './usage.ts';
 import { FewShotCountSchema } from './outcome-line.ts';
+import { BatchSummarySchema } from './batch-state.ts';
 
 /** Counts, usage and timing of one iteration. */
 export const IterationSummarySchema = z.object({
@@ -85,6 +86,8 @@ export const ManifestSchema = z.object({
     few_shot: FewShotCountSchema.optional(),
   }),
   /** Why the run stopped early, when it did. */
+  /** `--batch`: batches, requests by stage, failed requests, re-attachments and the cost without batch prices (absent without `--batch`). */
+  batches: BatchSummarySchema.optional(),
   stop_reason: z.string().nullable(),
   /** What reading `personas.source` imported, repaired (by kind) and skipped (by reason, with lines); null without a source. */
   personas_import: ImportSummarySchema.nullable().default(null),

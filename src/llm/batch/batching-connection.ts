@@ -30,12 +30,6 @@ export interface BatchingConnectionOptions {
   pollIntervalMs?: number;
   /** Called after each poll. */
   onProgress?: (progress: BatchProgress) => void;
-  /**
-   * Requests sent at once, at the full price, instead of through a batch: those a run waits on
-   * one after another (profile planning's contradiction checks would otherwise take one batch
-   * turnaround each). @defaultValue none
-   */
-  sendDirectly?: (body: unknown) => boolean;
 }
 
 /** Counters of one process, for the run summary and tests. */
@@ -66,7 +60,8 @@ const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
  * submitted (`/v1/batches`, 24 h window); the batch is polled until it ends, its output and error
  * files are downloaded, and each caller gets its own result line as an ordinary reply, so the
  * adapter above parses it like any other. With `--batch` the pairs of an iteration are in flight
- * together, so the generator calls form one batch, then each critic stage.
+ * together, so the generator calls form one batch, then each critic stage; profile planning asks
+ * its contradiction checks in rounds (`CheckRounds`), one batch per round.
  *
  * Nothing is paid twice: a request's `custom_id` is a hash of its body, every batch's ids are
  * appended to `stateFile`, and a restarted run asking the same request waits for the batch that
@@ -95,8 +90,7 @@ export class BatchingConnection {
   }
 
   async post(path: string, body: unknown, signal?: AbortSignal): Promise<OpenAiReply> {
-    if (path !== '/chat/completions' || this.options.sendDirectly?.(body))
-      return this.options.connection.post(path, body, signal);
+    if (path !== '/chat/completions') return this.options.connection.post(path, body, signal);
     await (this.loaded ??= this.loadState());
     const base = `pf-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}`;
     let customId = base;
@@ -126,8 +120,9 @@ export class BatchingConnection {
     });
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
-      const parsed = BatchStateLineSchema.safeParse(JSON.parse(line));
-      if (!parsed.success) continue; // a torn last line from a crash: that batch's submitted line is earlier
+      // A line torn by a crash is skipped: a batch's `submitted` line is complete before its requests wait on it.
+      const parsed = BatchStateLineSchema.safeParse(parseJsonOrUndefined(line));
+      if (!parsed.success) continue;
       for (const customId of parsed.data.custom_ids ?? []) this.batchOf.set(customId, parsed.data.batch_id);
       for (const customId of parsed.data.failed_custom_ids ?? []) this.failed.add(customId);
     }
@@ -174,6 +169,7 @@ export class BatchingConnection {
         status: 'submitted',
         input_file_id: file.id,
         custom_ids: entries.map(([customId]) => customId),
+        requests_by_stage: countByStage(entries.map(([, entry]) => entry.body)),
       });
     } catch (error) {
       const mapped = mapOpenAiError(error, context);
@@ -192,8 +188,11 @@ export class BatchingConnection {
   private async resultOf(batchId: string, customId: string): Promise<OpenAiReply & { batched: true }> {
     let results = this.results.get(batchId);
     if (!results) {
-      if (!this.submittedHere.has(batchId)) this.counts.batchesReattached += 1;
-      results = this.waitForBatch(batchId);
+      if (this.submittedHere.has(batchId)) results = this.waitForBatch(batchId);
+      else {
+        this.counts.batchesReattached += 1;
+        results = this.record({ batch_id: batchId, status: 'reattached' }).then(() => this.waitForBatch(batchId));
+      }
       this.results.set(batchId, results);
       results.catch(() => this.results.delete(batchId));
     }
@@ -259,5 +258,27 @@ export class BatchingConnection {
       }
       await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
     }
+  }
+}
+
+/**
+ * Requests by stage, named by the reply schema they ask for (`contradiction_checks`,
+ * `listwise_ranking`, …); `text` for requests without one (the generator's conversations).
+ */
+function countByStage(bodies: unknown[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const body of bodies) {
+    const format = (body as { response_format?: { type?: string; json_schema?: { name?: string } } }).response_format;
+    const stage = format?.json_schema?.name ?? format?.type ?? 'text';
+    counts[stage] = (counts[stage] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

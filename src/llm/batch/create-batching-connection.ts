@@ -25,24 +25,7 @@ export function createBatchingConnection(
     pollIntervalMs: config.llm.batch_poll_interval_ms,
     quietWindowMs: config.llm.batch_quiet_window_ms,
     onProgress: options.onProgress,
-    sendDirectly: isPlanningRequest,
   });
-}
-
-/**
- * Profile planning's contradiction checks (`contradiction_check`, `contradiction_checks`): each
- * profile waits for one answer before its next check, so through the Batch API planning would
- * take one batch turnaround per check; they are sent at once, at the full price (a small share of
- * a run's tokens: bench/RESULTS.md, planning).
- */
-export function isPlanningRequest(body: unknown): boolean {
-  const name = (body as { response_format?: { json_schema?: { name?: unknown } } } | null)?.response_format?.json_schema
-    ?.name;
-  const prompt = JSON.stringify((body as { messages?: unknown } | null)?.messages ?? '');
-  return (
-    (typeof name === 'string' && name.startsWith('contradiction_check')) ||
-    prompt.includes('JSON schema \\"contradiction_check')
-  );
 }
 
 /** One progress line, e.g. `batch batch_abc: in_progress, 12 of 40 done, 0 failed (re-attached)`. */
