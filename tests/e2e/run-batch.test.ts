@@ -43,12 +43,12 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
 
   beforeAll(async () => {
     chat = await startFixtureServer();
-    batches = await startBatchFixture({ chatUrl: `${chat.baseUrl}/chat/completions` });
+    batches = await startBatchFixture({ chatUrl: `${chat.baseUrl}/chat/completions`, promptCache: true });
     out = await mkdtemp(join(tmpdir(), 'pf-batch-e2e-'));
     configFile = join(out, 'batch.yaml');
     await writeFile(
       configFile,
-      'llm:\n  batch_poll_interval_ms: 20\n  batch_quiet_window_ms: 150\nprices:\n  fixture-gen: { input_per_million_usd: 1, output_per_million_usd: 2 }\n',
+      'llm:\n  batch_poll_interval_ms: 20\n  batch_quiet_window_ms: 150\nprices:\n  fixture-gen: { input_per_million_usd: 1, cached_input_per_million_usd: 0.25, output_per_million_usd: 2 }\n',
     );
   });
   afterAll(async () => {
@@ -56,41 +56,72 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     await chat?.close();
   });
 
-  it('sends each stage of each iteration as one batch, keeps the batch ids and pays batch prices', async () => {
+  // What the uninterrupted run submitted, for the restart test to compare with.
+  let uninterrupted: { batches: number; requestLines: number } | undefined;
+
+  it('sends planning round by round, then each stage of each iteration, as one batch each; keeps the batch ids and pays batch prices', async () => {
     const before = { ...batches.stats };
     const cli = await runCli(args('b1'), { env: { OPENAI_API_KEY: 'sk-batch-secret' } }).result;
     expect(cli.stderr).not.toContain('unexpected error');
     expect(cli.code, cli.stderr.slice(-2000)).toBe(0);
-    // Per iteration: the 3 generator calls, then 3 pairs x 2 orders of the listwise panel.
-    expect(batches.stats.batchesCreated - before.batchesCreated).toBe(4);
-    // Profile planning's contradiction checks (one after another per profile) are sent directly.
-    expect(batches.stats.directRequests - before.directRequests).toBeGreaterThan(0);
-    expect(batches.stats.requestLines - before.requestLines).toBe(2 * (3 + 6));
-    expect(cli.stderr).toMatch(/batch batch-\d+: completed, 3 of 3 done, 0 failed/);
-    expect(cli.stdout + cli.stderr).toMatch(/tokens served through the Batch API: \d+\.\d%/);
-
+    uninterrupted = {
+      batches: batches.stats.batchesCreated - before.batchesCreated,
+      requestLines: batches.stats.requestLines - before.requestLines,
+    };
+    // Nothing goes around the Batch API, profile planning's contradiction checks included.
+    expect(batches.stats.directRequests - before.directRequests).toBe(0);
     const runDir = join(out, 'b1');
-    const state = await readLines(join(runDir, 'batches.jsonl'));
-    expect(state.filter((line) => line.status === 'submitted')).toHaveLength(4);
-    expect(state.filter((line) => line.status === 'completed')).toHaveLength(4);
     const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')));
+    const planningCalls = manifest.planning.usage.critic.calls;
+    expect(planningCalls).toBeGreaterThan(0);
+    // Per iteration: the 3 generator calls in one batch, then 3 pairs x 2 orders of the listwise
+    // panel in the next; planning: one batch per round of checks (12 profiles, up to 8 checks a call).
+    expect(manifest.batches).toMatchObject({
+      batches: uninterrupted.batches,
+      requests: uninterrupted.requestLines,
+      requests_by_stage: { text: 6, listwise_listwise: 12, contradiction_checks: planningCalls },
+      failed_requests: 0,
+      reattached: 0,
+    });
+    expect(uninterrupted.requestLines).toBe(2 * (3 + 6) + planningCalls);
+    const planningBatches = uninterrupted.batches - 4;
+    expect(planningBatches).toBeGreaterThanOrEqual(2);
+    expect(planningBatches).toBeLessThan(planningCalls);
+    expect(cli.stderr).toMatch(/batch batch-\d+: in_progress, 0 of 3 done, 0 failed/);
+    expect(cli.stderr).toMatch(/batch batch-\d+: completed, 3 of 3 done, 0 failed/);
+    expect(cli.stdout).toMatch(/tokens served through the Batch API: 100\.0%/);
+    expect(cli.stdout).toMatch(/prompt tokens served from the provider's prompt cache: \d+\.\d%/);
+    expect(cli.stdout).toContain(
+      `Batch API: ${uninterrupted.batches} batches, ${uninterrupted.requestLines} requests (`,
+    );
+    expect(cli.stdout).toMatch(
+      /0 failed and retried, 0 re-attached after a restart; cost \$[\d.]+ \(would be \$[\d.]+ without --batch\)/,
+    );
+
+    const state = await readLines(join(runDir, 'batches.jsonl'));
+    expect(state.filter((line) => line.status === 'submitted')).toHaveLength(uninterrupted.batches);
+    expect(state.filter((line) => line.status === 'completed')).toHaveLength(uninterrupted.batches);
     expect(manifest.totals.accepted).toBe(6);
     const { generator, critic } = manifest.totals.usage;
-    // Every generator call went through a batch; the critic role also holds planning's direct calls.
-    expect(generator.batch_prompt_tokens).toBe(generator.prompt_tokens);
-    expect(critic.batch_prompt_tokens).toBeGreaterThan(0);
-    expect(critic.batch_prompt_tokens).toBeLessThan(critic.prompt_tokens);
-    // Price 1 $/M input, 2 $/M output; batch tokens at half price.
-    const cost = [generator, critic].reduce(
+    // Every call went through a batch; the fixture reported part of the prompts as cached.
+    for (const role of [generator, critic]) {
+      expect(role.batch_prompt_tokens).toBe(role.prompt_tokens);
+      expect(role.batch_completion_tokens).toBe(role.completion_tokens);
+    }
+    const cached = (generator.cached_prompt_tokens ?? 0) + (critic.cached_prompt_tokens ?? 0);
+    expect(cached).toBeGreaterThan(0);
+    expect(cached).toBe(batches.stats.cachedTokens - before.cachedTokens);
+    // Price 1 $/M input, 0.25 $/M cached input, 2 $/M output; batch tokens at half price.
+    const fullPrice = [generator, critic].reduce(
       (sum, role) =>
         sum +
-        (role.prompt_tokens - (role.batch_prompt_tokens ?? 0)) +
-        0.5 * (role.batch_prompt_tokens ?? 0) +
-        2 * (role.completion_tokens - (role.batch_completion_tokens ?? 0)) +
-        (role.batch_completion_tokens ?? 0),
+        0.25 * (role.cached_prompt_tokens ?? 0) +
+        (role.prompt_tokens - (role.cached_prompt_tokens ?? 0)) +
+        2 * role.completion_tokens,
       0,
     );
-    expect(manifest.totals.cost_usd).toBeCloseTo(cost / 1e6, 9);
+    expect(manifest.totals.cost_usd).toBeCloseTo((0.5 * fullPrice) / 1e6, 9);
+    expect(manifest.batches?.cost_without_batch_usd).toBeCloseTo(fullPrice / 1e6, 9);
     expect(await readFile(join(runDir, 'report.html'), 'utf8')).toMatch(
       /Tokens served through the Batch API: [\d,]+ \(\d+\.\d% of all tokens\)/,
     );
@@ -105,25 +136,55 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     expect((await readLines(join(out, 'b3', 'conversations.jsonl'))).length).toBe(4);
   }, 120_000);
 
-  it('re-attaches a restarted run to its pending batch instead of submitting it again', async () => {
-    batches.setOptions({ hold: true });
-    const created = batches.stats.batchesCreated;
+  it('re-attaches a run killed in the middle of planning to its pending batch: nothing is submitted twice', async () => {
+    expect(uninterrupted).toBeDefined();
+    const before = { ...batches.stats };
+    // The first planning round completes; the second stays pending until the restart.
+    batches.setOptions({ holdAfterBatches: before.batchesCreated + 1 });
     const runDir = join(out, 'b2');
+    const submittedLines = async () =>
+      (await readFile(join(runDir, 'batches.jsonl'), 'utf8').catch(() => '')).split('"submitted"').length - 1;
     const first = runCli(args('b2'), { env: { OPENAI_API_KEY: 'sk-batch-secret' } });
-    while (!(await readFile(join(runDir, 'batches.jsonl'), 'utf8').catch(() => '')).includes('"submitted"')) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    first.child.kill('SIGKILL'); // a crash while the generator batch is pending
+    while ((await submittedLines()) < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    first.child.kill('SIGKILL'); // a crash while planning's second batch is pending
     await first.result;
-    expect(batches.stats.batchesCreated).toBe(created + 1);
+    expect(batches.stats.batchesCreated - before.batchesCreated).toBe(2);
 
-    batches.setOptions({ hold: false });
+    batches.setOptions({ holdAfterBatches: undefined });
     const resumed = await runCli(['run', '--resume', runDir], { env: { OPENAI_API_KEY: 'sk-batch-secret' } }).result;
     expect(resumed.code, resumed.stderr.slice(-2000)).toBe(0);
-    expect(resumed.stderr).toMatch(/completed, 3 of 3 done, 0 failed \(re-attached\)/);
-    // The pending generator batch was not paid again: 1 before the crash + 3 after (listwise, then iteration 2's two stages).
-    expect(batches.stats.batchesCreated).toBe(created + 4);
-    const state = await readLines(join(runDir, 'batches.jsonl'));
-    expect(state.filter((line) => line.status === 'submitted')).toHaveLength(4);
+    expect(resumed.stderr).toMatch(/batch batch-\d+: completed, \d+ of \d+ done, 0 failed \(re-attached\)/);
+    // The same run uninterrupted submitted exactly this much: the pending batch was not paid again.
+    expect(batches.stats.batchesCreated - before.batchesCreated).toBe(uninterrupted!.batches);
+    expect(batches.stats.requestLines - before.requestLines).toBe(uninterrupted!.requestLines);
+    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')));
+    expect(manifest.totals.accepted).toBe(6);
+    // The pending batch, and the finished first one when its replies had not reached the response cache yet.
+    expect(manifest.batches).toMatchObject({ batches: uninterrupted!.batches, failed_requests: 0 });
+    expect(manifest.batches!.reattached).toBeGreaterThanOrEqual(1);
+    expect(resumed.stdout).toContain(`${manifest.batches!.reattached} re-attached after a restart`);
+  }, 120_000);
+
+  it('sends a request the batch reports as failed through the retry policy, into a later batch', async () => {
+    const before = { ...batches.stats };
+    let failures = 0;
+    // The first generator request fails once.
+    batches.setOptions({
+      failRequest: (_customId, body) =>
+        failures === 0 && !(body as { response_format?: unknown }).response_format ? ++failures === 1 : false,
+    });
+    try {
+      const cli = await runCli([...args('b4'), '--iterations', '1'], { env: { OPENAI_API_KEY: 'sk-batch-secret' } })
+        .result;
+      expect(cli.code, cli.stderr.slice(-2000)).toBe(0);
+      expect(cli.stderr).toMatch(/completed, 2 of 3 done, 1 failed/);
+      const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(out, 'b4', 'manifest.json'), 'utf8')));
+      expect(manifest.totals.accepted).toBe(3);
+      expect(manifest.batches).toMatchObject({ failed_requests: 1, requests_by_stage: { text: 4 } });
+      expect(batches.stats.failedRequests - before.failedRequests).toBe(1);
+      expect(cli.stdout).toContain('1 failed and retried');
+    } finally {
+      batches.setOptions({ failRequest: undefined });
+    }
   }, 120_000);
 });

@@ -127,7 +127,7 @@ describe('BatchingConnection over a loopback Batch API', () => {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line));
-      expect(lines.map((line) => line.status)).toEqual(['submitted', 'completed']);
+      expect(lines.map((line) => line.status)).toEqual(['submitted', 'reattached', 'completed']);
     } finally {
       await second.backend.dispose();
     }
