@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CandidateRecordSchema, type CandidateRecord } from '../schemas/candidate-record.ts';
@@ -8,11 +9,16 @@ import { EvaluationResultSchema, type EvaluationResult } from '../schemas/evalua
 import { readJsonlLines } from '../output/read-jsonl-lines.ts';
 import { PlanLineViewSchema } from '../schemas/plan-line-view.ts';
 import { LowestHashSelection } from './lowest-hash-selection.ts';
-import { ReservoirSample } from './reservoir-sample.ts';
+import { SelectionSample } from './selection-sample.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
 import { RunManifestViewSchema, type RunManifestView } from '../schemas/run-manifest-view-schema.ts';
 
 /** What the tally pass needs of a candidate record (validating whole records twice was most of the report's cost). */
+/** What the counting pass needs of a row (turns only counted): rows the report keeps are validated in full. */
+const RowTallySchema = DatasetRowSchema.pick({ run_id: true, iteration: true, pair_id: true, scores: true }).extend({
+  turns: z.array(z.unknown()).min(2),
+});
+
 const CandidateTallySchema = CandidateRecordSchema.pick({
   iteration: true,
   pair_id: true,
@@ -60,7 +66,7 @@ export interface AcceptedRowsSummary {
   scores: Map<string, Map<number, number>>;
   /**
    * Conversations for the dataset statistics: every row up to `statisticsSampleSize`, beyond that
-   * a uniform random sample of that many (reservoir sampling, seed fixed).
+   * a uniform random sample of that many in file order (selection sampling, seed fixed).
    */
   statisticsSample: EvaluatedConversation[];
 }
@@ -100,9 +106,11 @@ const pairKey = (iteration: number, pairId: string) => `${iteration}/${pairId}`;
  *    alternating accepted and rejected ones; only the lowest hashes are held). A pair's candidates
  *    are contiguous in the file (the coordinator writes them in one append).
  * 2. `candidates.jsonl` again: the candidates of the sampled pairs.
- * 3. `conversations.jsonl`: counts, distributions and a seeded sample of rows (see
- *    `AcceptedRowsSummary`), and the rows of the sampled pairs.
- * 4. `plan.jsonl`, only when a sampled pair has no row: its personas.
+ * 3. `conversations.jsonl`: counts and distributions over every row (checked for the fields
+ *    counted), and the rows of the sampled pairs (validated in full).
+ * 4. `conversations.jsonl` again: the seeded sample of rows for the statistics (see
+ *    `AcceptedRowsSummary`), chosen as it passes now that the rows are counted.
+ * 5. `plan.jsonl`, only when a sampled pair has no row: its personas.
  */
 export async function readRunReportData(runDir: string, options: ReadRunReportOptions = {}): Promise<RunReportData> {
   const warnings: string[] = [];
@@ -193,37 +201,51 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
     scores: new Map(),
     statisticsSample: [],
   };
-  const statisticsSample = new ReservoirSample<EvaluatedConversation>(
-    options.statisticsSampleSize ?? 10_000,
-    STATISTICS_SAMPLE_SEED,
-  );
   const rowsByKey = new Map<string, DatasetRow>();
   // Runs without candidates.jsonl still show their accepted conversations.
   const rowPairs = new LowestHashSelection<DatasetRow>(pairCount === 0 ? sampleSize : 0);
+  let badShownRows = 0;
   await readLenient(file('conversations.jsonl'), warnings, (value, line) => {
-    const parsed = DatasetRowSchema.safeParse(value);
-    if (!parsed.success) {
+    const counted = RowTallySchema.safeParse(value);
+    if (!counted.success) {
       warnings.push(`conversations.jsonl:${line}: not a dataset row, skipped`);
       return;
     }
-    const row = parsed.data;
-    const key = pairKey(row.iteration, row.pair_id);
+    const tallied = counted.data;
+    const key = pairKey(tallied.iteration, tallied.pair_id);
     rows.count++;
-    rows.firstRunId ??= row.run_id;
-    rows.byIteration[row.iteration] = (rows.byIteration[row.iteration] ?? 0) + 1;
-    rows.utteranceCounts[row.turns.length] = (rows.utteranceCounts[row.turns.length] ?? 0) + 1;
-    for (const [name, score] of Object.entries(row.scores)) {
+    rows.firstRunId ??= tallied.run_id;
+    rows.byIteration[tallied.iteration] = (rows.byIteration[tallied.iteration] ?? 0) + 1;
+    rows.utteranceCounts[tallied.turns.length] = (rows.utteranceCounts[tallied.turns.length] ?? 0) + 1;
+    for (const [name, score] of Object.entries(tallied.scores)) {
       let counts = rows.scores.get(name);
       if (!counts) rows.scores.set(name, (counts = new Map()));
       countValue(counts, score);
     }
-    const { id, iteration, user1_persona, user2_persona, turns } = row;
-    statisticsSample.offer({ id, iteration, user1_persona, user2_persona, turns });
-    if (candidatesByKey.has(key)) rowsByKey.set(key, row);
-    rowPairs.offer(hashText(key), row);
+    // Only rows the report keeps are validated in full (a validated copy of every row would be
+    // built only to be dropped).
+    let row: DatasetRow | null | undefined;
+    const fullRow = () => {
+      if (row !== undefined) return row;
+      const parsed = DatasetRowSchema.safeParse(value);
+      if (!parsed.success) badShownRows++;
+      return (row = parsed.success ? parsed.data : null);
+    };
+    if (candidatesByKey.has(key) && fullRow()) rowsByKey.set(key, fullRow()!);
+    if (rowPairs.size > 0 && fullRow()) rowPairs.offer(hashText(key), fullRow()!);
   });
-  rows.statisticsSample = statisticsSample.items as EvaluatedConversation[];
-
+  if (badShownRows > 0)
+    warnings.push(`conversations.jsonl: ${badShownRows} row(s) are not valid dataset rows, not shown`);
+  const selection = new SelectionSample(rows.count, options.statisticsSampleSize ?? 10_000, STATISTICS_SAMPLE_SEED);
+  if (rows.count > 0) {
+    await readLenient(file('conversations.jsonl'), [], (value) => {
+      if (!RowTallySchema.safeParse(value).success || !selection.take()) return;
+      const parsed = DatasetRowSchema.safeParse(value);
+      if (!parsed.success) return;
+      const { id, iteration, user1_persona, user2_persona, turns } = parsed.data;
+      rows.statisticsSample.push({ id, iteration, user1_persona, user2_persona, turns });
+    });
+  }
   const planPersonas = new Map<string, { user1: string[]; user2: string[] }>();
   if (chosen.some((pair) => !rowsByKey.has(pairKey(pair.iteration, pair.pair_id))) && existsSync(file('plan.jsonl'))) {
     await readLenient(file('plan.jsonl'), [], (value) => {

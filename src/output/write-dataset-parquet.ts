@@ -77,8 +77,13 @@ const COLUMN_NAMES = [
   'scores', 'lineage', 'usage', 'created_at', 'schema_version',
 ] as const;
 
-/** Rows per Parquet row group: what the writer holds at once, whatever the number of rows. */
-const ROW_GROUP_SIZE = 2000;
+/**
+ * Rows per Parquet row group: what the writer holds at once, whatever the number of rows. Small
+ * enough (~1 MB of rows) that a group's rows and columns die young in V8's new space: with 2,000
+ * the groups reached the old generation and its headroom made the export's peak RSS grow with the
+ * run (+125 MB at 20k rows, +186 MB at 200k; with 500: +20 and +16 MB, for a 2.5% larger file).
+ */
+const ROW_GROUP_SIZE = 500;
 
 /**
  * Writes dataset rows to a Parquet file (SNAPPY) through a temporary file and a rename, so an

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readRunReportData } from '../../src/evaluation/read-run-report-data.ts';
 import { writeRunReport } from '../../src/evaluation/write-run-report.ts';
 import { computeDatasetStatistics } from '../../src/evaluation/compute-dataset-statistics.ts';
-import { ReservoirSample } from '../../src/evaluation/reservoir-sample.ts';
+import { SelectionSample } from '../../src/evaluation/selection-sample.ts';
 import { LowestHashSelection } from '../../src/evaluation/lowest-hash-selection.ts';
 import { DatasetRowSchema } from '../../src/schemas/dataset-row.ts';
 import { writeLargeRunDirectory, type LargeRun } from '../fixtures/write-large-run-directory.ts';
@@ -72,21 +72,26 @@ describe('readRunReportData', () => {
 });
 
 describe('bounded samplers', () => {
-  it('ReservoirSample keeps every item up to its capacity, then a seeded uniform sample', () => {
-    const sample = new ReservoirSample<number>(100, 1);
-    for (let item = 0; item < 100; item++) sample.offer(item);
-    expect(sample.items).toEqual(Array.from({ length: 100 }, (_, item) => item));
-    expect(sample.sampled).toBe(false);
-    for (let item = 100; item < 10_000; item++) sample.offer(item);
-    expect(sample.items).toHaveLength(100);
+  it('SelectionSample takes exactly its size, uniformly and in order, deciding each record once', () => {
+    const pick = (population: number, size: number, seed: number) => {
+      const sample = new SelectionSample(population, size, seed);
+      const taken: number[] = [];
+      for (let item = 0; item < population; item++) if (sample.take()) taken.push(item);
+      return { taken, sample };
+    };
+    const all = pick(100, 100, 1);
+    expect(all.taken).toEqual(Array.from({ length: 100 }, (_, item) => item));
+    expect(all.sample.sampled).toBe(false);
+    expect(pick(40, 100, 1).taken).toHaveLength(40);
+    const { taken, sample } = pick(10_000, 100, 1);
+    expect(taken).toHaveLength(100);
     expect(sample.sampled).toBe(true);
-    // Uniform: about half of the kept items come from the second half of the stream.
-    const late = sample.items.filter((item) => item >= 5000).length;
+    // Uniform: about half of the taken records come from the second half of the stream.
+    const late = taken.filter((item) => item >= 5000).length;
     expect(late).toBeGreaterThan(30);
     expect(late).toBeLessThan(70);
-    const same = new ReservoirSample<number>(100, 1);
-    for (let item = 0; item < 10_000; item++) same.offer(item);
-    expect(same.items).toEqual(sample.items);
+    expect(pick(10_000, 100, 1).taken).toEqual(taken);
+    expect(pick(10_000, 100, 2).taken).not.toEqual(taken);
   });
 
   it('LowestHashSelection keeps the lowest hashes, whatever the order of the stream', () => {
