@@ -27,10 +27,10 @@ export interface BuildSimpleProfilesInput {
    */
   maxContradictionChecks?: number;
   /**
-   * Build every profile at once and ask the contradiction checks in rounds, one check per
-   * unfinished profile per round, handed on in profile order (`CheckRounds`): batch mode
-   * (`--batch`), where each round is one Batch API batch. Same profiles as without it (each draws
-   * from its own stream); `concurrency` is ignored. @defaultValue false
+   * Build the profiles in groups of `concurrency` (default: all of them in one group) and ask each
+   * group's contradiction checks in rounds, one check per unfinished profile per round, handed on
+   * in profile order (`CheckRounds`): batch mode (`--batch`), where each round is one Batch API
+   * batch. Same profiles as without it (each draws from its own stream). @defaultValue false
    */
   inRounds?: boolean;
 }
@@ -73,7 +73,7 @@ export async function buildSimpleProfiles(
 ): Promise<BuildSimpleProfilesResult> {
   const { attributes, count, attributesPerProfile, nearDuplicateThreshold } = input;
   const distinctCategories = input.distinctCategories ?? true;
-  const concurrency = input.inRounds ? Math.max(1, count) : (input.concurrency ?? 4);
+  const concurrency = input.concurrency ?? (input.inRounds ? Math.max(1, count) : 4);
   const maxChecks = input.maxContradictionChecks ?? 30;
   validateInput(input, concurrency);
   checkEnoughAttributes(attributes, attributesPerProfile, distinctCategories);
@@ -81,12 +81,22 @@ export async function buildSimpleProfiles(
   const rejections: ProfileRejections = { near_duplicate: 0, contradiction: 0, same_category: 0 };
   const profileRandoms = Array.from({ length: count }, () => createRandom(randomInt(deps.random, 2 ** 32)));
   const profiles: Profile[] = new Array(count);
-  const rounds =
-    input.inRounds && deps.checkContradiction ? new CheckRounds(deps.checkContradiction, count) : undefined;
+  // In rounds: one CheckRounds per group of `concurrency` profiles, participants numbered within it.
+  const groupRounds = new Map<number, CheckRounds>();
+  const roundsOf = (index: number): CheckRounds | undefined => {
+    if (!input.inRounds || !deps.checkContradiction) return undefined;
+    const group = Math.floor(index / concurrency);
+    let rounds = groupRounds.get(group);
+    if (!rounds) {
+      rounds = new CheckRounds(deps.checkContradiction, Math.min(concurrency, count - group * concurrency));
+      groupRounds.set(group, rounds);
+    }
+    return rounds;
+  };
   const checkContradiction =
     deps.checkContradiction &&
     ((index: number, profile: string[], candidate: string) =>
-      rounds ? rounds.ask(index, profile, candidate) : deps.checkContradiction!(profile, candidate));
+      roundsOf(index)?.ask(index % concurrency, profile, candidate) ?? deps.checkContradiction!(profile, candidate));
 
   const buildOne = async (index: number): Promise<void> => {
     const id = `p-${String(index + 1).padStart(4, '0')}`;
@@ -145,20 +155,27 @@ export async function buildSimpleProfiles(
     profiles[index] = { id, attributes: held.map((attribute) => attribute.text) };
   };
 
-  let next = 0;
   let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < count) {
-      const index = next++;
-      try {
-        await buildOne(index);
-      } catch (error) {
-        failed = true;
-        throw error;
-      } finally {
-        rounds?.leave(index);
-      }
+  const buildGuarded = async (index: number): Promise<void> => {
+    try {
+      await buildOne(index);
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      roundsOf(index)?.leave(index % concurrency);
     }
+  };
+  if (input.inRounds) {
+    for (let start = 0; start < count && !failed; start += concurrency) {
+      const group = Array.from({ length: Math.min(concurrency, count - start) }, (_, offset) => start + offset);
+      await Promise.all(group.map(buildGuarded));
+    }
+    return { profiles, rejections };
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < count) await buildGuarded(next++);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return { profiles, rejections };

@@ -13,6 +13,7 @@ import {
   DEFAULT_CONTRADICTION_BATCH,
 } from '../personas/create-batched-contradiction-check.ts';
 import { deriveRandom } from '../util/create-random.ts';
+import { batchPlanningProfilesAtOnce } from '../llm/batch/apply-batch-mode.ts';
 import { seedFor } from './seed-for.ts';
 
 export interface PairBatch {
@@ -67,8 +68,8 @@ export async function planPairs(
       nearDuplicateThreshold: config.profiles.near_duplicate_threshold,
       maxContradictionChecks: config.profiles.max_contradiction_checks,
       // Profiles built at once ask their checks together: a batch fills up to `contradiction_batch`.
-      concurrency: Math.max(4, checksPerCall),
-      // --batch: every profile at once, its checks in rounds: one Batch API batch per round.
+      concurrency: config.llm.batch ? batchPlanningProfilesAtOnce(config) : Math.max(4, checksPerCall),
+      // --batch: the profiles' checks in rounds, one Batch API batch per round.
       inRounds: config.llm.batch === true,
     },
     { random: deriveRandom(config.seed, `profiles/${request.label}`), checkContradiction, signal: deps.signal },
@@ -117,7 +118,7 @@ async function preparePersonaPairs(
         critic_temperature: config.llm.critic_temperature,
         critic_max_output_tokens: config.llm.critic_max_output_tokens,
         seed: seedFor(config.seed, `personas/${request.label}`),
-        all_profiles_at_once: config.llm.batch === true,
+        all_profiles_at_once: config.llm.batch === true && batchPlanningProfilesAtOnce(config) === undefined,
       },
       {
         backend: deps.backend,

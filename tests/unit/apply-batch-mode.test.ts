@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyBatchMode } from '../../src/llm/batch/apply-batch-mode.ts';
+import { applyBatchMode, batchPlanningProfilesAtOnce } from '../../src/llm/batch/apply-batch-mode.ts';
 import { RunConfigSchema } from '../../src/schemas/run-config.ts';
 
 describe('applyBatchMode', () => {
@@ -20,5 +20,12 @@ describe('applyBatchMode', () => {
     ).toBe(4);
     const plain = RunConfigSchema.parse({ pairs: 200 });
     expect(applyBatchMode(plain)).toBe(plain);
+  });
+
+  it('plans every profile at once without a budget cap, and those of the pairs in flight with one', () => {
+    expect(batchPlanningProfilesAtOnce(RunConfigSchema.parse({ pairs: 200, llm: { batch: true } }))).toBeUndefined();
+    const capped = RunConfigSchema.parse({ pairs: 200, concurrency: 30, budget: { max_tokens: 10_000 } });
+    expect(batchPlanningProfilesAtOnce(capped)).toBe(60);
+    expect(batchPlanningProfilesAtOnce({ ...capped, concurrency: 2 })).toBe(8);
   });
 });

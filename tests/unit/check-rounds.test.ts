@@ -63,6 +63,29 @@ describe('buildSimpleProfiles in rounds (--batch)', () => {
     expect(inRounds.rejections.contradiction).toBeGreaterThan(0);
   });
 
+  it('builds the same profiles in groups of `concurrency` (a budget-capped batch run), each group in rounds', async () => {
+    const ordinary = await buildSimpleProfiles(baseInput, {
+      random: createRandom(5),
+      checkContradiction: delayedCheck(1, [[]]),
+    });
+    const asked: string[][] = [[]];
+    const grouped = await buildSimpleProfiles(
+      { ...baseInput, inRounds: true, concurrency: 5 },
+      { random: createRandom(5), checkContradiction: delayedCheck(3, asked) },
+    );
+    expect(grouped).toEqual(ordinary);
+    // Profiles of the first group (p-0001 … p-0005) ask all their checks before the second group starts.
+    const firstOfSecondGroup = asked[0].findIndex((check) =>
+      check.startsWith(`${ordinary.profiles[5].attributes[0]} ?`),
+    );
+    const lastOfFirstGroup = Math.max(
+      ...ordinary.profiles
+        .slice(0, 5)
+        .map((profile) => asked[0].findLastIndex((check) => check.startsWith(profile.attributes[0]))),
+    );
+    expect(firstOfSecondGroup).toBeGreaterThan(lastOfFirstGroup);
+  });
+
   it('asks the same checks in the same order whatever the reply timing, so a restart sends identical requests', async () => {
     const runWith = async (delaySeed: number) => {
       const asked: string[][] = [[]];

@@ -26,3 +26,14 @@ export function applyBatchMode(config: RunConfig): RunConfig {
     llm: { ...config.llm, max_in_flight: Math.max(config.llm.max_in_flight, BATCH_MAX_IN_FLIGHT), hedge: false },
   };
 }
+
+/**
+ * Profiles built together by profile planning in batch mode, their contradiction checks asked in
+ * rounds (one batch per round): all of them (`undefined`) without a budget cap; with a cap, the
+ * profiles of the `concurrency` pairs in flight (at least 8, as planning without batches), so the
+ * cap, checked as calls return, is overshot by one round of that many checks at most.
+ */
+export function batchPlanningProfilesAtOnce(config: Pick<RunConfig, 'budget' | 'concurrency'>): number | undefined {
+  const capped = config.budget.max_cost_usd !== undefined || config.budget.max_tokens !== undefined;
+  return capped ? Math.max(8, 2 * config.concurrency) : undefined;
+}
