@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.ts';
 import { loadRunConfig } from '../config/load-run-config.ts';
 import { RunConfigSchema, type RunConfig, type RunConfigInput } from '../schemas/run-config.ts';
 import { boundsOf, integerFlag, positiveInteger, positiveNumber } from './parse-flag.ts';
-import { LOCAL_MODEL_DEFAULTS } from '../llm/llama/local-model-defaults.ts';
+import { localModelDefaultsFor } from '../llm/llama/local-model-defaults.ts';
 import { diffConfigs, formatChange } from '../config/diff-configs.ts';
 
 /** Flags shared by `run` and `estimate`. */
@@ -243,7 +243,7 @@ export async function resolveRunConfig(flags: RunFlags, notice: (line: string) =
     configFile: flags.config,
     env: process.env,
     // Runs on the embedded model get defaults sized for a CPU (README: "Defaults by backend").
-    localModelDefaults: LOCAL_MODEL_DEFAULTS,
+    localModelDefaults: localModelDefaultsFor,
     flags: flags.resume ? mergeResume(flags.resume, await resumeLayer(flags.resume), base, notice) : base,
   });
 }

@@ -18,7 +18,7 @@ export interface ConfigSources {
    * Defaults of runs on the embedded model (the CLI passes `LOCAL_MODEL_DEFAULTS`), a layer below
    * the config file, applied when the merged config runs on the local model (`runsOnLocalModel`).
    */
-  localModelDefaults?: RunConfigInput;
+  localModelDefaults?: RunConfigInput | ((merged: RunConfigInput) => RunConfigInput);
 }
 
 /** Reads a YAML or JSON config file into a raw object; errors name the file. */
@@ -80,7 +80,11 @@ export async function loadRunConfig(sources: ConfigSources): Promise<RunConfig> 
   };
   let merged = deepMerge(deepMerge(fromFile, fromEnv), sources.flags ?? {});
   if (sources.localModelDefaults && runsOnLocalModel(merged as RunConfigInput)) {
-    merged = deepMerge(sources.localModelDefaults as Record<string, unknown>, merged);
+    const defaults =
+      typeof sources.localModelDefaults === 'function'
+        ? sources.localModelDefaults(merged as RunConfigInput)
+        : sources.localModelDefaults;
+    merged = deepMerge(defaults as Record<string, unknown>, merged);
   }
   return parseRunConfig(merged, sources.configFile ? `config (from ${sources.configFile}, env and flags)` : 'config');
 }

@@ -38,6 +38,13 @@ export interface RunProjection {
   tokens: { prompt: number; promptEvaluated: number; completion: number };
   /** Wall time; null for endpoints (it depends on the endpoint's speed). */
   durationMs: number | null;
+  /**
+   * Share of pairs assumed accepted (`--target`: pairs = target ÷ this). 1 = every pair accepted,
+   * the fewest pairs a target can take; absent without a target.
+   */
+  assumedAcceptance?: number;
+  /** With `budget.max_tokens`: pairs that fit the token cap, and their wall time (local model). */
+  cap?: { pairs: number; durationMs: number | null };
   /** How the projection was made, in one sentence. */
   method: string;
   /** The context length prompts are fitted to and its source, when the caller knows it. */
@@ -60,12 +67,19 @@ export function formatContextLength(contextLength: ContextLength): string {
 /** One line for the user before the run starts, e.g. `projected: 12 pairs, 36 LLM calls, …, ~9 min`. */
 export function formatRunProjection(projection: RunProjection): string {
   const number = (value: number) => value.toLocaleString('en-US');
-  const time =
-    projection.durationMs === null ? '' : `, ~${Math.max(1, Math.round(projection.durationMs / 60_000))} min`;
+  const minutes = (ms: number) => `~${Math.max(1, Math.round(ms / 60_000))} min`;
+  const acceptance =
+    projection.assumedAcceptance === undefined
+      ? ''
+      : ` at ${Math.round(projection.assumedAcceptance * 100)}% acceptance`;
+  const cap = projection.cap
+    ? `; at most ${number(projection.cap.pairs)} pairs${projection.cap.durationMs === null ? '' : ` (${minutes(projection.cap.durationMs)})`} within the token cap`
+    : '';
+  const time = projection.durationMs === null ? acceptance : `, ${minutes(projection.durationMs)}${acceptance}`;
   return (
     `projected: ${number(projection.pairs)} pairs, ${number(projection.calls.generator + projection.calls.critic)} LLM calls, ` +
     `${number(projection.tokens.prompt)} prompt tokens (${number(projection.tokens.promptEvaluated)} evaluated), ` +
-    `${number(projection.tokens.completion)} generated${time}` +
+    `${number(projection.tokens.completion)} generated${time}${cap}` +
     `${projection.contextLength ? `, ${formatContextLength(projection.contextLength)}` : ''} (${projection.method})`
   );
 }
@@ -95,6 +109,9 @@ export function projectRun(
     contextLength?: ContextLength;
   },
 ): RunProjection {
+  // A target takes target ÷ acceptance pairs; the projection assumes every pair accepted (the
+  // fewest pairs) and says so, since the model's acceptance rate is unknown before the run.
+  const assumedAcceptance = config.target !== undefined ? 1 : undefined;
   const pairs = config.target !== undefined ? config.target : config.pairs * config.iterations;
   const candidates = config.candidates;
   const replyTokens = Math.min(
@@ -153,8 +170,15 @@ export function projectRun(
     perPair.promptEvaluated / speed.promptTokensPerSecond +
     perPair.generatorReply / (candidates > 1 ? speed.batchedTokensPerSecond : speed.generatedTokensPerSecond) +
     perPair.criticReply / speed.generatedTokensPerSecond;
+  const tokensPerPair = perPair.prompt + perPair.generatorReply + perPair.criticReply;
+  const maxTokens = config.budget.max_tokens;
+  const capPairs = maxTokens === undefined ? undefined : Math.floor(maxTokens / tokensPerPair);
   return {
     pairs,
+    ...(assumedAcceptance !== undefined && { assumedAcceptance }),
+    ...(capPairs !== undefined && {
+      cap: { pairs: capPairs, durationMs: options.local ? Math.round(capPairs * pairSeconds * 1000) : null },
+    }),
     calls: { generator: pairs, critic: pairs * criticCalls },
     tokens: {
       prompt: pairs * perPair.prompt,
@@ -163,7 +187,13 @@ export function projectRun(
     },
     durationMs: options.local ? Math.round(pairs * pairSeconds * 1000) : null,
     method:
-      (config.target !== undefined ? `--target ${config.target}: at least one pair per accepted conversation; ` : '') +
+      (config.target !== undefined
+        ? `--target ${config.target}: assumes every pair accepted (${pairs} pairs); each rejected pair adds one more` +
+          (capPairs !== undefined
+            ? `, up to the ${maxTokens!.toLocaleString('en-US')}-token cap (budget.max_tokens)`
+            : '') +
+          '; '
+        : '') +
       (options.local
         ? `${pairs} pairs one after another on the shared CPU (pairs in flight share the cores); ${candidates} candidate(s) of ~${replyTokens} tokens decoded together; ` +
           `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond.toFixed(0)} prompt and ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s; profile planning (contradiction checks) not included`

@@ -70,7 +70,10 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
     const config = join(model.dir, 'small.yaml');
     // The paper's few-shot setting (5 examples, 1,200-token replies) that used to crash on this context,
     // with profile planning's contradiction check on (8 checks per call asked ~2,200-token prompts).
-    await writeFile(config, 'generation:\n  few_shot: 5\nllm:\n  max_output_tokens: 1200\n');
+    await writeFile(
+      config,
+      'profiles:\n  contradiction_check: true\ngeneration:\n  few_shot: 5\nllm:\n  max_output_tokens: 1200\n',
+    );
     const { code, stdout, stderr } = await runCli(
       [
         'run',
@@ -128,7 +131,8 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
 
   it('exits 2 before planning when one contradiction check cannot fit with its reply room, naming the context size', async () => {
     const config = join(model.dir, 'long-verdicts.yaml');
-    await writeFile(config, 'llm:\n  critic_max_output_tokens: 1900\n');
+    // The embedded defaults leave the check off; it is turned on here.
+    await writeFile(config, 'profiles:\n  contradiction_check: true\nllm:\n  critic_max_output_tokens: 1900\n');
     const { code, stderr } = await runCli(
       [
         'run',

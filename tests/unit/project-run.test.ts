@@ -35,6 +35,20 @@ describe('projectRun', () => {
     expect(paper.tokens.promptEvaluated).toBe(paper.tokens.prompt);
   });
 
+  it('with a target, states the acceptance rate it assumes and the pairs the token cap allows', () => {
+    const config = local({ target: 10, budget: { max_tokens: 110_000 } });
+    const projection = projectRun(config, { generatorPromptTokens: 1500, critics, local: true });
+    expect(projection.pairs).toBe(10);
+    expect(projection.assumedAcceptance).toBe(1);
+    const tokensPerPair = (projection.tokens.prompt + projection.tokens.completion) / projection.pairs;
+    expect(projection.cap!.pairs).toBe(Math.floor(110_000 / tokensPerPair));
+    expect(projection.cap!.durationMs! / projection.durationMs!).toBeCloseTo(projection.cap!.pairs / 10, 5);
+    const line = formatRunProjection(projection);
+    expect(line).toMatch(/~\d+ min at 100% acceptance; at most \d+ pairs \(~\d+ min\) within the token cap/);
+    expect(line).toContain('assumes every pair accepted (10 pairs)');
+    expect(line).toContain('110,000-token cap');
+  });
+
   it('prints one line with pairs, calls, tokens and minutes', () => {
     const line = formatRunProjection(projectRun(local(), { generatorPromptTokens: 1500, critics, local: true }));
     expect(line).toMatch(
