@@ -1,4 +1,5 @@
 import { computeRoleCost } from '../llm/compute-cost.ts';
+import { asBatchUsage } from '../llm/batch/as-batch-usage.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
 import type { UsageByRole } from '../schemas/usage.ts';
 import { runPipeline, type PipelineDeps } from './run-pipeline.ts';
@@ -50,6 +51,8 @@ export async function estimateRun(
       out: deps.sampleDir,
       run_id: 'estimate-sample',
       budget: {},
+      // --batch: the sample is sent directly (a batch may take 24 h); the projection is priced at batch prices.
+      llm: { ...config.llm, batch: false },
     },
     { backend: deps.backend, onProgress: deps.onProgress, signal: deps.signal },
   );
@@ -62,7 +65,8 @@ export async function estimateRun(
     critic: roleTokens(totals.usage, 'critic') / finished,
   };
   const models = sample.manifest.models;
-  const costPerPair = computeRoleCost(config.prices, models, totals.usage) / finished;
+  const pricedUsage = config.llm.batch ? asBatchUsage(totals.usage) : totals.usage;
+  const costPerPair = computeRoleCost(config.prices, models, pricedUsage) / finished;
 
   const projectedPairs =
     config.target !== undefined
@@ -111,6 +115,9 @@ export async function estimateRun(
       (local
         ? 'adds up the time per pair measured in the sample: on the embedded model pairs in flight share the same CPU cores.'
         : `assumes ${config.concurrency} pair(s) in flight and an endpoint that keeps up.`) +
-      ' Later iterations have longer few-shot prompts, so treat tokens as a lower bound.',
+      ' Later iterations have longer few-shot prompts, so treat tokens as a lower bound.' +
+      (config.llm.batch
+        ? ' --batch: the sample was sent directly at the full price; the projected cost prices every token at the batch price (batch_price_factor, default 0.5), and the time leaves out the Batch API turnaround (up to 24 h per batch, one batch per planning round and per stage of each iteration).'
+        : ''),
   };
 }

@@ -187,4 +187,23 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
       batches.setOptions({ failRequest: undefined });
     }
   }, 120_000);
+
+  it('estimate --batch sends its sample directly and prices the projection at batch prices', async () => {
+    const before = { ...batches.stats };
+    const common = ['--base-url', batches.baseUrl, '--model', 'fixture-gen', '--pairs', '40', '--seed', '3'];
+    const estimateArgs = ['estimate', ...common, '--config', configFile, '--json'];
+    const env = { env: { OPENAI_API_KEY: 'sk-batch-secret' } };
+    const batched = await runCli([...estimateArgs, '--batch'], env).result;
+    expect(batched.code, batched.stderr.slice(-2000)).toBe(0);
+    expect(batches.stats.batchesCreated).toBe(before.batchesCreated);
+    expect(batches.stats.directRequests).toBeGreaterThan(before.directRequests);
+    const plain = await runCli(estimateArgs, env).result;
+    expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
+    const [withBatch, without] = [batched, plain].map(
+      (cli) => JSON.parse(cli.stdout) as { projection: { costUsd: number; tokens: { total: number } }; method: string },
+    );
+    expect(withBatch.projection.tokens.total).toBe(without.projection.tokens.total);
+    expect(withBatch.projection.costUsd).toBeCloseTo(without.projection.costUsd / 2, 9);
+    expect(withBatch.method).toContain('--batch: the sample was sent directly');
+  }, 120_000);
 });

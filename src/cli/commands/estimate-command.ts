@@ -52,7 +52,8 @@ async function estimate(
   const config = await resolveRunConfig(flags);
   const probe = usesOpenAiEndpoint(config.llm) ? await probeEndpoint(config.llm, process.env) : undefined;
   if (!probe && config.llm.model_path) await checkModelFile(config.llm.model_path);
-  const created = await createBackend(config, process.env);
+  // --batch: the sample is sent directly (estimateRun prices the projection at batch prices).
+  const created = await createBackend({ ...config, llm: { ...config.llm, batch: false } }, process.env);
   try {
     const sampleDir = await mkdtemp(join(tmpdir(), 'persona-forge-estimate-'));
     sampleDirCreated(sampleDir);
