@@ -190,3 +190,48 @@ describe('persona-forge run on a model whose context cannot hold the prompt (tin
     await expect(readFile(join(model.dir, 'tight', 'manifest.json'), 'utf8')).rejects.toThrow();
   }, 150_000);
 });
+
+// The README main command's pair plan on the embedded model: no --pairs and no --target means
+// exactly 10 accepted conversations, within a token cap (here lowered to keep the test short).
+describe('persona-forge run on the embedded model without --pairs: a target of 10 accepted, capped by tokens', () => {
+  const model = useTinyModel({ vocabulary: 'words' });
+
+  it('plans pairs toward 10 accepted, states the acceptance it assumes, and stops at the token cap', async () => {
+    const { code, stdout, stderr } = await runCli(
+      [
+        'run',
+        '--model-path',
+        model.path,
+        '--iterations',
+        '1',
+        '--max-tokens',
+        '40000',
+        '--out',
+        model.dir,
+        '--run-id',
+        'target',
+      ],
+      { timeoutMs: 300_000 },
+    ).result;
+    expect(stderr).not.toContain('unexpected error');
+    expect(stderr).toMatch(/projected: 10 pairs, .* at 100% acceptance; at most \d+ pairs .*within the token cap/);
+    expect(stderr).toContain('--target 10: assumes every pair accepted (10 pairs)');
+    const runDir = join(model.dir, 'target');
+    const { config } = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8'));
+    expect(config.target).toBe(10);
+    expect(config.budget.max_tokens).toBe(40000);
+    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')));
+    expect(manifest.totals.failed).toBe(0);
+    // Random weights accept little: either the target was met exactly, or the cap stopped the run
+    // with exit 3 and the line that continues it.
+    if (manifest.status === 'completed') {
+      expect(code).toBe(0);
+      expect(manifest.totals.accepted).toBe(10);
+    } else {
+      expect(manifest.status).toBe('budget_exhausted');
+      expect(code).toBe(3);
+      expect(stdout).toContain(`--resume ${runDir} --max-tokens <higher>`);
+      expect(manifest.totals.accepted).toBeLessThan(10);
+    }
+  }, 320_000);
+});
