@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Executor } from '../pipeline/executor.ts';
+import { iteratePairJobs, type Executor, type PairJobSource } from '../pipeline/executor.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import type { PairJobContext } from '../schemas/run-context.ts';
@@ -89,12 +89,15 @@ export class BullMqExecutor implements Executor {
 
   /** Runs one wave of jobs through the queue (see `BullMqWave` for its phases). */
   async run(
-    jobs: readonly PairJob[],
+    jobs: PairJobSource,
     onOutcome: (outcome: PairOutcome) => Promise<void>,
     signal?: AbortSignal,
   ): Promise<void> {
-    if (jobs.length === 0) return;
-    const runId = jobs[0].run_id;
+    const first = iteratePairJobs(jobs);
+    const peeked = await first.next();
+    await first.return?.();
+    if (peeked.done) return;
+    const runId = peeked.value.run_id;
     const keys = runKeys(this.prefix, runId);
     await this.storeContext(runId, keys);
     const wave = new BullMqWave(

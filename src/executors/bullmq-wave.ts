@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PairJob } from '../schemas/pair-job.ts';
+import { iteratePairJobs, type PairJobSource } from '../pipeline/executor.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 import { EndpointUnreachableError } from '../errors.ts';
 import { bullMqJobId } from './bullmq-job-id.ts';
@@ -14,9 +15,11 @@ import { toQueuedPairJob } from './to-queued-pair-job.ts';
 /**
  * The phases of one wave, in order:
  * - `catching up`: outcomes that came back while no coordinator listened (it died; this is a
- *   resume) are taken first, so their jobs are not added (and run) again;
- * - `running`: jobs are added as room in the queue allows, outcomes are read and handed on, and
- *   every reconcile interval lost jobs are added again and jobs that failed for good reported;
+ *   resume) are taken first (one pass over the jobs finds theirs), so their jobs are not added
+ *   (and run) again;
+ * - `running`: jobs are pulled from the source and added as room in the queue allows, outcomes
+ *   are read and handed on, and every reconcile interval lost jobs are added again and jobs that
+ *   failed for good reported;
  * - `draining`: the signal aborted; nothing more is added, jobs no worker started have been taken
  *   back, and the running ones report;
  * - `finished`: every job has reported (or was taken back); `failed`: an error ended the wave.
@@ -48,24 +51,35 @@ export interface BullMqWaveDeps {
   onCommitted?(jobIds: string[]): Promise<void>;
 }
 
+/** An outcome stream entry whose job the wave has not reached yet. */
+interface WaitingEntry {
+  entryId: string;
+  encodedOutcome: Buffer;
+}
+
 /**
  * One `BullMqExecutor.run` call: a wave of pair jobs through the queue, as a small state machine
- * (see `BullMqWavePhase`). Each pending job's outcome is handed on exactly once: a duplicate
- * stream entry (a job re-run after its worker died) is dropped by job id, and an entry is deleted
- * only after `onOutcome` has written it.
+ * (see `BullMqWavePhase`). Jobs are pulled from their source only as the queue has room, so the
+ * wave holds the jobs in the queue (at most `maxQueuedJobs`), never the whole wave. Each job's
+ * outcome is handed on exactly once: a duplicate stream entry (a job re-run after its worker
+ * died) is dropped by job id, and an entry is deleted only after `onOutcome` has written it.
  */
 export class BullMqWave {
   phase: BullMqWavePhase = 'catching up';
-  private readonly byId: Map<string, PairJob>;
-  /** Not yet reported: the wave is over when this is empty. */
-  private readonly pending: Set<string>;
-  /** Added to the queue at least once. */
-  private readonly added = new Set<string>();
-  /** Added and not yet reported: what counts against `maxQueuedJobs`. */
-  private readonly inQueue = new Set<string>();
-  /** Job ids in the order they are added; `nextToAdd` is the first not added yet. */
-  private readonly toAdd: string[];
-  private nextToAdd = 0;
+  /** Added to the queue and not yet reported: what counts against `maxQueuedJobs`. */
+  private readonly inQueue = new Map<string, PairJob>();
+  /**
+   * Outcome entries of jobs the wave has not pulled yet (jobs an earlier coordinator added, that
+   * finished while no coordinator listened or after this one started): handed on when the source
+   * reaches their job instead of adding it again; those it never reaches are deleted when the wave
+   * finishes (kept in the stream when it drained). Bounded by what an earlier coordinator had in
+   * the queue, plus duplicates.
+   */
+  private readonly waiting = new Map<string, WaitingEntry>();
+  /** Jobs handed on while catching up: later passes over the source skip them. */
+  private readonly caughtUp = new Set<string>();
+  private source: AsyncIterator<PairJob> | undefined;
+  private sourceDone = false;
   /** Stream position: entries after it are new. */
   private lastEntryId = '0';
   private lastProgressAt = Date.now();
@@ -73,13 +87,9 @@ export class BullMqWave {
 
   constructor(
     private readonly deps: BullMqWaveDeps,
-    jobs: readonly PairJob[],
+    private readonly jobs: PairJobSource,
     private readonly onOutcome: (outcome: PairOutcome) => Promise<void>,
-  ) {
-    this.byId = new Map(jobs.map((job) => [bullMqJobId(job), job]));
-    this.pending = new Set(this.byId.keys());
-    this.toAdd = [...this.byId.keys()];
-  }
+  ) {}
 
   /** Runs the wave to `finished` (or throws, `failed`). */
   async run(signal?: AbortSignal): Promise<void> {
@@ -88,33 +98,68 @@ export class BullMqWave {
         this.phase = 'finished';
         return;
       }
-      while ((await this.readOutcomes(undefined)) > 0);
+      await this.catchUp();
       this.phase = 'running';
+      this.source = iteratePairJobs(this.jobs);
       await this.topUp();
       let nextReconcileAt = Date.now() + this.deps.reconcileIntervalMs;
-      while (this.pending.size > 0) {
+      while (this.inQueue.size > 0 || (this.phase === 'running' && !this.sourceDone)) {
         if (signal?.aborted && this.phase === 'running') {
           await this.drain();
           continue;
         }
         await this.readOutcomes(Math.max(1, Math.min(500, nextReconcileAt - Date.now())));
         await this.topUp();
-        if (Date.now() >= nextReconcileAt && this.pending.size > 0) {
+        if (Date.now() >= nextReconcileAt && this.inQueue.size > 0) {
           await this.reconcile();
           nextReconcileAt = Date.now() + this.deps.reconcileIntervalMs;
         }
       }
+      // A drained wave did not reach every job: what waits stays in the stream for the next one.
+      if (this.phase === 'running') await this.dropWaiting();
+      this.waiting.clear();
       this.phase = 'finished';
     } catch (error) {
       // Stop the rest: jobs not started yet leave the queue (resume adds them again).
       if (this.phase !== 'draining') await this.takeBackUnstarted().catch(() => {});
       this.phase = 'failed';
       throw error;
+    } finally {
+      await this.source?.return?.();
     }
   }
 
+  /** Reads what is in the stream, then hands on the outcomes of this wave's jobs in one pass over the source. */
+  private async catchUp(): Promise<void> {
+    while ((await this.readOutcomes(undefined)) > 0);
+    if (this.waiting.size === 0) return;
+    const pass = iteratePairJobs(this.jobs);
+    try {
+      const committed: string[] = [];
+      for (let next = await pass.next(); !next.done && this.waiting.size > 0; next = await pass.next()) {
+        const id = bullMqJobId(next.value);
+        const entry = this.waiting.get(id);
+        if (!entry) continue;
+        this.caughtUp.add(id);
+        if (await this.deliverWaiting(id, next.value, entry)) committed.push(id);
+      }
+      if (committed.length) await this.deps.onCommitted?.(committed);
+    } finally {
+      await pass.return?.();
+    }
+  }
+
+  /** Hands on a waiting entry's outcome, then deletes the entry; true when the pair was committed. */
+  private async deliverWaiting(id: string, job: PairJob, entry: WaitingEntry): Promise<boolean> {
+    const outcome = decodeOutcome(entry.encodedOutcome);
+    checkOutcomeMatches(id, job, outcome);
+    this.waiting.delete(id);
+    await this.deliver(outcome);
+    await this.deps.redis.xdel(this.deps.keys.outcomes, entry.entryId);
+    return outcome.status !== 'failed';
+  }
+
   private settle(id: string): void {
-    this.pending.delete(id);
     this.inQueue.delete(id);
   }
 
@@ -123,7 +168,11 @@ export class BullMqWave {
     this.lastProgressAt = Date.now();
   }
 
-  /** Reads outcome entries after `lastEntryId`; delivers the pending ones, deletes them all. */
+  /**
+   * Reads outcome entries after `lastEntryId`: delivers those of jobs in the queue (and deletes
+   * them), keeps those of jobs not reached yet in `waiting` (or, draining, in the stream), and
+   * deletes the rest (duplicates of outcomes handed on).
+   */
   private async readOutcomes(blockMs: number | undefined): Promise<number> {
     const { keys } = this.deps;
     const entries = await readOutcomeStreamEntries(this.deps.reader, keys.outcomes, this.lastEntryId, blockMs);
@@ -131,15 +180,17 @@ export class BullMqWave {
     const committed: string[] = [];
     for (const { entryId, jobId, encodedOutcome } of entries) {
       this.lastEntryId = entryId;
-      if (jobId !== undefined && this.pending.has(jobId)) {
+      const job = jobId === undefined ? undefined : this.inQueue.get(jobId);
+      if (jobId !== undefined && job) {
         const outcome = decodeOutcome(encodedOutcome);
-        const job = this.byId.get(jobId)!;
-        if (outcome.pair_id !== job.pair.id || outcome.iteration !== job.iteration) {
-          throw new Error(`outcome for job ${jobId} names pair ${outcome.pair_id} iteration ${outcome.iteration}`);
-        }
+        checkOutcomeMatches(jobId, job, outcome);
         this.settle(jobId);
         await this.deliver(outcome);
         if (outcome.status !== 'failed') committed.push(jobId);
+      } else if (jobId !== undefined && !this.caughtUp.has(jobId) && !this.waiting.has(jobId)) {
+        // Draining, the source is not pulled any more: the entry stays for the next wave or session.
+        if (this.phase !== 'draining') this.waiting.set(jobId, { entryId, encodedOutcome });
+        continue;
       }
       handled.push(entryId);
     }
@@ -148,10 +199,18 @@ export class BullMqWave {
     return entries.length;
   }
 
-  private async addJobs(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
+  /** Deletes the entries of jobs this wave never reached (another wave's, or pairs finished since). */
+  private async dropWaiting(): Promise<void> {
+    const entryIds = [...this.waiting.values()].map((entry) => entry.entryId);
+    this.waiting.clear();
+    if (entryIds.length) await this.deps.redis.xdel(this.deps.keys.outcomes, ...entryIds);
+  }
+
+  private async addJobs(jobs: PairJob[]): Promise<void> {
+    if (jobs.length === 0) return;
     const { queue, redis } = this.deps;
-    await this.deps.storeExamples(ids.map((id) => this.byId.get(id)!));
+    const ids = jobs.map((job) => bullMqJobId(job));
+    await this.deps.storeExamples(jobs);
     // A job that failed for good in an earlier session stays in the failed set under its id,
     // and adding the id again would be a no-op: remove it first so the pair is tried again.
     const failedCheck = redis.pipeline();
@@ -160,37 +219,51 @@ export class BullMqWave {
       if (score !== null) await queue.remove(ids[index]);
     }
     await queue.addBulk(
-      ids.map((id) => ({ name: 'pair', data: toQueuedPairJob(this.byId.get(id)!), opts: { jobId: id } })),
+      jobs.map((job, index) => ({ name: 'pair', data: toQueuedPairJob(job), opts: { jobId: ids[index] } })),
     );
-    for (const id of ids) {
-      this.added.add(id);
-      if (this.pending.has(id)) this.inQueue.add(id);
-    }
+    for (const [index, job] of jobs.entries()) this.inQueue.set(ids[index], job);
   }
 
-  /** Adds the next jobs while the queue has room. */
+  /**
+   * Pulls jobs from the source while the queue has room and adds them; a job whose outcome is
+   * already waiting is handed on instead.
+   */
   private async topUp(): Promise<void> {
-    if (this.phase !== 'running') return;
-    const room = this.deps.maxQueuedJobs - this.inQueue.size;
-    if (room <= 0 || this.nextToAdd >= this.toAdd.length) return;
-    const batch = this.toAdd.slice(this.nextToAdd, this.nextToAdd + room).filter((id) => this.pending.has(id));
-    this.nextToAdd = Math.min(this.toAdd.length, this.nextToAdd + room);
+    if (this.phase !== 'running' || this.sourceDone || !this.source) return;
+    const batch: PairJob[] = [];
+    const committed: string[] = [];
+    while (this.inQueue.size + batch.length < this.deps.maxQueuedJobs) {
+      const next = await this.source.next();
+      if (next.done) {
+        this.sourceDone = true;
+        break;
+      }
+      const id = bullMqJobId(next.value);
+      if (this.caughtUp.has(id) || this.inQueue.has(id)) continue;
+      const entry = this.waiting.get(id);
+      if (entry) {
+        if (await this.deliverWaiting(id, next.value, entry)) committed.push(id);
+        continue;
+      }
+      batch.push(next.value);
+    }
     await this.addJobs(batch);
+    if (committed.length) await this.deps.onCommitted?.(committed);
   }
 
   /** Adds back jobs that vanished from Redis, reports jobs that failed for good, warns when no worker listens. */
   private async reconcile(): Promise<void> {
     const { redis, queue, keys, emit } = this.deps;
-    const ids = [...this.pending].filter((id) => this.added.has(id));
-    const inspection = await inspectQueuedPairJobs(redis, queue, keys, ids);
+    const inspection = await inspectQueuedPairJobs(redis, queue, keys, [...this.inQueue.keys()]);
     // Workers add the outcome before the job leaves Redis, so anything missing above that
     // finished is in the stream now.
     while ((await this.readOutcomes(undefined)) > 0);
     if (inspection.contextMissing || inspection.examplesMissing) await this.deps.restoreContext();
-    const lost: string[] = [];
+    const lost: PairJob[] = [];
     for (const { id, exists, failedScore, failedReason } of inspection.jobs) {
-      if (!this.pending.has(id)) continue;
-      if (exists === 0) lost.push(id);
+      const job = this.inQueue.get(id);
+      if (!job) continue;
+      if (exists === 0) lost.push(job);
       else if (failedScore !== null) {
         const reason = String(failedReason ?? 'failed in the queue');
         if (reason.startsWith(ENDPOINT_UNREACHABLE_REASON)) {
@@ -198,17 +271,13 @@ export class BullMqWave {
         }
         emit('job failed in queue', { job_id: id, reason });
         this.settle(id);
-        await this.deliver(createQueueFailureOutcome(this.byId.get(id)!, reason));
+        await this.deliver(createQueueFailureOutcome(job, reason));
       }
     }
     if (lost.length && this.phase === 'draining') {
-      for (const id of lost) this.settle(id); // not started, and no more are being added
+      for (const job of lost) this.settle(bullMqJobId(job)); // not started, and no more are being added
     } else if (lost.length) {
-      emit('jobs re-enqueued', {
-        run_id: this.byId.get(lost[0])!.run_id,
-        count: lost.length,
-        reason: 'missing from Redis',
-      });
+      emit('jobs re-enqueued', { run_id: lost[0].run_id, count: lost.length, reason: 'missing from Redis' });
       await this.addJobs(lost);
     }
     await this.warnWhenIdle();
@@ -219,11 +288,11 @@ export class BullMqWave {
     if (now - this.lastProgressAt <= this.deps.idleWarningMs || now - this.lastIdleWarningAt <= 60_000) return;
     this.lastIdleWarningAt = now;
     if ((await this.deps.queue.getWorkersCount()) === 0) {
-      this.deps.emit('waiting for workers', { ...this.deps.idleWarningFields, pending: this.pending.size });
+      this.deps.emit('waiting for workers', { ...this.deps.idleWarningFields, pending: this.inQueue.size });
     }
   }
 
-  /** On abort: add nothing more, deliver what is back, and take back the jobs no worker has started. */
+  /** On abort: pull nothing more, deliver what is back, and take back the jobs no worker has started. */
   private async drain(): Promise<void> {
     this.phase = 'draining';
     // Outcomes already back are delivered first (removing a finished job would report success).
@@ -232,8 +301,14 @@ export class BullMqWave {
   }
 
   private async takeBackUnstarted(): Promise<void> {
-    for (const id of [...this.pending]) {
-      if (!this.added.has(id) || (await this.deps.queue.remove(id)) === 1) this.settle(id);
+    for (const id of [...this.inQueue.keys()]) {
+      if ((await this.deps.queue.remove(id)) === 1) this.settle(id);
     }
+  }
+}
+
+function checkOutcomeMatches(jobId: string, job: PairJob, outcome: PairOutcome): void {
+  if (outcome.pair_id !== job.pair.id || outcome.iteration !== job.iteration) {
+    throw new Error(`outcome for job ${jobId} names pair ${outcome.pair_id} iteration ${outcome.iteration}`);
   }
 }

@@ -1,5 +1,4 @@
-import pLimit from 'p-limit';
-import type { Executor } from './executor.ts';
+import { iteratePairJobs, type Executor, type PairJobSource } from './executor.ts';
 import type { PairJob } from '../schemas/pair-job.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
 
@@ -26,22 +25,24 @@ export class InProcessExecutor implements Executor {
     this.commitLingerMs = concurrency >= GROUP_COMMIT_MIN_CONCURRENCY ? 100 : 0;
   }
 
-  async run(jobs: readonly PairJob[], onOutcome: (outcome: PairOutcome) => Promise<void>, signal?: AbortSignal) {
-    const limit = pLimit(this.concurrency);
-    await Promise.all(
-      jobs.map((job) =>
-        limit(async () => {
-          if (signal?.aborted) return;
-          try {
-            await onOutcome(await this.runJob(job));
-          } catch (error) {
-            // A fatal error (e.g. unreachable endpoint): start nothing else.
-            limit.clearQueue();
-            throw error;
-          }
-        }),
-      ),
-    );
+  async run(jobs: PairJobSource, onOutcome: (outcome: PairOutcome) => Promise<void>, signal?: AbortSignal) {
+    // `concurrency` lanes pull the next job as they free up: only the jobs in flight are held.
+    const pending = iteratePairJobs(jobs);
+    let stopped = false;
+    const lane = async () => {
+      while (!stopped && !signal?.aborted) {
+        const next = await pending.next();
+        if (next.done || stopped || signal?.aborted) return;
+        try {
+          await onOutcome(await this.runJob(next.value));
+        } catch (error) {
+          // A fatal error (e.g. unreachable endpoint): start nothing else.
+          stopped = true;
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.concurrency }, lane));
   }
 
   async close() {}

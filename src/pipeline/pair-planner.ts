@@ -7,7 +7,7 @@ import { PlannedPairSchema, type PlannedPair } from '../schemas/outcome-line.ts'
 import { ManifestSchema, type Manifest } from '../schemas/manifest.ts';
 import { emptyUsageByRole } from '../schemas/usage.ts';
 import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
-import { readJsonl } from '../output/read-jsonl.ts';
+import { streamJsonl } from '../output/read-jsonl.ts';
 import { planPairs } from './plan-pairs.ts';
 import { addUsage } from '../util/add-usage.ts';
 import { totalTokens } from './iteration-tally.ts';
@@ -15,14 +15,18 @@ import type { BudgetGuard } from './budget-guard.ts';
 
 /**
  * Owns `plan.jsonl`: the pairs of the run, planned up front (or in waves for `--target`) and read
- * back on resume, plus the LLM use of planning (contradiction checks), kept across resumes.
+ * back on resume, plus the LLM use of planning (contradiction checks), kept across resumes. The
+ * plan stays on disk: the planner holds a count per iteration, and `pairsOf` streams the file, so
+ * the coordinator's memory does not grow with the number of planned pairs.
  */
 export class PairPlanner {
   /** Usage and cost of planning, for the manifest. */
   readonly planning: Manifest['planning'];
 
   private constructor(
-    private readonly plan: PlannedPair[],
+    /** Planned pairs per iteration. */
+    private readonly counts: Map<number, number>,
+    private readonly planPath: string,
     private readonly sink: JsonlSink,
     private readonly config: RunConfig,
     private readonly backend: LlmBackend,
@@ -51,11 +55,15 @@ export class PairPlanner {
       budget?: BudgetGuard;
     },
   ): Promise<PairPlanner> {
-    const plan = existsSync(paths.plan) ? await readJsonl(paths.plan, PlannedPairSchema) : [];
+    const counts = new Map<number, number>();
+    if (existsSync(paths.plan)) {
+      for await (const { value } of streamJsonl(paths.plan, PlannedPairSchema)) countPair(counts, value.iteration);
+    }
     const planning = previousPlanning(paths.manifest);
     deps.budget?.charge(totalTokens(planning.usage), planning.cost_usd);
     const planner = new PairPlanner(
-      plan,
+      counts,
+      paths.plan,
       await openJsonlSink(paths.plan),
       config,
       deps.backend,
@@ -66,18 +74,34 @@ export class PairPlanner {
       deps.budget,
     );
     // Without --target every pair is planned at once: `pairs` per iteration.
-    if (plan.length === 0 && config.target === undefined) {
+    if (planner.size === 0 && config.target === undefined) {
       await planner.add(config.pairs * config.iterations, 'run', '', (index) => Math.floor(index / config.pairs) + 1);
     }
     return planner;
   }
 
+  /** Pairs planned so far, all iterations. */
   get size(): number {
-    return this.plan.length;
+    let total = 0;
+    for (const count of this.counts.values()) total += count;
+    return total;
   }
 
-  pairsOf(iteration: number): PlannedPair[] {
-    return this.plan.filter((item) => item.iteration === iteration);
+  /** Pairs planned so far for one iteration. */
+  countOf(iteration: number): number {
+    return this.counts.get(iteration) ?? 0;
+  }
+
+  /**
+   * Streams the planned pairs of one iteration from `plan.jsonl`, in plan order: one pass over the
+   * file, holding one chunk of it. Pairs planned while the stream runs may or may not be included.
+   */
+  async *pairsOf(iteration: number): AsyncGenerator<PlannedPair> {
+    if (this.countOf(iteration) === 0) return;
+    await this.sink.flush();
+    for await (const { value } of streamJsonl(this.planPath, PlannedPairSchema)) {
+      if (value.iteration === iteration) yield value;
+    }
   }
 
   /** Plans `count` more pairs for one iteration (a `--target` wave). */
@@ -142,7 +166,7 @@ export class PairPlanner {
       // Transient faults were retried by the LLM stack's retry policy; what still fails ends planning.
       batch = await planPairs(
         this.config,
-        { count, label, idPrefix, offset: this.plan.length },
+        { count, label, idPrefix, offset: this.size },
         { backend: this.meteredBackend(), signal: this.signal },
       );
     } catch (error) {
@@ -155,10 +179,14 @@ export class PairPlanner {
       return;
     }
     const planned = batch.pairs.map((pair, index) => ({ iteration: iterationOf(index), pair }));
-    this.plan.push(...planned);
     await this.sink.append(planned);
+    for (const item of planned) countPair(this.counts, item.iteration);
     this.emit('pairs planned', { pairs: planned.length, label, profile_rejections: batch.rejections });
   }
+}
+
+function countPair(counts: Map<number, number>, iteration: number): void {
+  counts.set(iteration, (counts.get(iteration) ?? 0) + 1);
 }
 
 /** How often planning reports its progress (`planning progress` events), in ms. */

@@ -137,7 +137,7 @@ export async function prepareRun(config: RunConfig, deps: PipelineDeps): Promise
   if (runDir.resumed)
     emit('resuming', { run_dir: runDir.path, pairs_done: state.finishedPairs, pairs_planned: planner.size });
   for (const summary of summaries) {
-    summary.pairs = quotas ? summary.done : planner.pairsOf(summary.iteration).length;
+    summary.pairs = quotas ? summary.done : planner.countOf(summary.iteration);
   }
   // Planning (this session's and earlier ones') was charged by the planner as it went.
   budget.add(summaries);

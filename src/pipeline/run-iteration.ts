@@ -94,11 +94,23 @@ async function runWaves(
 ): Promise<{ gaveUp?: string }> {
   const { state, planner, budget, progress } = run;
   const summary = state.summaries[iteration - 1];
-  const unfinished = () => planner.pairsOf(iteration).filter((item) => !state.isDone(iteration, item.pair.id));
+  // Streamed from plan.jsonl, each pair checked as it is reached: nothing holds the wave's pairs.
+  async function* unfinished(): AsyncGenerator<PlannedPair> {
+    for await (const item of planner.pairsOf(iteration)) if (!state.isDone(iteration, item.pair.id)) yield item;
+  }
+  const anyUnfinished = async () => {
+    for await (const _item of unfinished()) return true;
+    return false;
+  };
+  const jobs: AsyncIterable<PairJob> = {
+    [Symbol.asyncIterator]: async function* () {
+      for await (const item of unfinished()) yield jobFor(run, item, iteration, pool);
+    },
+  };
   for (let wave = 1; ; wave++) {
     const quotaMet = quota !== undefined && summary.accepted >= quota;
-    let jobs = quotaMet ? [] : unfinished();
-    if (jobs.length === 0 && quota !== undefined && !quotaMet) {
+    let hasJobs = !quotaMet && (await anyUnfinished());
+    if (!hasJobs && quota !== undefined && !quotaMet) {
       if (wave > MAX_TARGET_WAVES) {
         return {
           gaveUp: `--target: iteration ${iteration} accepted ${summary.accepted} of ${quota} after ${MAX_TARGET_WAVES} waves of pairs; check the critics' rejection reasons`,
@@ -107,14 +119,14 @@ async function runWaves(
       const { done, accepted } = progress.snapshot(iteration);
       const acceptance = done > 0 ? accepted / done : 1;
       await planner.addWave(iteration, pairsForQuota(quota - summary.accepted, acceptance), wave);
-      jobs = unfinished();
+      hasJobs = await anyUnfinished();
     }
-    if (jobs.length === 0) return {};
+    if (!hasJobs) return {};
 
     // In --target mode the wave stops admitting pairs once the share is met.
     const waveController = new AbortController();
     await run.executor.run(
-      jobs.map((item) => jobFor(run, item, iteration, pool)),
+      jobs,
       async (outcome) => {
         // Decided before the first await: outcomes of pairs finishing together may be committed together.
         const surplus = quota !== undefined && outcome.status === 'accepted' && state.acceptedIn(iteration) >= quota;

@@ -463,6 +463,32 @@ describe.skipIf(redisMissing)('BullMqExecutor with in-process workers', () => {
     expect(generatorRequests() - before).toBe(6);
   });
 
+  it('pulls jobs from a lazy source only as the queue has room, holding at most maxQueuedJobs', async () => {
+    const jobs = jobsFor('lazy', 12);
+    let yielded = 0;
+    let reported = 0;
+    let mostOutstanding = 0;
+    // Iterable more than once, as the coordinator's plan stream is: each pass yields the unreported jobs.
+    const source: AsyncIterable<PairJob> = {
+      async *[Symbol.asyncIterator]() {
+        for (const job of jobs) {
+          yielded++;
+          mostOutstanding = Math.max(mostOutstanding, yielded - reported);
+          yield job;
+        }
+      },
+    };
+    const outcomes: PairOutcome[] = [];
+    await startWorker();
+    await executor([], { maxQueuedJobs: 3 }).run(source, async (outcome) => {
+      reported++;
+      outcomes.push(outcome);
+    });
+    expect(outcomes.map((outcome) => outcome.pair_id).sort()).toEqual(jobs.map((job) => job.pair.id).sort());
+    // 3 in the queue, plus the one job the executor peeks at for the run id.
+    expect(mostOutstanding).toBeLessThanOrEqual(4);
+  });
+
   it("stores the cache entries of a job's calls before its outcome reaches the coordinator", async () => {
     const prefix = 'durable';
     // Two jobs share one slot: a finished call hands it to the other job's call, so nothing else
