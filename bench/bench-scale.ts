@@ -253,18 +253,62 @@ export async function measureScaleSizes(
   return results;
 }
 
-/** Resume read-back (`RunState.open`) of a run of `conversations` rows without candidates.jsonl (a 1M-row run's would be ~10 GB). */
+/** Resume read-back of one run size: with the checkpoint a run leaves, and without one. */
+export interface ResumeReadBackMeasurement {
+  conversations: number;
+  pairs: number;
+  conversationsFileMb: number;
+  outcomesFileMb: number;
+  candidatesFileMb: number;
+  /** Pairs committed after the last checkpoint (read in full), the last one's outcome line lost to a crash. */
+  pairsPastCheckpoint: number;
+  /** `RunState.open` as a resume after a crash does it: keys of the outcome lines, the rest past the checkpoint. */
+  withCheckpoint: PhaseReading;
+  /** The same directory (clean by then) with its checkpoint deleted: every line of every file parsed (runs from before checkpoints). */
+  withoutCheckpoint: PhaseReading;
+  loadAverage: number;
+}
+
+/**
+ * Resume read-back (`RunState.open`, each in a fresh process) of a synthetic run directory of
+ * `conversations` rows (1.5x as many pairs), as a crash leaves it: a checkpoint
+ * `pairsPastCheckpoint` pairs before the end, the last row without its outcome line, a torn
+ * candidate line. candidates.jsonl (~7 KB per conversation) is written only when `candidates`
+ * is set (a 1M-row run's would be ~7 GB); past the checkpoint it is read either way.
+ */
 export async function measureResumeReadBack(
   conversations: number,
-  options: { workDir: string; log: (line: string) => void },
-): Promise<{ conversations: number; conversationsFileMb: number; reading: PhaseReading; loadAverage: number }> {
+  options: { workDir: string; log: (line: string) => void; candidates?: boolean; pairsPastCheckpoint?: number },
+): Promise<ResumeReadBackMeasurement> {
   const dir = join(options.workDir, `resume-${conversations}`);
-  options.log(`resume read-back: writing ${conversations} rows`);
-  writeLargeRunDirectory(dir, { pairs: Math.round(conversations * 1.5), candidates: false });
-  const conversationsFileMb = statSync(join(dir, 'conversations.jsonl')).size / MB;
-  const reading = await runEndOfRunPhase(dir, 'resume');
+  const pairs = Math.round(conversations * 1.5);
+  const pairsPastCheckpoint = options.pairsPastCheckpoint ?? 1000;
+  options.log(`resume read-back: writing ${conversations} rows (${pairs} pairs)`);
+  writeLargeRunDirectory(dir, {
+    pairs,
+    candidates: options.candidates ?? false,
+    crashed: true,
+    checkpointPairsBehind: pairsPastCheckpoint,
+  });
+  const fileMb = (name: string) => statSync(join(dir, name)).size / MB;
+  const sizes = {
+    conversationsFileMb: fileMb('conversations.jsonl'),
+    outcomesFileMb: fileMb('outcomes.jsonl'),
+    candidatesFileMb: fileMb('candidates.jsonl'),
+  };
+  const withCheckpoint = await runEndOfRunPhase(dir, 'resume');
+  rmSync(join(dir, 'resume-checkpoint.json'));
+  const withoutCheckpoint = await runEndOfRunPhase(dir, 'resume');
   rmSync(dir, { recursive: true, force: true });
-  return { conversations, conversationsFileMb, reading, loadAverage: currentLoad() };
+  return {
+    conversations,
+    pairs,
+    ...sizes,
+    pairsPastCheckpoint,
+    withCheckpoint,
+    withoutCheckpoint,
+    loadAverage: currentLoad(),
+  };
 }
 
 function runEndOfRunPhase(dir: string, phase: EndOfRunPhase): Promise<PhaseReading> {

@@ -26,49 +26,70 @@ export interface JsonlScanStats {
   bytesCopied: number;
 }
 
+/** Where a scan starts: the byte offset of a line's first byte and the number of lines before it. */
+export interface JsonlPosition {
+  offset: number;
+  line: number;
+}
+
+/** Options of the line scanners. */
+export interface JsonlScanOptions {
+  /** Bytes per `read` call. @defaultValue 1 MiB */
+  chunkBytes?: number;
+  stats?: JsonlScanStats;
+  /** Start here instead of at the file's start (the offset must be a line start). @defaultValue the start */
+  from?: JsonlPosition;
+  /** Stop reading at this byte offset (a line end, exclusive). @defaultValue the end of the file */
+  to?: number;
+}
+
+/** One line as raw bytes (without its newline), pointing into a buffer the scan's next read reuses. */
+interface LineBytes {
+  bytes: Buffer;
+  line: number;
+  offset: number;
+  terminated: boolean;
+}
+
 /** Bytes read per `read` call. @defaultValue 1 MiB */
 const CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Streams the lines of a file in one pass: each byte is read once and copied at most once more
- * (only for lines that straddle chunks), so time is linear and memory is one chunk plus the
- * longest line, whatever the file's size.
+ * The lines of a file, one array per chunk read: each byte is read once and copied at most once
+ * more (only for lines that straddle chunks), so time is linear and memory is one chunk plus the
+ * longest line. The lines' bytes point into a buffer the next read reuses.
  */
-export async function* scanJsonlLines(
-  path: string,
-  options: { chunkBytes?: number; stats?: JsonlScanStats } = {},
-): AsyncGenerator<JsonlLine> {
+async function* scanLineBatches(path: string, options: JsonlScanOptions): AsyncGenerator<LineBytes[]> {
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
-  const stats = options.stats;
+  const { stats, to = Infinity } = options;
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(chunkBytes);
     let carried: Buffer[] = [];
     let carriedBytes = 0;
-    let position = 0;
-    let lineStart = 0;
-    let line = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
+    let position = options.from?.offset ?? 0;
+    let lineStart = position;
+    let line = options.from?.line ?? 0;
+    while (position < to) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(chunkBytes, to - position), position);
       if (bytesRead === 0) break;
       if (stats) {
         stats.chunks++;
         stats.bytesRead += bytesRead;
       }
       const chunk = buffer.subarray(0, bytesRead);
+      const lines: LineBytes[] = [];
       let start = 0;
       for (let end = chunk.indexOf(0x0a, start); end !== -1; end = chunk.indexOf(0x0a, start)) {
-        const piece = chunk.subarray(start, end);
-        let text: string;
+        let bytes = chunk.subarray(start, end);
         if (carried.length) {
-          carried.push(piece);
-          text = Buffer.concat(carried).toString('utf8');
-          if (stats) stats.bytesCopied += piece.length;
-        } else text = piece.toString('utf8');
-        const bytes = carriedBytes + piece.length + 1;
-        line++;
-        yield { text, line, offset: lineStart, bytes, terminated: true };
-        lineStart += bytes;
+          carried.push(bytes);
+          bytes = Buffer.concat(carried);
+          if (stats) stats.bytesCopied += end - start;
+        }
+        const lineBytes = carriedBytes + end - start + 1;
+        lines.push({ bytes, line: ++line, offset: lineStart, terminated: true });
+        lineStart += lineBytes;
         carried = [];
         carriedBytes = 0;
         start = end + 1;
@@ -80,13 +101,40 @@ export async function* scanJsonlLines(
         if (stats) stats.bytesCopied += bytesRead - start;
       }
       position += bytesRead;
+      if (lines.length) yield lines;
     }
-    if (carriedBytes > 0) {
-      line++;
-      yield { text: Buffer.concat(carried).toString('utf8'), line, offset: lineStart, bytes: carriedBytes, terminated: false };
-    }
+    if (carriedBytes > 0) yield [{ bytes: Buffer.concat(carried), line: ++line, offset: lineStart, terminated: false }];
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Streams the lines of a file in one pass (see `scanLineBatches`): linear time, memory bounded by
+ * one chunk plus the longest line, whatever the file's size.
+ */
+export async function* scanJsonlLines(path: string, options: JsonlScanOptions = {}): AsyncGenerator<JsonlLine> {
+  for await (const lines of scanLineBatches(path, options)) {
+    for (const { bytes, line, offset, terminated } of lines) {
+      yield { text: bytes.toString('utf8'), line, offset, bytes: bytes.length + (terminated ? 1 : 0), terminated };
+    }
+  }
+}
+
+/**
+ * Calls `onLine` with the raw bytes of each line (without its newline; valid only during the
+ * call): no string per line and one `await` per chunk, for the hot loop of reading a large run
+ * back when a few bytes of each line are all that is needed.
+ */
+export async function forEachJsonlLineBytes(
+  path: string,
+  onLine: (bytes: Buffer, line: Omit<JsonlLine, 'text'>) => void,
+  options: JsonlScanOptions = {},
+): Promise<void> {
+  for await (const lines of scanLineBatches(path, options)) {
+    for (const { bytes, line, offset, terminated } of lines) {
+      onLine(bytes, { line, offset, bytes: bytes.length + (terminated ? 1 : 0), terminated });
+    }
   }
 }
 
@@ -105,9 +153,9 @@ export interface JsonlRecord<T> {
 export async function* streamJsonl<T>(
   path: string,
   schema: z.ZodType<T>,
-  options: { tolerateTornTail?: boolean; stats?: JsonlScanStats } = {},
+  options: { tolerateTornTail?: boolean } & Pick<JsonlScanOptions, 'stats' | 'from'> = {},
 ): AsyncGenerator<JsonlRecord<T>> {
-  for await (const line of scanJsonlLines(path, { stats: options.stats })) {
+  for await (const line of scanJsonlLines(path, { stats: options.stats, from: options.from })) {
     const text = line.text.trim();
     if (!text) continue;
     let value: unknown;

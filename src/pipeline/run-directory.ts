@@ -17,6 +17,8 @@ export const RUN_FILES = {
   candidates: 'candidates.jsonl',
   /** Rows accepted beyond a `--target` share: kept, but not part of the dataset. */
   surplus: 'surplus.jsonl',
+  /** How far outcomes, conversations, candidates and surplus were committed (written as the run goes): a resume reads them in full only past it. */
+  checkpoint: 'resume-checkpoint.json',
   parquet: 'dataset.parquet',
   pool: (version: number) => `pool-v${version}.jsonl`,
 } as const;

@@ -1,28 +1,16 @@
-import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
-import { CandidateRecordSchema } from '../schemas/candidate-record.ts';
-import { OutcomeLineSchema, type OutcomeLine } from '../schemas/outcome-line.ts';
+import type { DatasetRow } from '../schemas/dataset-row.ts';
+import type { OutcomeLine } from '../schemas/outcome-line.ts';
 import type { IterationSummary } from '../schemas/manifest.ts';
 import type { PairOutcome } from '../schemas/pair-outcome.ts';
+import type { ResumeCheckpoint } from '../schemas/resume-checkpoint.ts';
 import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
-import { recoverJsonl } from '../output/recover-jsonl.ts';
-import { scanJsonlLines } from '../output/read-jsonl.ts';
+import { scanJsonlLines, type JsonlPosition } from '../output/read-jsonl.ts';
+import { writeJsonAtomic } from '../output/write-json-atomic.ts';
 import { RUN_FILES, type RunDirectory } from './run-directory.ts';
-import { FinishedPairs } from './finished-pairs.ts';
-import { emptyIterationSummary, tallyOutcome } from './iteration-tally.ts';
-
-/**
- * What a resume needs of a row (its pair, and an outcome line when the row's own was lost) and of
- * a candidate (its pair): validating only these keeps reading a large run back cheap. Recovery
- * copies kept lines byte for byte, so the fields left out are never lost.
- */
-const RowOnResumeSchema = DatasetRowSchema.pick({
-  id: true,
-  iteration: true,
-  pair_id: true,
-  lineage: true,
-  usage: true,
-});
-const CandidateOnResumeSchema = CandidateRecordSchema.pick({ iteration: true, pair_id: true });
+import type { FinishedPairs } from './finished-pairs.ts';
+import { tallyOutcome } from './iteration-tally.ts';
+import { recoverRunFiles, type ResumeReadStats } from './recover-run-files.ts';
+import type { CheckpointedFile } from './resume-checkpoint.ts';
 
 /** A pair handed to `RunState.commit`, waiting for its durable write. */
 interface PendingCommit {
@@ -46,64 +34,70 @@ export class RunState {
    * Set from the executor (`Executor.commitLingerMs`); only worth it when pairs finish close together.
    */
   commitLingerMs = 0;
+  /**
+   * Least time between two checkpoints (`resume-checkpoint.json`) written as pairs are committed:
+   * a crash leaves at most about this much of the run for a resume to read in full. One is also
+   * written when the state is opened and closed. @defaultValue 1000
+   */
+  checkpointIntervalMs = 1000;
   private waiting: PendingCommit[] = [];
   private writing: Promise<void> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   /** Per iteration: accepted pairs handed to `commit` and not yet on disk. */
   private readonly pendingAccepted = new Map<number, number>();
 
+  /** When the last checkpoint was written (ms since the epoch). */
+  private checkpointedAt = 0;
+  /** Set by a failed write: the files may disagree from then on, so no checkpoint marks them. */
+  private writeFailed = false;
+  /** Failed pairs committed since the files were read back (their lines are in `outcomes.jsonl`). */
+  private failedPairs = 0;
+
   private constructor(
     readonly summaries: IterationSummary[],
+    /** Per iteration, the committed outcome lines other than failed ones: what a checkpoint holds. */
+    private readonly tallies: IterationSummary[],
     private readonly done: FinishedPairs,
     /** Accepted rows; the rows themselves stay on disk so memory does not grow with the run. */
     private acceptedRowCount: number,
-    private readonly conversationsPath: string,
-    private readonly sinks: {
-      conversations: JsonlSink;
-      candidates: JsonlSink;
-      outcomes: JsonlSink;
-      surplus: JsonlSink;
-    },
+    private readonly runDir: RunDirectory,
+    private readonly sinks: Record<CheckpointedFile, JsonlSink>,
+    /** Lines each file held when read back (the sinks count the records written since). */
+    private readonly linesAtOpen: Record<CheckpointedFile, number>,
   ) {}
 
-  static async open(runDir: RunDirectory, iterations: number): Promise<RunState> {
+  /**
+   * Reads the run directory's files back (`recoverRunFiles`: in full only past the last
+   * checkpoint), commits rows whose outcome line a crash took, and writes a checkpoint of the
+   * clean files. `stats` (optional) receives read counters per file.
+   */
+  static async open(runDir: RunDirectory, iterations: number, stats?: ResumeReadStats): Promise<RunState> {
     const file = runDir.file;
-    // Each file is streamed once (twice when records are dropped): memory holds the pair keys and
-    // row ids, never the records, so a resume of a million rows reads in linear time.
-    const summaries = Array.from({ length: iterations }, (_, index) => emptyIterationSummary(index + 1, 0));
-    const done = new FinishedPairs();
-    await recoverJsonl(file(RUN_FILES.outcomes), OutcomeLineSchema, {
-      keep: (outcome) => outcome.status !== 'failed',
-      onRecord: (outcome) => {
-        done.add(outcome.iteration, outcome.pair_id);
-        tallyOutcome(summaries[outcome.iteration - 1], outcome);
-      },
-    });
-    let rows = 0;
-    const orphans: OutcomeLine[] = [];
-    await recoverJsonl(file(RUN_FILES.conversations), RowOnResumeSchema, {
-      onRecord: (row) => {
-        rows++;
-        if (done.has(row.iteration, row.pair_id)) return;
-        const outcome = outcomeFromOrphanRow(row);
-        orphans.push(outcome);
-        done.add(row.iteration, row.pair_id);
-        tallyOutcome(summaries[outcome.iteration - 1], outcome);
-      },
-    });
-    await recoverJsonl(file(RUN_FILES.candidates), CandidateOnResumeSchema, {
-      keep: (record) => done.has(record.iteration, record.pair_id),
-    });
-    await recoverJsonl(file(RUN_FILES.surplus), RowOnResumeSchema);
-
+    const recovered = await recoverRunFiles(runDir, iterations, stats);
     const sinks = {
       conversations: await openJsonlSink(file(RUN_FILES.conversations)),
       candidates: await openJsonlSink(file(RUN_FILES.candidates)),
       outcomes: await openJsonlSink(file(RUN_FILES.outcomes)),
       surplus: await openJsonlSink(file(RUN_FILES.surplus)),
     };
-    if (orphans.length) await sinks.outcomes.append(orphans);
-    return new RunState(summaries, done, rows, file(RUN_FILES.conversations), sinks);
+    const linesAt = (end: JsonlPosition) => end.line;
+    const state = new RunState(
+      recovered.tallies.map((tally) => structuredClone(tally)),
+      recovered.tallies,
+      recovered.done,
+      recovered.acceptedRows,
+      runDir,
+      sinks,
+      {
+        outcomes: linesAt(recovered.ends.outcomes),
+        conversations: linesAt(recovered.ends.conversations),
+        candidates: linesAt(recovered.ends.candidates),
+        surplus: linesAt(recovered.ends.surplus),
+      },
+    );
+    if (recovered.orphans.length) await sinks.outcomes.append(recovered.orphans);
+    await state.writeCheckpoint();
+    return state;
   }
 
   isDone(iteration: number, pairId: string): boolean {
@@ -141,7 +135,7 @@ export class RunState {
     await this.sinks.conversations.flush();
     // Pulled a chunk at a time as the consumer asks (readline reads ahead and queues lines while a
     // slow consumer, e.g. the Parquet writer, works): memory stays bounded by the consumer's needs.
-    for await (const line of scanJsonlLines(this.conversationsPath)) {
+    for await (const line of scanJsonlLines(this.sinks.conversations.path)) {
       if (line.text.trim()) yield JSON.parse(line.text) as DatasetRow;
     }
   }
@@ -195,6 +189,7 @@ export class RunState {
         const batch = this.waiting;
         this.waiting = [];
         await this.writeBatch(batch);
+        if (Date.now() - this.checkpointedAt >= this.checkpointIntervalMs) await this.writeCheckpoint();
       }
       this.writing = undefined;
     })();
@@ -212,6 +207,7 @@ export class RunState {
       ]);
       await this.sinks.outcomes.append(batch.map((entry) => entry.committed));
     } catch (error) {
+      this.writeFailed = true;
       for (const entry of batch) {
         if (entry.committed.status === 'accepted') this.countPending(entry.outcome.iteration, -1);
         entry.reject(error);
@@ -223,6 +219,8 @@ export class RunState {
       if (outcome.row && committed.status === 'accepted') this.acceptedRowCount++;
       this.done.add(outcome.iteration, outcome.pair_id);
       tallyOutcome(this.summaries[outcome.iteration - 1], committed);
+      if (committed.status === 'failed') this.failedPairs++;
+      else tallyOutcome(this.tallies[outcome.iteration - 1], committed);
       try {
         onCommitted?.(committed);
         resolve(committed);
@@ -236,29 +234,48 @@ export class RunState {
     this.pendingAccepted.set(iteration, (this.pendingAccepted.get(iteration) ?? 0) + delta);
   }
 
+  /**
+   * Writes `resume-checkpoint.json` for the files as they are now. Called only between batches
+   * (every record on disk belongs to a committed pair) and never after a failed write. A checkpoint
+   * that cannot be written is left out: the one before it stays valid, a resume just reads more.
+   */
+  private async writeCheckpoint(): Promise<void> {
+    if (this.writeFailed) return;
+    this.checkpointedAt = Date.now();
+    const mark = (name: CheckpointedFile) => ({
+      bytes: this.sinks[name].size,
+      lines: this.linesAtOpen[name] + this.sinks[name].recordsWritten,
+    });
+    const checkpoint: ResumeCheckpoint = {
+      version: 1,
+      files: {
+        outcomes: mark('outcomes'),
+        conversations: mark('conversations'),
+        candidates: mark('candidates'),
+        surplus: mark('surplus'),
+      },
+      accepted_rows: this.acceptedRowCount,
+      failed_pairs: this.failedPairs,
+      iterations: this.tallies.map((tally) => ({
+        iteration: tally.iteration,
+        done: tally.done,
+        candidates: tally.candidates,
+        accepted: tally.accepted,
+        rejected: tally.rejected,
+        failed: tally.failed,
+        filtered_by: tally.filtered_by,
+        usage: tally.usage,
+        cost_usd: tally.cost_usd,
+        ...(tally.reply_parsing && { reply_parsing: tally.reply_parsing }),
+        ...(tally.few_shot && { few_shot: tally.few_shot }),
+      })),
+    };
+    await writeJsonAtomic(this.runDir.file(RUN_FILES.checkpoint), checkpoint).catch(() => {});
+  }
+
   async close(): Promise<void> {
     await this.flushCommits().catch(() => {});
+    await this.writeCheckpoint();
     for (const sink of Object.values(this.sinks)) await sink.close().catch(() => {});
   }
-}
-
-/** The outcome of a pair whose row was written but whose outcome line was lost to a crash. */
-function outcomeFromOrphanRow(
-  row: Pick<DatasetRow, 'id' | 'iteration' | 'pair_id' | 'lineage' | 'usage'>,
-): OutcomeLine {
-  return {
-    iteration: row.iteration,
-    pair_id: row.pair_id,
-    status: 'accepted',
-    row_id: row.id,
-    candidates: row.lineage.candidates,
-    reasons: {},
-    error: null,
-    usage: {
-      generator: { prompt_tokens: row.usage.prompt_tokens, completion_tokens: row.usage.completion_tokens, calls: 0 },
-      critic: { prompt_tokens: 0, completion_tokens: 0, calls: 0 },
-    },
-    cost_usd: row.usage.cost_usd,
-    duration_ms: 0,
-  };
 }
