@@ -32,9 +32,13 @@ export interface CreatedBackend {
 export async function createBackend(
   config: RunConfig,
   env: Record<string, string | undefined>,
+  /** `signal`: the run's stop signal; with `--batch`, requests stop waiting for batches once it aborts. */
+  options: { signal?: AbortSignal } = {},
 ): Promise<CreatedBackend> {
   const { llm } = config;
-  const created = usesOpenAiEndpoint(llm) ? createOpenAiAdapter(config, env) : await createLocalAdapter(config, env);
+  const created = usesOpenAiEndpoint(llm)
+    ? createOpenAiAdapter(config, env, options.signal)
+    : await createLocalAdapter(config, env);
   return {
     ...created,
     backend: buildLlmStack({
@@ -50,6 +54,7 @@ export async function createBackend(
 function createOpenAiAdapter(
   config: RunConfig,
   env: Record<string, string | undefined>,
+  signal?: AbortSignal,
 ): { adapter: LlmBackend; description: string } {
   const { llm } = config;
   const baseUrl = llm.base_url ?? DEFAULT_OPENAI_BASE_URL;
@@ -67,7 +72,10 @@ function createOpenAiAdapter(
       connection: createBatchingConnection(config, {
         baseUrl,
         proxy: proxySettingsFromEnv(env),
-        onProgress: (progress) => process.stderr.write(`${formatBatchProgress(progress)}\n`),
+        // In a terminal the line first clears the live progress line (redrawn on its next update).
+        onProgress: (progress) =>
+          process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${formatBatchProgress(progress)}\n`),
+        signal,
       }),
     }),
   });

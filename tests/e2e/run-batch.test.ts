@@ -165,6 +165,35 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     expect(resumed.stdout).toContain(`${manifest.batches!.reattached} re-attached after a restart`);
   }, 120_000);
 
+  it('Ctrl-C while a batch is pending exits at once; --resume re-attaches to the batch and pays nothing twice', async () => {
+    const before = { ...batches.stats };
+    batches.setOptions({ holdAfterBatches: before.batchesCreated });
+    const runDir = join(out, 'b5');
+    const started = runCli([...args('b5'), '--iterations', '1'], { env: { OPENAI_API_KEY: 'sk-batch-secret' } });
+    const stateOf = () => readFile(join(runDir, 'batches.jsonl'), 'utf8').catch(() => '');
+    while (!(await stateOf()).includes('"submitted"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const retrievesBefore = batches.stats.retrieves;
+    // Polled at least once, then interrupted while the batch is still pending.
+    while (batches.stats.retrieves === retrievesBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+    started.child.kill('SIGINT');
+    const stopped = await started.result;
+    expect(stopped.code, stopped.stderr.slice(-2000)).toBe(130);
+    expect(stopped.stderr).toContain('batches in flight keep running at the provider');
+    expect(stopped.stdout).toContain('Continue with: persona-forge run --resume');
+    expect(batches.stats.batchesCreated - before.batchesCreated).toBe(1);
+
+    batches.setOptions({ holdAfterBatches: undefined });
+    const resumed = await runCli(['run', '--resume', runDir], { env: { OPENAI_API_KEY: 'sk-batch-secret' } }).result;
+    expect(resumed.code, resumed.stderr.slice(-2000)).toBe(0);
+    expect(resumed.stderr).toMatch(/\(re-attached\)/);
+    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')));
+    expect(manifest.totals.accepted).toBe(3);
+    // Every batch of the run was submitted once: the one pending at Ctrl-C was re-attached, not sent again.
+    expect(batches.stats.batchesCreated - before.batchesCreated).toBe(manifest.batches!.batches);
+    expect(manifest.batches!.reattached).toBeGreaterThanOrEqual(1);
+    expect(await stateOf()).not.toContain('sk-batch-secret');
+  }, 120_000);
+
   it('sends a request the batch reports as failed through the retry policy, into a later batch', async () => {
     const before = { ...batches.stats };
     let failures = 0;

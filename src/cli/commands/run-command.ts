@@ -53,6 +53,13 @@ export function registerRunCommand(program: Command): void {
         Object.assign(config, applyBatchMode(config));
         if (config.llm.batch && flags.redis)
           throw new ConfigError('--batch runs in process: drop --redis, or drop --batch');
+        if (config.llm.batch) {
+          stopper.signal.addEventListener('abort', () =>
+            notify(
+              '--batch: batches in flight keep running at the provider (nothing is cancelled); the pairs waiting for them are left for --resume, which re-attaches to those batches',
+            ),
+          );
+        }
         const runDir = resolve(config.out, config.run_id);
         runLog = new RunLogFile(join(runDir, 'run.log'));
         const logger = createLogger(flags.logLevel, {
@@ -77,7 +84,7 @@ export function registerRunCommand(program: Command): void {
               onEvent: (event, fields) => logger.info(fields, event),
             })
           : undefined;
-        const created = await createBackend(config, process.env).catch((error: unknown) => {
+        const created = await createBackend(config, process.env, { signal: stopper.signal }).catch((error: unknown) => {
           throw usesOpenAiEndpoint(config.llm) ? error : modelLoadFailure(error, config.llm.model_path);
         });
         logger.info({ backend: created.description }, 'backend ready');

@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { toFile } from 'openai';
 import { LlmError } from '../../errors.ts';
 import { BatchStateLineSchema, type BatchStateLine } from '../../schemas/batch-state.ts';
@@ -30,6 +31,13 @@ export interface BatchingConnectionOptions {
   pollIntervalMs?: number;
   /** Called after each poll. */
   onProgress?: (progress: BatchProgress) => void;
+  /**
+   * The run's stop signal (Ctrl-C): once aborted, nothing more is submitted and every request
+   * waiting for a batch rejects at once (not retryable), instead of the run waiting up to 24 h for
+   * batches in flight; those keep running at the provider and a `--resume` re-attaches to them.
+   * @defaultValue none
+   */
+  signal?: AbortSignal;
 }
 
 /** Counters of one process, for the run summary and tests. */
@@ -81,16 +89,20 @@ export class BatchingConnection {
   private readonly submittedHere = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private loaded: Promise<void> | undefined;
-  private closed = false;
+  /** Aborted by `stop()`: wakes the pollers' sleeps. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: BatchingConnectionOptions) {
     this.baseUrl = options.connection.baseUrl;
     this.quietWindowMs = options.quietWindowMs ?? 2000;
     this.pollIntervalMs = options.pollIntervalMs ?? 30_000;
+    options.signal?.addEventListener('abort', () => this.stop(), { once: true });
+    if (options.signal?.aborted) this.stop();
   }
 
   async post(path: string, body: unknown, signal?: AbortSignal): Promise<OpenAiReply> {
     if (path !== '/chat/completions') return this.options.connection.post(path, body, signal);
+    if (this.stopped) throw stoppedError('before the request was sent in a batch');
     await (this.loaded ??= this.loadState());
     const base = `pf-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}`;
     let customId = base;
@@ -106,11 +118,27 @@ export class BatchingConnection {
     });
   }
 
-  /** Stops polling; the connection is owned by whoever created it. Pending batches keep running on the server. */
+  /** Stops (see `stop`) and closes the connection. Batches in flight keep running at the provider. */
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.timer);
+    this.stop();
     await this.options.connection.close();
+  }
+
+  /**
+   * Submits nothing more: requests not yet in a batch and those waiting for one reject with a
+   * non-retryable `LlmError`. Batches in flight keep running at the provider (a restart re-attaches).
+   */
+  stop(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    for (const [, entry] of this.pending)
+      for (const waiter of entry.waiters) waiter.reject(stoppedError('before the request was sent in a batch'));
+    this.pending.clear();
+    this.stopping.abort();
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 
   private async loadState(): Promise<void> {
@@ -221,10 +249,8 @@ export class BatchingConnection {
     const client = this.options.connection.client;
     const reattached = !this.submittedHere.has(batchId);
     for (;;) {
-      if (this.closed)
-        throw new LlmError(`Stopped waiting for batch ${batchId} (it keeps running; a restart re-attaches).`, {
-          retryable: false,
-        });
+      if (this.stopped)
+        throw stoppedError(`while batch ${batchId} was pending (it keeps running; a --resume re-attaches to it)`);
       const batch = await client.batches.retrieve(batchId).catch((error: unknown) => {
         throw mapOpenAiError(error, {
           baseUrl: this.baseUrl,
@@ -256,7 +282,7 @@ export class BatchingConnection {
         });
         return lines;
       }
-      await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
+      await sleep(this.pollIntervalMs, undefined, { signal: this.stopping.signal }).catch(() => {});
     }
   }
 }
@@ -281,4 +307,8 @@ function parseJsonOrUndefined(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function stoppedError(when: string): LlmError {
+  return new LlmError(`Stopped ${when}.`, { retryable: false });
 }

@@ -12,7 +12,13 @@ export function batchStateFile(config: Pick<RunConfig, 'out' | 'run_id'>): strin
 /** The `BatchingConnection` of a `--batch` run, on the configured endpoint. */
 export function createBatchingConnection(
   config: RunConfig,
-  options: { baseUrl: string; proxy?: ProxySettings; onProgress?: (progress: BatchProgress) => void },
+  options: {
+    baseUrl: string;
+    proxy?: ProxySettings;
+    onProgress?: (progress: BatchProgress) => void;
+    /** The run's stop signal (see `BatchingConnectionOptions.signal`). */
+    signal?: AbortSignal;
+  },
 ): BatchingConnection {
   return new BatchingConnection({
     connection: new OpenAiConnection({
@@ -25,6 +31,7 @@ export function createBatchingConnection(
     pollIntervalMs: config.llm.batch_poll_interval_ms,
     quietWindowMs: config.llm.batch_quiet_window_ms,
     onProgress: options.onProgress,
+    signal: options.signal,
   });
 }
 
