@@ -15,6 +15,7 @@
  *   ... --no-write                                never touch RESULTS.md
  *   ... --samples=N                               samples per speed setting (default 3)
  *   ... --no-main-command                         skip step 4
+ *   ... --only-main-command                       step 4 alone; prints its lines, RESULTS.md untouched
  * 4. the README main command itself (`persona-forge run --model-path <shaped model>`, embedded
  *    defaults) end to end through the CLI, timed, with its calls, tokens and outcomes
  *    (bench/measure-main-command.ts).
@@ -54,7 +55,13 @@ export interface LocalModelMeasurement {
   loadAverage: { start: number; end: number };
   tokensPerCharacter: number;
   /** Each setting measured `samples` times; the median sample by generation speed stands for it. */
-  speeds: (LlamaSpeed & { label: string; loadAverage: number; samples: LlamaSpeed[] })[];
+  speeds: (LlamaSpeed & {
+    label: string;
+    loadAverage: number;
+    samples: LlamaSpeed[];
+    /** Median over rounds of this setting's speed ÷ its group's first setting's (paired). */
+    versusFirst: { prompt: number; generated: number };
+  })[];
   pairs: PairTokenCounts[];
   /** At the speeds measured now, and at the idle 2-core reference speeds (`DEFAULT_LOCAL_MODEL_SPEED`). */
   projections: (ReturnType<typeof projectRun> & { label: string; speed: LocalModelSpeed })[];
@@ -133,31 +140,51 @@ export async function measureLocalModel(options: {
   const promptTokens = quick ? 256 : 1024;
   const generatedTokens = quick ? 8 : 32;
   const speeds: LocalModelMeasurement['speeds'] = [];
-  const measure = async (
-    label: string,
-    settings: Partial<Parameters<typeof measureLlamaSpeed>[2]> & { threads: number },
-  ) => {
-    const taken: LlamaSpeed[] = [];
+  type Settings = Partial<Parameters<typeof measureLlamaSpeed>[2]> & { threads: number };
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  // The settings of a group are measured round by round (A B C, A B C, …), so a change of the
+  // machine's load falls on every setting alike; each setting's ratio to the group's first one is
+  // taken per round (paired) and its median reported.
+  const measureGroup = async (group: { label: string; settings: Settings }[]) => {
+    const taken = group.map(() => [] as LlamaSpeed[]);
     for (let sample = 0; sample < samples; sample++) {
-      taken.push(await measureLlamaSpeed(modelPath, promptText, { promptTokens, generatedTokens, ...settings }));
+      for (const [index, { settings }] of group.entries()) {
+        taken[index].push(
+          await measureLlamaSpeed(modelPath, promptText, { promptTokens, generatedTokens, ...settings }),
+        );
+      }
     }
-    const byGeneration = [...taken].sort((a, b) => a.generatedTokensPerSecond - b.generatedTokensPerSecond);
-    const speed = byGeneration[Math.floor(byGeneration.length / 2)];
-    speeds.push({ ...speed, label, loadAverage: load(), samples: taken });
-    log(
-      `${label}: ${taken.map((item) => `${item.promptTokensPerSecond.toFixed(1)} / ${item.generatedTokensPerSecond.toFixed(1)}`).join(', ')} prompt / generated tokens/s (load ${load()})`,
-    );
-    return speed;
+    return group.map(({ label }, index) => {
+      const byGeneration = [...taken[index]].sort((a, b) => a.generatedTokensPerSecond - b.generatedTokensPerSecond);
+      const speed = byGeneration[Math.floor(byGeneration.length / 2)];
+      const ratio = (key: 'promptTokensPerSecond' | 'generatedTokensPerSecond') =>
+        median(taken[index].map((item, round) => item[key] / taken[0][round][key]));
+      const entry = {
+        ...speed,
+        label,
+        loadAverage: load(),
+        samples: taken[index],
+        versusFirst: { prompt: ratio('promptTokensPerSecond'), generated: ratio('generatedTokensPerSecond') },
+      };
+      speeds.push(entry);
+      log(
+        `${label}: ${taken[index].map((item) => `${item.promptTokensPerSecond.toFixed(1)} / ${item.generatedTokensPerSecond.toFixed(1)}`).join(', ')} prompt / generated tokens/s; x${entry.versusFirst.prompt.toFixed(2)} / x${entry.versusFirst.generated.toFixed(2)} vs ${group[0].label} (load ${load()})`,
+      );
+      return entry;
+    });
   };
-  // Settings interleaved round by round would spread load changes evenly; one after another keeps
-  // each setting's samples comparable with each other, and the load is printed beside them.
-  const one = await measure('1 thread', { threads: 1 });
-  const two = await measure('2 threads', { threads: 2 });
+  const [one, two] = await measureGroup([
+    { label: '1 thread', settings: { threads: 1 } },
+    { label: '2 threads', settings: { threads: 2 } },
+  ]);
   const best = two.generatedTokensPerSecond > one.generatedTokensPerSecond ? 2 : 1;
-  await measure(`${best} thread(s), flash attention`, { threads: best, flashAttention: true });
-  await measure(`${best} thread(s), batch size 128`, { threads: best, batchSize: 128 });
-  await measure(`${best} thread(s), batch size 2048`, { threads: best, batchSize: 2048 });
-  const batched = await measure(`${best} thread(s), 2 sequences in one batch`, { threads: best, sequences: 2 });
+  const [, , , , batched] = await measureGroup([
+    { label: `${best} thread(s), defaults again (the base of the ratios below)`, settings: { threads: best } },
+    { label: `${best} thread(s), flash attention`, settings: { threads: best, flashAttention: true } },
+    { label: `${best} thread(s), batch size 128`, settings: { threads: best, batchSize: 128 } },
+    { label: `${best} thread(s), batch size 2048`, settings: { threads: best, batchSize: 2048 } },
+    { label: `${best} thread(s), 2 sequences in one batch`, settings: { threads: best, sequences: 2 } },
+  ]);
   const fastest = best === 2 ? two : one;
 
   // 2. Tokens sent vs evaluated for one pair (tiny word-vocabulary model; counts depend on the tokenizer, not the weights).
@@ -279,14 +306,14 @@ export function renderLocalModelSection(measurement: LocalModelMeasurement, comm
     '',
     `Model: random Q8_0 weights in the exact shape of Qwen2.5-0.5B (24 layers, hidden 896, 14/2 heads, FFN 4,864, vocabulary 151,936 padded with UNUSED tokens), word-level SPM vocabulary at ${fixed(measurement.tokensPerCharacter, 2)} tokens per character on the generator prompt.`,
     '',
-    '| setting | prompt tokens/s | generated tokens/s | samples (prompt / generated) | load avg |',
-    '| --- | --- | --- | --- | --- |',
+    '| setting | prompt tokens/s | generated tokens/s | × first of its group (prompt / generated, paired median) | samples (prompt / generated) | load avg |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...measurement.speeds.map(
       (speed) =>
-        `| ${speed.label} (${speed.promptTokens}-token prompt, ${speed.generatedTokens} generated${speed.sequences > 1 ? ' each' : ''}) | ${fixed(speed.promptTokensPerSecond, 1)} | ${fixed(speed.generatedTokensPerSecond, 1)} | ${speed.samples.map((item) => `${fixed(item.promptTokensPerSecond, 0)} / ${fixed(item.generatedTokensPerSecond, 1)}`).join(', ')} | ${speed.loadAverage} |`,
+        `| ${speed.label} (${speed.promptTokens}-token prompt, ${speed.generatedTokens} generated${speed.sequences > 1 ? ' each' : ''}) | ${fixed(speed.promptTokensPerSecond, 1)} | ${fixed(speed.generatedTokensPerSecond, 1)} | ${fixed(speed.versusFirst.prompt, 2)} / ${fixed(speed.versusFirst.generated, 2)} | ${speed.samples.map((item) => `${fixed(item.promptTokensPerSecond, 0)} / ${fixed(item.generatedTokensPerSecond, 1)}`).join(', ')} | ${speed.loadAverage} |`,
     ),
     '',
-    'Each setting was measured several times in a row (median by generation speed shown).',
+    "Settings are measured in two groups (threads; then the other settings against the chosen thread count), round by round within a group so that load changes fall on every setting alike; the tokens/s shown are the median sample by generation speed, the ratios the median of the per-round ratios to the group's first setting.",
     '',
     `Prompt tokens per pair of the embedded default config (${measurement.pairs[0]?.pairs ?? 0} pairs of one iteration run one after another through the real pair job on the tiny word-vocabulary model; counts depend on the tokenizer and the prompts, not the weights; generator replies replaced by seed conversations so the critics judge real text):`,
     '',
@@ -402,6 +429,12 @@ async function main() {
   const started = Date.now();
   const log = (message: string) =>
     process.stderr.write(`[local-model ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+  if (argv.includes('--only-main-command')) {
+    // Step 4 alone (e.g. to re-time the main command): its lines, RESULTS.md untouched.
+    const main = await measureMainCommand(await shapedModelPath(log), log);
+    process.stdout.write(`${renderMainCommand(main).join('\n')}\n`);
+    return;
+  }
   const measurement = await measureLocalModel({
     quick,
     log,

@@ -120,7 +120,8 @@ export function projectRun(
   );
   const scheme = resolveSelection(config.critique);
   const { filters, rankers } = options.critics;
-  const orders = scheme.second_order === 'always' ? 2 : 1;
+  // Listwise "when-uncertain" asks the second order in most pairs (bench: ~85%); count it (an upper bound).
+  const orders = scheme.second_order === 'always' || scheme.method === 'listwise' ? 2 : 1;
   const comparisons =
     scheme.method === 'round-robin' ? (candidates * (candidates - 1)) / 2 : Math.max(0, candidates - 1);
   const filterCalls = scheme.filters === 'separate' ? filters * candidates : 0;
@@ -196,7 +197,7 @@ export function projectRun(
         : '') +
       (options.local
         ? `${pairs} pairs one after another on the shared CPU (pairs in flight share the cores); ${candidates} candidate(s) of ~${replyTokens} tokens decoded together; ` +
-          `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond.toFixed(0)} prompt and ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s; profile planning (contradiction checks) not included`
+          `${criticCalls} critic call(s) per pair (${scheme.method}); ${speed.promptTokensPerSecond.toFixed(0)} prompt and ${speed.generatedTokensPerSecond.toFixed(1)} generated tokens/s${config.profiles.contradiction_check ? '; profile planning (contradiction checks) not included' : ''}`
         : `${pairs} pairs; ${candidates} candidate(s) of ~${replyTokens} tokens; ${criticCalls} critic call(s) per pair (${scheme.method}); time depends on the endpoint`),
     ...(options.contextLength && { contextLength: options.contextLength }),
   };
