@@ -42,6 +42,8 @@ export interface SelectionBenchOptions {
   /** Checks per contradiction-check call in the batched planning variant. */
   contradictionBatch: number;
   seed: number;
+  /** Only the schemes whose label contains one of these strings (the paper panel always runs). @defaultValue all */
+  schemes?: string[];
 }
 
 export interface SchemeCase {
@@ -68,6 +70,12 @@ export interface SchemeResult {
   agreement: number | null;
   /** Calls per accepted by bucket (generator, filters, rankers, planning). */
   callsByBucket: Record<string, number>;
+  /** Tokens per accepted by bucket (generator, filters, rankers, planning). */
+  tokensByBucket: Record<string, number>;
+  /** Share of accepted conversations whose winner is truly unfaithful or toxic. */
+  unacceptableWinners: number;
+  /** Pairs both this scheme and the paper panel accepted (the agreement's denominator). */
+  sharedPairs: number;
 }
 
 export interface SelectionMeasurement {
@@ -186,7 +194,10 @@ export async function measureSelection(
   for (const noise of options.noiseLevels) {
     let paperWinners: Array<LatentCandidate | null> | undefined;
     let paperTokens = Number.NaN;
-    const cases = schemeCases(options.contradictionBatch);
+    const cases = schemeCases(options.contradictionBatch).filter(
+      (schemeCase, position) =>
+        position === 0 || !options.schemes || options.schemes.some((part) => schemeCase.label.includes(part)),
+    );
     for (const [position, schemeCase] of [
       ...cases,
       { ...cases[0], label: 'paper, second independent run' },
@@ -224,6 +235,10 @@ export async function measureSelection(
         Object.entries(judge.totals.byKind).map(([bucket, totals]) => [bucket, totals.calls / accepted]),
       );
       callsByBucket.planning = (plan.callsPerPair * pairs.length) / accepted;
+      const tokensByBucket = Object.fromEntries(
+        Object.entries(judge.totals.byKind).map(([bucket, totals]) => [bucket, totals.tokens / accepted]),
+      );
+      tokensByBucket.planning = (plan.tokensPerPair * pairs.length) / accepted;
       const result: SchemeResult = {
         label: schemeCase.label,
         selection: `${describeSelection(schemeCase.scheme)}; contradiction checks ${schemeCase.contradictionBatch} per call`,
@@ -236,10 +251,18 @@ export async function measureSelection(
         accuracy: accuracyOf(outcomes),
         agreement,
         callsByBucket,
+        tokensByBucket,
+        unacceptableWinners:
+          winners.filter((winner) => winner !== null && (winner.unfaithful || winner.toxic)).length / accepted,
+        sharedPairs: sharedOf(paperWinners!, winners),
       };
       results.push(result);
       log(
-        `noise ${noise}: ${result.label}: ${result.callsPerAccepted.toFixed(1)} calls, ${Math.round(result.tokensPerAccepted)} tokens (${(100 * result.tokenShare).toFixed(0)}%), accuracy ${(100 * result.accuracy).toFixed(1)}%, agreement ${result.agreement === null ? '–' : (100 * result.agreement).toFixed(1) + '%'}`,
+        `noise ${noise}: ${result.label}: ${result.callsPerAccepted.toFixed(1)} calls, ${Math.round(result.tokensPerAccepted)} tokens (${(100 * result.tokenShare).toFixed(0)}%), accuracy ${(100 * result.accuracy).toFixed(1)}%, agreement ${result.agreement === null ? '–' : (100 * result.agreement).toFixed(1) + '%'}, unacceptable winners ${(100 * result.unacceptableWinners).toFixed(1)}%; tokens ${Object.entries(
+          result.tokensByBucket,
+        )
+          .map(([bucket, tokens]) => `${bucket} ${Math.round(tokens)}`)
+          .join(', ')}`,
       );
     }
     log(`noise ${noise}: paper self-agreement ${(100 * selfAgreement[noise]).toFixed(1)}%`);
@@ -339,6 +362,10 @@ function accuracyOf(outcomes: PairOutcome[]): number {
   return scored.filter((outcome) => outcome.winner?.id === outcome.best!.id).length / scored.length;
 }
 
+function sharedOf(reference: Array<LatentCandidate | null>, other: Array<LatentCandidate | null>): number {
+  return reference.filter((winner, position) => winner !== null && other[position] !== null).length;
+}
+
 function agreementOf(reference: Array<LatentCandidate | null>, other: Array<LatentCandidate | null>): number {
   let shared = 0;
   let same = 0;
@@ -426,6 +453,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     filterErrorRate: Number(argument('--filter-error') ?? 0.05),
     contradictionBatch: Number(argument('--contradiction-batch') ?? 8),
     seed: Number(argument('--seed') ?? 7),
+    schemes: argument('--schemes')?.split(';'),
   };
   const started = Date.now();
   const loadBefore = loadavg()[0].toFixed(2);

@@ -10,11 +10,10 @@ import type { SelectionScheme } from '../schemas/selection.ts';
 import { deriveRandom, sampleWithoutReplacement } from '../util/create-random.ts';
 import { compareCandidates } from './compare-candidates.ts';
 import { runKnockout } from './run-knockout.ts';
-import { isFlagged, runListwisePanel } from './run-listwise-panel.ts';
+import { selectListwise } from './select-listwise.ts';
 import { LISTWISE_PANEL_LINEAGE_KEY, loadListwisePanel } from './listwise-panel-prompt.ts';
 import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from './combined-panel-file.ts';
 import { describeSelection } from './resolve-selection.ts';
-import { deriveListwiseVerdicts } from './derive-listwise-verdicts.ts';
 
 /** One generated candidate of a pair. */
 export interface CritiqueCandidate {
@@ -103,9 +102,10 @@ export interface CritiqueResult {
  *    - `round-robin`: every pair compared on every ranker dimension (`compareCandidates`), then
  *      `aggregateVotes` (Copeland, tie-break by mean LLM-filter confidence, then lower index);
  *    - `knockout`: a seeded bracket of N − 1 comparisons (`runKnockout`);
- *    - `listwise`: one call scores every survivor (`runListwisePanel`); with folded filters it
- *      also answers each filter's check, and a flagged candidate is filtered by that critic; the
- *      highest mean score wins (ties as in `aggregateVotes`);
+ *    - `listwise`: one call per order scores every survivor (`selectListwise`); with folded
+ *      filters it also answers each filter's check, and a candidate flagged by a majority of the
+ *      orders is filtered by that critic (a split vote on the would-be winner is settled by the
+ *      critic's own call); the highest mean score wins (ties as in `aggregateVotes`);
  *    a single survivor wins without comparisons (after its folded checks), none means no winner.
  * Pairwise verdicts keep the per-expert shape in every scheme (listwise ones are derived from the
  * scores: the higher score on a dimension wins it), so records and Copeland scores read alike.
@@ -195,57 +195,31 @@ export async function critiqueCandidates(
     selection.method === 'listwise' &&
     (survivors.length > 1 || (survivors.length === 1 && selection.filters === 'folded'))
   ) {
-    const checks = selection.filters === 'folded' ? filterCritics : [];
-    const outcome = await runListwisePanel(
+    const listwise = await selectListwise(
       {
         panel: listwisePanel!,
         rankers,
-        checks,
+        checks: selection.filters === 'folded' ? filterCritics : [],
         ...personas,
-        candidates: sampleWithoutReplacement(random, survivors, survivors.length),
+        shown: sampleWithoutReplacement(random, survivors, survivors.length),
         secondOrder: selection.second_order,
+        filterConfidence: filterConfidence(),
       },
       criticDeps,
     );
     for (const candidate of survivors) {
       const record = recordOf(candidate.index);
-      for (const critic of checks) {
-        const check = outcome.checks[candidate.index][critic.name];
-        const flagged = isFlagged(check);
-        record.filters.push({
-          critic: critic.name,
-          kind: 'filter',
-          source: 'llm',
-          passed: !flagged,
-          // Agreement of the asked orders; 0 when no order gave a usable answer (nothing rejected).
-          confidence: check.answers ? Math.max(check.flagged, check.answers - check.flagged) / check.answers : 0,
-          rationale: `listwise panel check, flagged in ${check.flagged} of ${check.answers} usable order(s): ${outcome.orders.map((order) => order.rationale).join(' | ')}`,
-        });
-        if (flagged && record.filtered_by === null) {
-          record.filtered_by = critic.name;
-          record.status = 'filtered';
-        }
+      record.filters.push(...listwise.filterVerdicts[candidate.index]);
+      const rejectedBy = listwise.rejectedBy[candidate.index];
+      if (rejectedBy !== undefined) {
+        record.filtered_by = rejectedBy;
+        record.status = 'filtered';
       }
     }
     survivors = survivors.filter((candidate) => recordOf(candidate.index).status !== 'filtered');
-    verdicts = deriveListwiseVerdicts(
-      survivors.map((candidate) => candidate.index),
-      rankers,
-      outcome.scores,
-    );
-    const confidence = filterConfidence();
-    const ranked = survivors
-      .map((candidate) => candidate.index)
-      .sort(
-        (left, right) =>
-          (outcome.meanScores[right] ?? 0) - (outcome.meanScores[left] ?? 0) ||
-          (confidence[right] ?? 0) - (confidence[left] ?? 0) ||
-          left - right,
-      );
-    winnerIndex = ranked[0] ?? null;
-    if (winnerIndex !== null && outcome.meanScores[winnerIndex] !== undefined) {
-      extraScores.listwise_score = outcome.meanScores[winnerIndex];
-    }
+    verdicts = listwise.verdicts;
+    winnerIndex = listwise.winnerIndex;
+    if (listwise.winnerScore !== undefined) extraScores.listwise_score = listwise.winnerScore;
   } else if (selection.method === 'knockout' && survivors.length > 1) {
     const byIndex = new Map(survivors.map((candidate) => [candidate.index, candidate]));
     const result = await runKnockout({

@@ -7,8 +7,8 @@ import type { SelectionMethod, SelectionScheme } from '../schemas/selection.ts';
  * bench/RESULTS.md ("Selection schemes"): the cheapest scheme with at most 20% of the paper panel's
  * tokens per accepted conversation, accuracy within 2 points of the paper panel's and agreement
  * with it no lower than its own self-agreement, at judge noise 0.3 with first-position bias:
- * listwise, both orders, filters folded (19% of the tokens, accuracy +0.5 to +3.6 points, agreement
- * within a point of the paper panel's self-agreement over three bench runs).
+ * listwise, second order when uncertain, filters folded (17% of the tokens; accuracy and agreement
+ * above the paper panel's in every confirmation run, see RESULTS.md).
  */
 export const DEFAULT_SELECTION_METHOD: SelectionMethod = 'listwise';
 
@@ -26,10 +26,16 @@ export const PAPER_SELECTION: SelectionScheme = {
  * the default method applies. Each method has its own defaults for the other keys:
  * - `round-robin`: panel per-expert, both orders, separate filters (the paper);
  * - `knockout`: combined panel, second order when uncertain, separate filters;
- * - `listwise`: both orders (asked together), filters folded into the listwise call.
+ * - `listwise`: second order when uncertain (the other order could change the winner), filters
+ *   folded into the listwise call; under `--batch` (`options.batch`) both orders, sent in the same
+ *   batch: asking the second order after the first one's answer would wait for a second batch
+ *   (up to 24 h more) to save ~2% of the paper panel's tokens.
  * @throws ConfigError for `critique.filters: folded` without `critique.selection: listwise`.
  */
-export function resolveSelection(critique: RunConfig['critique']): SelectionScheme {
+export function resolveSelection(
+  critique: RunConfig['critique'],
+  options: { /** `llm.batch`. @defaultValue false */ batch?: boolean } = {},
+): SelectionScheme {
   const method = critique.selection ?? (critique.panel !== undefined ? 'round-robin' : DEFAULT_SELECTION_METHOD);
   const filters = critique.filters ?? (method === 'listwise' ? 'folded' : 'separate');
   if (filters === 'folded' && method !== 'listwise') {
@@ -40,7 +46,9 @@ export function resolveSelection(critique: RunConfig['critique']): SelectionSche
   return {
     method,
     panel: critique.panel ?? (method === 'round-robin' ? 'per-expert' : 'combined'),
-    second_order: critique.second_order ?? (method === 'knockout' ? 'when-uncertain' : 'always'),
+    second_order:
+      critique.second_order ??
+      (method === 'round-robin' || (method === 'listwise' && options.batch === true) ? 'always' : 'when-uncertain'),
     filters,
   };
 }

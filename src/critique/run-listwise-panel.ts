@@ -44,8 +44,8 @@ export const LISTWISE_CLEAR_GAP = 1;
 /**
  * Scores every candidate on every ranker dimension in one call (and answers each folded filter's
  * check). With `secondOrder: always` the reversed order is asked too, concurrently; with
- * `when-uncertain` only when the first reply is unusable or the two best unflagged candidates'
- * mean scores are less than `LISTWISE_CLEAR_GAP` apart. Scores are averaged over usable orders;
+ * `when-uncertain` only when the other order could change the winner (`isUncertainListwise`: an
+ * unusable reply, a close top two, or a flag on a contender). Scores are averaged over usable orders;
  * a check counts each order's answer. `LlmError`s other than an unusable reply propagate.
  */
 export async function runListwisePanel(input: RunListwisePanelInput, deps: CriticDeps): Promise<ListwiseOutcome> {
@@ -134,17 +134,37 @@ export function summarizeListwise(
   return { orders: [...orders], scores, meanScores, checks };
 }
 
-/** True when a folded check rejects the candidate: at least half of the usable answers flagged it. */
+/**
+ * True when a folded check rejects the candidate: more than half of the usable answers flagged it.
+ * A split vote (one of two) does not: its two answers cancel, and most candidates pass.
+ */
 export function isFlagged(check: { flagged: number; answers: number }): boolean {
-  return check.answers > 0 && check.flagged * 2 >= check.answers;
+  return check.answers > 0 && check.flagged * 2 > check.answers;
 }
 
-/** The first answer is uncertain: no usable reply, or the best two unflagged candidates are close. */
+/** True when a folded check's usable answers split evenly (e.g. one order of two flagged it). */
+export function isSplit(check: { flagged: number; answers: number }): boolean {
+  return check.answers > 0 && check.flagged * 2 === check.answers;
+}
+
+/**
+ * The first answer is uncertain when the other order could change the winner: no usable reply;
+ * the best two unflagged candidates' mean scores are less than `LISTWISE_CLEAR_GAP` apart; or a
+ * candidate a folded check flagged scores above, or less than the gap below, the best unflagged
+ * one (a wrong flag would have cost the winner; the second order confirms or splits it).
+ */
 function isUncertainListwise(outcome: ListwiseOutcome, input: Pick<RunListwisePanelInput, 'checks'>): boolean {
   if (outcome.orders.every((order) => order.reply === null)) return true;
-  const means = Object.entries(outcome.meanScores)
-    .filter(([index]) => !input.checks.some((critic) => isFlagged(outcome.checks[Number(index)][critic.name])))
-    .map(([, mean]) => mean)
+  const flaggedOf = (index: number) => input.checks.some((critic) => isFlagged(outcome.checks[index][critic.name]));
+  const entries = Object.entries(outcome.meanScores).map(([index, mean]) => ({
+    flagged: flaggedOf(Number(index)),
+    mean,
+  }));
+  const means = entries
+    .filter((entry) => !entry.flagged)
+    .map((entry) => entry.mean)
     .sort((left, right) => right - left);
-  return means.length >= 2 && means[0] - means[1] < LISTWISE_CLEAR_GAP;
+  if (means.length >= 2 && means[0] - means[1] < LISTWISE_CLEAR_GAP) return true;
+  const leader = means[0] ?? Number.NEGATIVE_INFINITY;
+  return entries.some((entry) => entry.flagged && entry.mean > leader - LISTWISE_CLEAR_GAP);
 }

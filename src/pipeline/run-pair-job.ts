@@ -177,7 +177,7 @@ async function generateAndJudge(
       backend,
       critics: deps.critics,
       panel: deps.panel,
-      selection: resolveSelection(config.critique),
+      selection: resolveSelection(config.critique, { batch: config.llm.batch }),
       options: {
         minTurns: config.critique.min_turns,
         maxTurns: config.critique.max_turns,

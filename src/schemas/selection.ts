@@ -13,8 +13,10 @@ export type SelectionMethod = z.infer<typeof SelectionMethodSchema>;
  * When the second presentation order is asked (`critique.second_order`):
  * - `always` (the paper): every comparison in both orders; a flip is a tie;
  * - `when-uncertain`: the second order only when the first answer is uncertain (pairwise: the
- *   dimensions split by one vote or less, or an answer is missing; listwise: the two best mean
- *   scores are less than one point apart, or the reply was unusable).
+ *   dimensions split by one vote or less, or an answer is missing; listwise: the other order could
+ *   change the winner: the two best mean scores are less than one point apart, a candidate a folded
+ *   check flagged scores above or within a point of the best unflagged one, or the reply was
+ *   unusable).
  */
 export const SecondOrderSchema = z.enum(['always', 'when-uncertain']);
 export type SecondOrder = z.infer<typeof SecondOrderSchema>;
@@ -22,8 +24,9 @@ export type SecondOrder = z.infer<typeof SecondOrderSchema>;
 /**
  * How the LLM filter critics are asked (`critique.filters`):
  * - `separate` (the paper): one call per filter critic per candidate, in order;
- * - `folded`: no filter calls; the listwise call also answers each filter's verdict field for
- *   every candidate (`critique.selection: listwise` only).
+ * - `folded`: the listwise call also answers each filter's verdict field for every candidate
+ *   (`critique.selection: listwise` only); a majority of the asked orders rejects, and a split vote
+ *   on the candidate that would win is settled by that filter critic's own call.
  */
 export const FilterModeSchema = z.enum(['separate', 'folded']);
 export type FilterMode = z.infer<typeof FilterModeSchema>;

@@ -74,20 +74,27 @@ describe('selection schemes over the HTTP fixture', () => {
       },
     }).then((config) => ({ ...config, llm: { ...config.llm, base_url: fixture.baseUrl } }));
 
-  it('by default asks one listwise call per order and nothing else, filters with the folded checks, and records the scheme', async () => {
+  it('by default asks listwise calls and nothing else, filters with the folded checks, and records the scheme', async () => {
     const listwise = await run(await base('listwise'));
-    // 3 pairs: one generator call and two listwise calls (both orders) each; no filter or pairwise calls.
+    // 3 pairs: one generator call and two listwise calls each; no filter or pairwise calls. The
+    // fixture scores the contradicting sample highest, so its flag could cost the winner and the
+    // other order is asked to confirm it (second order when uncertain).
     expect(listwise.calls).toEqual({ generator: 3, listwise_listwise: 6 });
     expect(listwise.rows).toHaveLength(3);
     const panel = await loadListwisePanel();
     for (const row of listwise.rows) {
-      expect(row.lineage.selection).toBe('listwise; second order always; filters folded');
+      expect(row.lineage.selection).toBe('listwise; second order when-uncertain; filters folded');
       expect(row.lineage.critic_hashes[LISTWISE_PANEL_LINEAGE_KEY]).toBe(panel.promptHash);
       expect(row.lineage.candidate_index).not.toBe(1);
     }
     expect(listwise.manifest.versions.critic_hashes[LISTWISE_PANEL_LINEAGE_KEY]).toBe(panel.promptHash);
     const contradicting = listwise.candidates.filter((record) => record.candidate_index === 1);
     expect(contradicting.map((record) => record.filtered_by)).toEqual(['faithfulness', 'faithfulness', 'faithfulness']);
+    for (const record of contradicting) {
+      expect(record.filters.find((verdict) => verdict.critic === 'faithfulness')!.rationale).toMatch(
+        /^listwise panel check, flagged in 2 of 2 usable order\(s\)/,
+      );
+    }
 
     // The paper panel is one flag away and, on the fixture's deterministic rule, picks the same winners.
     const paper = await run(await base('paper', 'round-robin'));
@@ -99,5 +106,24 @@ describe('selection schemes over the HTTP fixture', () => {
     const winners = (rows: typeof paper.rows) =>
       Object.fromEntries(rows.map((row) => [row.pair_id, row.lineage.candidate_index]));
     expect(winners(paper.rows)).toEqual(winners(listwise.rows));
+  });
+
+  it('asks a single listwise order per pair when the first answer is clear (no flag, a clear leader)', async () => {
+    const clean = await startFixtureServer();
+    const backend = new OpenAiCompatibleBackend({
+      baseUrl: clean.baseUrl,
+      generatorModel: 'gen',
+      criticModel: 'critic',
+    });
+    try {
+      const config = await base('listwise-clear');
+      const result = await runPipeline({ ...config, llm: { ...config.llm, base_url: clean.baseUrl } }, { backend });
+      // The fixture's scores 10, 9, 8 are a full point apart: the other order could not change the winner.
+      expect(clean.stats.byKind).toEqual({ generator: 3, listwise_listwise: 3 });
+      expect(result.manifest.totals.accepted).toBe(3);
+    } finally {
+      await backend.dispose();
+      await clean.close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { loadCombinedPanel } from '../../src/critique/combined-panel-file.ts';
 import { loadListwisePanel, parseListwisePanelFile } from '../../src/critique/listwise-panel-prompt.ts';
 import { compareCandidates, isUncertainAnswer } from '../../src/critique/compare-candidates.ts';
 import { runKnockout } from '../../src/critique/run-knockout.ts';
+import { isFlagged, isSplit } from '../../src/critique/run-listwise-panel.ts';
 import { resolveSelection, describeSelection, PAPER_SELECTION } from '../../src/critique/resolve-selection.ts';
 import { RunConfigSchema } from '../../src/schemas/run-config.ts';
 import { ConfigError, InputError } from '../../src/errors.ts';
@@ -87,10 +88,20 @@ const listwise =
 describe('resolveSelection', () => {
   const critiqueOf = (critique: Record<string, unknown>) => RunConfigSchema.parse({ critique }).critique;
 
-  it('defaults to listwise in both orders with the filters folded (the bench-chosen scheme)', () => {
+  it('defaults to listwise, second order when uncertain, filters folded (the bench-chosen scheme)', () => {
     expect(resolveSelection(critiqueOf({}))).toEqual({
       method: 'listwise',
       panel: 'combined',
+      second_order: 'when-uncertain',
+      filters: 'folded',
+    });
+    // Under --batch a second order asked after the first would wait for a second batch: both go in one.
+    expect(resolveSelection(critiqueOf({}), { batch: true }).second_order).toBe('always');
+    expect(resolveSelection(critiqueOf({ selection: 'knockout' }), { batch: true }).second_order).toBe(
+      'when-uncertain',
+    );
+    expect(resolveSelection(critiqueOf({ second_order: 'always' }))).toMatchObject({
+      method: 'listwise',
       second_order: 'always',
       filters: 'folded',
     });
@@ -213,7 +224,30 @@ describe('critiqueCandidates with listwise selection', () => {
   const scheme = (second_order: 'always' | 'when-uncertain', filters: 'separate' | 'folded') =>
     ({ method: 'listwise', panel: 'combined', second_order, filters }) as const;
 
-  it('folds the filters into one listwise call: a flagged candidate is filtered, the best mean score wins', async () => {
+  it('folds the filters into one listwise call: a flagged candidate out of contention is filtered on one answer', async () => {
+    const critics = await loadCritics();
+    const backend = fakeBackend({ listwise_listwise: listwise((take) => [3, 2, 5, 8][take]) });
+    const result = await critiqueCandidates(
+      { pair, candidates: [candidate(0), candidate(1, ' zzbad'), candidate(2), candidate(3)] },
+      {
+        backend,
+        critics,
+        options,
+        selection: scheme('when-uncertain', 'folded'),
+        listwisePanel: await loadListwisePanel(),
+      },
+    );
+    // One call: no filter calls, 8 v 5 is a clear gap, and the flagged take scores far below the leader.
+    expect(backend.calls.map((call) => call.jsonSchema?.name)).toEqual(['listwise_listwise']);
+    expect(result.winnerIndex).toBe(3);
+    expect(result.reasons).toEqual({ faithfulness: 1 });
+    expect(result.records[1]).toMatchObject({ status: 'filtered', filtered_by: 'faithfulness' });
+    expect(result.selection).toBe('listwise; second order when-uncertain; filters folded');
+    expect(Object.keys(result.promptHashes)).toEqual(['panel/listwise']);
+    expect(result.scores.listwise_score).toBe(8);
+  });
+
+  it('asks the other order to confirm a flag on a contender: both flag, so it is filtered', async () => {
     const critics = await loadCritics();
     const backend = fakeBackend({ listwise_listwise: listwise((take) => [3, 9, 5, 8][take]) });
     const result = await critiqueCandidates(
@@ -226,14 +260,74 @@ describe('critiqueCandidates with listwise selection', () => {
         listwisePanel: await loadListwisePanel(),
       },
     );
-    // One call: no filter calls, and 8 v 5 is a clear gap, so no second order.
-    expect(backend.calls.map((call) => call.jsonSchema?.name)).toEqual(['listwise_listwise']);
+    // The flagged take scores above the best unflagged one: a wrong flag would have cost the winner.
+    expect(backend.calls.map((call) => call.jsonSchema?.name)).toEqual(['listwise_listwise', 'listwise_listwise']);
     expect(result.winnerIndex).toBe(3);
-    expect(result.reasons).toEqual({ faithfulness: 1 });
-    expect(result.records[1]).toMatchObject({ status: 'filtered', filtered_by: 'faithfulness' });
-    expect(result.selection).toBe('listwise; second order when-uncertain; filters folded');
-    expect(Object.keys(result.promptHashes)).toEqual(['panel/listwise']);
-    expect(result.scores.listwise_score).toBe(8);
+    expect(result.records[1].filters.find((verdict) => verdict.critic === 'faithfulness')).toMatchObject({
+      passed: false,
+      confidence: 1,
+    });
+  });
+
+  describe('a split folded check (one order of two flags)', () => {
+    // Take 1 is flagged only in the first order asked, take 2 only in the second.
+    const splitting = (): Answer => {
+      let asked = 0;
+      return (request) => {
+        const reply = listwise((take) => [3, 9, 5, 8][take])(request) as {
+          scores: Record<string, Record<string, unknown>>;
+        };
+        const shown = takesShown(request);
+        reply.scores[String(shown.indexOf(asked === 0 ? 1 : 2) + 1)].contradicts = true;
+        asked += 1;
+        return reply;
+      };
+    };
+    const critique = async (contradicts: boolean) => {
+      const backend = fakeBackend({
+        listwise_listwise: splitting(),
+        critic_faithfulness: () => ({ rationale: 'checked', contradicts, confidence: 0.8 }),
+      });
+      const result = await critiqueCandidates(
+        { pair, candidates: [candidate(0), candidate(1), candidate(2), candidate(3)] },
+        { backend, critics: await loadCritics(), options, selection: scheme('always', 'folded') },
+      );
+      return { backend, result };
+    };
+
+    it('rejects nothing by itself; on the would-be winner it is settled by the filter critic', async () => {
+      const { backend, result } = await critique(false);
+      const names = backend.calls.map((call) => call.jsonSchema?.name);
+      // Only take 1 (the leader) gets a filter call; take 2's split passes without one.
+      expect(names).toEqual(['listwise_listwise', 'listwise_listwise', 'critic_faithfulness']);
+      expect(backend.calls[2].messages.map((message) => message.content).join('\n')).toContain('take 1');
+      expect(result.winnerIndex).toBe(1);
+      expect(result.reasons).toEqual({});
+      expect(result.records[1].filters.map((verdict) => [verdict.critic, verdict.passed])).toEqual([
+        ...result.records[1].filters
+          .filter((verdict) => verdict.source === 'lint')
+          .map((verdict) => [verdict.critic, true]),
+        ['faithfulness', true],
+        ['toxicity', true],
+        ['faithfulness', true],
+      ]);
+      expect(result.records[2].status).toBe('ranked');
+    });
+
+    it('and when the filter critic rejects it, the next candidate in score order wins', async () => {
+      const { result } = await critique(true);
+      expect(result.winnerIndex).toBe(3);
+      expect(result.records[1]).toMatchObject({ status: 'filtered', filtered_by: 'faithfulness' });
+      expect(result.records[1].filters.at(-1)!.rationale).toMatch(/^split listwise check settled: /);
+      expect(result.reasons).toEqual({ faithfulness: 1 });
+    });
+  });
+
+  it('counts a strict majority of the orders as a rejection, an even split as a split', () => {
+    expect([isFlagged({ flagged: 1, answers: 1 }), isSplit({ flagged: 1, answers: 1 })]).toEqual([true, false]);
+    expect([isFlagged({ flagged: 1, answers: 2 }), isSplit({ flagged: 1, answers: 2 })]).toEqual([false, true]);
+    expect([isFlagged({ flagged: 2, answers: 2 }), isFlagged({ flagged: 0, answers: 2 })]).toEqual([true, false]);
+    expect([isFlagged({ flagged: 0, answers: 0 }), isSplit({ flagged: 0, answers: 0 })]).toEqual([false, false]);
   });
 
   it('asks the reversed order when the best two are less than a point apart, and averages both', async () => {
