@@ -6,9 +6,11 @@ import { z } from 'zod';
  * and waits for (re-attaches to) every batch holding a request it needs, instead of paying twice.
  */
 export const BatchStateLineSchema = z.object({
-  batch_id: z.string().min(1),
+  /** Absent on an `uploaded` line (the file is uploaded, the batch not created yet). */
+  batch_id: z.string().min(1).optional(),
   /**
-   * `submitted` when created; `reattached` when a restarted run found it here and waited for it
+   * `uploaded` once the request file is uploaded, before the batch is created (a restart that finds
+   * no `submitted` line for it looks the batch up by `input_file_id`); `submitted` when created; `reattached` when a restarted run found it here and waited for it
    * instead of submitting its requests again; `request_failed` for requests it reported as failed;
    * then the Batch API's status (`validating`, `in_progress`, `completed`, `failed`, `expired`, …).
    */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFixtureServer, type FixtureServer } from '../fixtures/openai-fixture-server.ts';
@@ -127,7 +127,41 @@ describe('BatchingConnection over a loopback Batch API', () => {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line));
-      expect(lines.map((line) => line.status)).toEqual(['submitted', 'reattached', 'completed']);
+      expect(lines.map((line) => line.status)).toEqual(['uploaded', 'submitted', 'reattached', 'completed']);
+    } finally {
+      await second.backend.dispose();
+    }
+  });
+
+  it('finds the batch of an upload whose submitted line a crash lost, instead of submitting it again', async () => {
+    const stateFile = join(directory, 'lost-line.jsonl');
+    batches.setOptions({ hold: true });
+    const first = batchingBackend(stateFile);
+    const abandoned = first.backend.complete(generator(77)).catch((error: unknown) => error);
+    while (!(await readFile(stateFile, 'utf8').catch(() => '')).includes('"submitted"'))
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await first.backend.dispose();
+    await abandoned;
+    // The state a SIGKILL right after the batch was created leaves: the upload recorded, the batch not.
+    const lines = (await readFile(stateFile, 'utf8')).trim().split('\n');
+    expect(lines.map((line) => JSON.parse(line).status)).toEqual(['uploaded', 'submitted']);
+    await writeFile(stateFile, `${lines[0]}\n`);
+    const created = batches.stats.batchesCreated;
+    const lists = batches.stats.lists;
+
+    batches.setOptions({ hold: false });
+    const second = batchingBackend(stateFile);
+    try {
+      const result = await second.backend.complete(generator(77));
+      expect(result.texts[0]).toContain('User 1:');
+      expect(batches.stats.batchesCreated).toBe(created);
+      expect(batches.stats.lists).toBe(lists + 1);
+      expect(second.connection.counts).toMatchObject({ batchesSubmitted: 0, batchesReattached: 1 });
+      const statuses = (await readFile(stateFile, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).status);
+      expect(statuses).toEqual(['uploaded', 'submitted', 'reattached', 'completed']);
     } finally {
       await second.backend.dispose();
     }

@@ -54,6 +54,14 @@ interface ResultLine {
   error?: { code?: string; message?: string } | null;
 }
 
+interface Upload {
+  inputFileId: string;
+  customIds: string[];
+  requestsByStage: Record<string, number> | undefined;
+  /** When the `uploaded` line was written (ISO 8601). */
+  at: string;
+}
+
 interface Waiter {
   resolve: (reply: OpenAiReply & { batched: true }) => void;
   reject: (error: unknown) => void;
@@ -73,7 +81,8 @@ const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
  *
  * Nothing is paid twice: a request's `custom_id` is a hash of its body, every batch's ids are
  * appended to `stateFile`, and a restarted run asking the same request waits for the batch that
- * already holds it. A request the batch reports as failed rejects with an `LlmError`
+ * already holds it. The upload is recorded before the batch is created, so a process killed in
+ * between is found again too (the batch made from that file, looked up with `GET /v1/batches`). A request the batch reports as failed rejects with an `LlmError`
  * (`retryable` by status) so the ordinary retry policy decides; the retry goes into a later batch
  * under a new custom id. Other paths go to the connection unchanged.
  */
@@ -84,6 +93,9 @@ export class BatchingConnection {
   private readonly pollIntervalMs: number;
   private readonly pending = new Map<string, { body: unknown; waiters: Waiter[] }>();
   private readonly batchOf = new Map<string, string>();
+  /** Requests of uploads with no `submitted` line (a crash between upload and record), by custom id. */
+  private readonly uploadedIn = new Map<string, Upload>();
+  private readonly recovering = new Map<string, Promise<string | undefined>>();
   private readonly failed = new Set<string>();
   private readonly results = new Map<string, Promise<Map<string, ResultLine>>>();
   private readonly submittedHere = new Set<string>();
@@ -107,7 +119,8 @@ export class BatchingConnection {
     const base = `pf-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32)}`;
     let customId = base;
     for (let retry = 1; this.failed.has(customId); retry++) customId = `${base}-${retry}`;
-    const known = this.batchOf.get(customId);
+    const upload = this.batchOf.has(customId) ? undefined : this.uploadedIn.get(customId);
+    const known = this.batchOf.get(customId) ?? (upload && (await this.recoverBatch(upload)));
     if (known !== undefined) return this.resultOf(known, customId);
     return new Promise((resolve, reject) => {
       const entry = this.pending.get(customId) ?? { body, waiters: [] };
@@ -151,7 +164,12 @@ export class BatchingConnection {
       // A line torn by a crash is skipped: a batch's `submitted` line is complete before its requests wait on it.
       const parsed = BatchStateLineSchema.safeParse(parseJsonOrUndefined(line));
       if (!parsed.success) continue;
-      for (const customId of parsed.data.custom_ids ?? []) this.batchOf.set(customId, parsed.data.batch_id);
+      const { batch_id: batchId, status, custom_ids: customIds = [], input_file_id: inputFileId } = parsed.data;
+      if (status === 'uploaded' && inputFileId) {
+        const upload = { inputFileId, customIds, requestsByStage: parsed.data.requests_by_stage, at: parsed.data.at };
+        for (const customId of customIds) this.uploadedIn.set(customId, upload);
+      }
+      if (batchId) for (const customId of customIds) this.batchOf.set(customId, batchId);
       for (const customId of parsed.data.failed_custom_ids ?? []) this.failed.add(customId);
     }
   }
@@ -185,6 +203,15 @@ export class BatchingConnection {
         file: await toFile(Buffer.from(`${jsonl}\n`), 'persona-forge-batch.jsonl', { type: 'application/jsonl' }),
         purpose: 'batch',
       });
+      const customIds = entries.map(([customId]) => customId);
+      const requestsByStage = countByStage(entries.map(([, entry]) => entry.body));
+      // Before the batch exists: a crash before its `submitted` line finds it again by this file.
+      await this.record({
+        status: 'uploaded',
+        input_file_id: file.id,
+        custom_ids: customIds,
+        requests_by_stage: requestsByStage,
+      });
       const batch = await client.batches.create({
         input_file_id: file.id,
         endpoint: '/v1/chat/completions',
@@ -196,8 +223,8 @@ export class BatchingConnection {
         batch_id: batchId,
         status: 'submitted',
         input_file_id: file.id,
-        custom_ids: entries.map(([customId]) => customId),
-        requests_by_stage: countByStage(entries.map(([, entry]) => entry.body)),
+        custom_ids: customIds,
+        requests_by_stage: requestsByStage,
       });
     } catch (error) {
       const mapped = mapOpenAiError(error, context);
@@ -211,6 +238,51 @@ export class BatchingConnection {
       this.batchOf.set(customId, batchId);
       for (const waiter of entry.waiters) this.resultOf(batchId, customId).then(waiter.resolve, waiter.reject);
     }
+  }
+
+  /** The batch created from `upload`'s file by an earlier process that stopped before recording it, if any. */
+  private recoverBatch(upload: Upload): Promise<string | undefined> {
+    let found = this.recovering.get(upload.inputFileId);
+    if (!found) {
+      found = this.findBatchOf(upload);
+      this.recovering.set(upload.inputFileId, found);
+      found.catch(() => this.recovering.delete(upload.inputFileId));
+    }
+    return found;
+  }
+
+  private async findBatchOf(upload: Upload): Promise<string | undefined> {
+    // Listed newest first; the batch was created right after the upload line was written.
+    const oldestSeconds = Date.parse(upload.at) / 1000 - 3600;
+    let found: string | undefined;
+    try {
+      for await (const batch of this.options.connection.client.batches.list({ limit: 100 })) {
+        if (batch.created_at < oldestSeconds) break;
+        if (batch.input_file_id === upload.inputFileId) {
+          found = batch.id;
+          break;
+        }
+      }
+    } catch (error) {
+      throw mapOpenAiError(error, {
+        baseUrl: this.baseUrl,
+        timeoutMs: this.options.connection.timeoutMs,
+        timedOut: false,
+        aborted: false,
+        phase: 'request',
+      });
+    }
+    for (const customId of upload.customIds) this.uploadedIn.delete(customId);
+    if (found === undefined) return undefined;
+    await this.record({
+      batch_id: found,
+      status: 'submitted',
+      input_file_id: upload.inputFileId,
+      custom_ids: upload.customIds,
+      requests_by_stage: upload.requestsByStage,
+    });
+    for (const customId of upload.customIds) this.batchOf.set(customId, found);
+    return found;
   }
 
   private async resultOf(batchId: string, customId: string): Promise<OpenAiReply & { batched: true }> {
