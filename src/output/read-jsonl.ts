@@ -43,11 +43,19 @@ export interface JsonlScanOptions {
   to?: number;
 }
 
-/** One line as raw bytes (without its newline), pointing into a buffer the scan's next read reuses. */
-interface LineBytes {
-  bytes: Buffer;
-  line: number;
-  offset: number;
+/**
+ * The lines one read completed, as numbers rather than an object per line: line `i` is bytes
+ * `bounds[2i]`..`bounds[2i + 1]` (its newline left out) of `buffer`, except that a first line
+ * begun in earlier reads is all of `carried`. `buffer` is reused by the scan's next read.
+ */
+interface LineBatch {
+  buffer: Buffer;
+  bounds: number[];
+  carried: Buffer | undefined;
+  /** Number and file offset of the batch's first line. */
+  firstLine: number;
+  firstOffset: number;
+  /** False only for a last line with no newline after it. */
   terminated: boolean;
 }
 
@@ -55,11 +63,11 @@ interface LineBytes {
 const CHUNK_BYTES = 1024 * 1024;
 
 /**
- * The lines of a file, one array per chunk read: each byte is read once and copied at most once
+ * The lines of a file, one batch per chunk read: each byte is read once and copied at most once
  * more (only for lines that straddle chunks), so time is linear and memory is one chunk plus the
- * longest line. The lines' bytes point into a buffer the next read reuses.
+ * longest line.
  */
-async function* scanLineBatches(path: string, options: JsonlScanOptions): AsyncGenerator<LineBytes[]> {
+async function* scanLineBatches(path: string, options: JsonlScanOptions): AsyncGenerator<LineBatch> {
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
   const { stats, to = Infinity } = options;
   const handle = await open(path, 'r');
@@ -78,18 +86,24 @@ async function* scanLineBatches(path: string, options: JsonlScanOptions): AsyncG
         stats.bytesRead += bytesRead;
       }
       const chunk = buffer.subarray(0, bytesRead);
-      const lines: LineBytes[] = [];
+      const batch: LineBatch = {
+        buffer: chunk,
+        bounds: [],
+        carried: undefined,
+        firstLine: line + 1,
+        firstOffset: lineStart,
+        terminated: true,
+      };
       let start = 0;
       for (let end = chunk.indexOf(0x0a, start); end !== -1; end = chunk.indexOf(0x0a, start)) {
-        let bytes = chunk.subarray(start, end);
         if (carried.length) {
-          carried.push(bytes);
-          bytes = Buffer.concat(carried);
+          carried.push(chunk.subarray(start, end));
+          batch.carried = Buffer.concat(carried);
           if (stats) stats.bytesCopied += end - start;
         }
-        const lineBytes = carriedBytes + end - start + 1;
-        lines.push({ bytes, line: ++line, offset: lineStart, terminated: true });
-        lineStart += lineBytes;
+        batch.bounds.push(start, end);
+        line++;
+        lineStart += carriedBytes + end - start + 1;
         carried = [];
         carriedBytes = 0;
         start = end + 1;
@@ -101,11 +115,30 @@ async function* scanLineBatches(path: string, options: JsonlScanOptions): AsyncG
         if (stats) stats.bytesCopied += bytesRead - start;
       }
       position += bytesRead;
-      if (lines.length) yield lines;
+      if (batch.bounds.length) yield batch;
     }
-    if (carriedBytes > 0) yield [{ bytes: Buffer.concat(carried), line: ++line, offset: lineStart, terminated: false }];
+    if (carriedBytes > 0) {
+      const last = Buffer.concat(carried);
+      yield { buffer: last, bounds: [0, last.length], carried: undefined, firstLine: line + 1, firstOffset: lineStart, terminated: false };
+    }
   } finally {
     await handle.close();
+  }
+}
+
+/** Calls `onLine` with each line of `batch`: its bytes are `source[start, end)`. */
+function forEachLineOf(
+  batch: LineBatch,
+  onLine: (source: Buffer, start: number, end: number, line: number, offset: number) => void,
+): void {
+  let offset = batch.firstOffset;
+  for (let index = 0; index < batch.bounds.length; index += 2) {
+    const carried = index === 0 ? batch.carried : undefined;
+    const source = carried ?? batch.buffer;
+    const start = carried ? 0 : batch.bounds[index];
+    const end = carried ? carried.length : batch.bounds[index + 1];
+    onLine(source, start, end, batch.firstLine + index / 2, offset);
+    offset += end - start + 1;
   }
 }
 
@@ -114,28 +147,33 @@ async function* scanLineBatches(path: string, options: JsonlScanOptions): AsyncG
  * one chunk plus the longest line, whatever the file's size.
  */
 export async function* scanJsonlLines(path: string, options: JsonlScanOptions = {}): AsyncGenerator<JsonlLine> {
-  for await (const lines of scanLineBatches(path, options)) {
-    for (const { bytes, line, offset, terminated } of lines) {
-      yield { text: bytes.toString('utf8'), line, offset, bytes: bytes.length + (terminated ? 1 : 0), terminated };
+  for await (const batch of scanLineBatches(path, options)) {
+    // One string at a time, as the consumer asks: a chunk's lines are not all held at once.
+    let offset = batch.firstOffset;
+    for (let index = 0; index < batch.bounds.length; index += 2) {
+      const carried = index === 0 ? batch.carried : undefined;
+      const source = carried ?? batch.buffer;
+      const start = carried ? 0 : batch.bounds[index];
+      const end = carried ? carried.length : batch.bounds[index + 1];
+      const bytes = end - start + (batch.terminated ? 1 : 0);
+      const text = source.toString('utf8', start, end);
+      yield { text, line: batch.firstLine + index / 2, offset, bytes, terminated: batch.terminated };
+      offset += bytes;
     }
   }
 }
 
 /**
- * Calls `onLine` with the raw bytes of each line (without its newline; valid only during the
- * call): no string per line and one `await` per chunk, for the hot loop of reading a large run
- * back when a few bytes of each line are all that is needed.
+ * Calls `onLine` with the bytes of each line, `source[start, end)` without its newline (valid only
+ * during the call): no object or string per line and one `await` per chunk, for the hot loop of
+ * reading a large run back when a few bytes of each line are all that is needed.
  */
 export async function forEachJsonlLineBytes(
   path: string,
-  onLine: (bytes: Buffer, line: Omit<JsonlLine, 'text'>) => void,
+  onLine: (source: Buffer, start: number, end: number) => void,
   options: JsonlScanOptions = {},
 ): Promise<void> {
-  for await (const lines of scanLineBatches(path, options)) {
-    for (const { bytes, line, offset, terminated } of lines) {
-      onLine(bytes, { line, offset, bytes: bytes.length + (terminated ? 1 : 0), terminated });
-    }
-  }
+  for await (const batch of scanLineBatches(path, options)) forEachLineOf(batch, onLine);
 }
 
 /** A validated record of a JSONL file with where it came from. */

@@ -34,9 +34,9 @@ export async function readFinishedPairs(
   let usable = true;
   await forEachJsonlLineBytes(
     path,
-    (bytes) => {
-      if (!usable || bytes.length === 0) return;
-      const key = readOutcomeKey(bytes);
+    (source, start, end) => {
+      if (!usable || start === end) return;
+      const key = outcomeKeyAt(source, start, end);
       if (!key || key.status === 'failed') usable = false;
       else done.add(key.iteration, key.pairId);
     },
@@ -45,42 +45,46 @@ export async function readFinishedPairs(
   return usable;
 }
 
-/**
- * The key of an outcome line. The run writes each line with `iteration`, `pair_id` and `status`
- * first (`JSON.stringify` keeps the order the line is built in), so the key is read from the
- * line's first bytes without parsing the rest, the usage and counts a checkpoint already holds;
- * a line in any other shape is parsed and validated in full.
- */
-export function readOutcomeKey(bytes: Buffer): OutcomeKey | undefined {
-  let index = ITERATION.length;
-  if (!matchesAt(bytes, 0, ITERATION)) return parseOutcomeKey(bytes);
-  let iteration = 0;
-  for (; index < bytes.length && bytes[index] >= 0x30 && bytes[index] <= 0x39; index++)
-    iteration = iteration * 10 + bytes[index] - 0x30;
-  if (iteration === 0 || !matchesAt(bytes, index, PAIR_ID)) return parseOutcomeKey(bytes);
-  const idStart = index + PAIR_ID.length;
-  const idEnd = bytes.indexOf(QUOTE, idStart);
-  // An escaped character in the id: JSON.parse decodes it.
-  if (idEnd === -1 || bytes.subarray(idStart, idEnd).includes(BACKSLASH)) return parseOutcomeKey(bytes);
-  if (!matchesAt(bytes, idEnd, STATUS)) return parseOutcomeKey(bytes);
-  const statusStart = idEnd + STATUS.length;
-  const status = STATUS_BYTES.find((candidate) => matchesAt(bytes, statusStart, candidate.bytes));
-  if (!status) return parseOutcomeKey(bytes);
-  return { iteration, pairId: bytes.toString('utf8', idStart, idEnd), status: status.name };
+/** The key of one outcome line (see `outcomeKeyAt`). */
+export function readOutcomeKey(line: Buffer): OutcomeKey | undefined {
+  return outcomeKeyAt(line, 0, line.length);
 }
 
-/** True when `bytes` holds `expected` at `index`. */
-function matchesAt(bytes: Buffer, index: number, expected: Buffer): boolean {
+/**
+ * The key of the outcome line `source[start, end)`. The run writes each line with `iteration`,
+ * `pair_id` and `status` first (`JSON.stringify` keeps the order the line is built in), so the key
+ * is read from the line's first bytes without parsing the rest (the usage and counts a checkpoint
+ * already holds); a line in any other shape is parsed and validated in full.
+ */
+function outcomeKeyAt(source: Buffer, start: number, end: number): OutcomeKey | undefined {
+  if (!matchesAt(source, start, end, ITERATION)) return parseOutcomeKey(source, start, end);
+  let index = start + ITERATION.length;
+  let iteration = 0;
+  for (; index < end && source[index] >= 0x30 && source[index] <= 0x39; index++)
+    iteration = iteration * 10 + source[index] - 0x30;
+  if (iteration === 0 || !matchesAt(source, index, end, PAIR_ID)) return parseOutcomeKey(source, start, end);
+  const idStart = index + PAIR_ID.length;
+  let idEnd = idStart;
+  while (idEnd < end && source[idEnd] !== QUOTE && source[idEnd] !== BACKSLASH) idEnd++;
+  // An escaped character in the id (or no closing quote): JSON.parse decodes it.
+  if (!matchesAt(source, idEnd, end, STATUS)) return parseOutcomeKey(source, start, end);
+  const statusStart = idEnd + STATUS.length;
+  const status = STATUS_BYTES.find((candidate) => matchesAt(source, statusStart, end, candidate.bytes));
+  if (!status) return parseOutcomeKey(source, start, end);
+  return { iteration, pairId: source.toString('utf8', idStart, idEnd), status: status.name };
+}
+
+/** True when `source` holds `expected` at `index`, before `end`. */
+function matchesAt(source: Buffer, index: number, end: number, expected: Buffer): boolean {
   return (
-    index + expected.length <= bytes.length &&
-    bytes.compare(expected, 0, expected.length, index, index + expected.length) === 0
+    index + expected.length <= end && source.compare(expected, 0, expected.length, index, index + expected.length) === 0
   );
 }
 
-function parseOutcomeKey(bytes: Buffer): OutcomeKey | undefined {
+function parseOutcomeKey(source: Buffer, start: number, end: number): OutcomeKey | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(source.toString('utf8', start, end));
   } catch {
     return undefined;
   }
