@@ -17,6 +17,14 @@ export {
   OpenAiCompatibleBackend,
   type OpenAiCompatibleBackendOptions,
 } from './llm/openai/openai-compatible-backend.ts';
+export {
+  BatchingConnection,
+  type BatchingConnectionOptions,
+  type BatchProgress,
+  type BatchCounts,
+} from './llm/batch/batching-connection.ts';
+export { createBatchingConnection, formatBatchProgress } from './llm/batch/create-batching-connection.ts';
+export { applyBatchMode } from './llm/batch/apply-batch-mode.ts';
 export { completeStructured } from './llm/complete-structured.ts';
 export { limitConcurrency } from './llm/limit-concurrency.ts';
 export { cacheResponses } from './llm/cache-responses.ts';

@@ -12,6 +12,7 @@ import { recordUsage } from '../../src/llm/record-usage.ts';
 import { computeRoleCost } from '../../src/llm/compute-cost.ts';
 import { LlmError } from '../../src/errors.ts';
 import type { CompletionRequest } from '../../src/llm/llm-backend.ts';
+import * as library from '../../src/index.ts';
 
 let chat: FixtureServer;
 let batches: BatchFixture;
@@ -183,5 +184,41 @@ describe('BatchingConnection over a loopback Batch API', () => {
     // The fixture saw the upload arrive from the proxy's end of a tunnel, not from a direct connection.
     expect(proxy.upstreamPorts).toContain(uploadPorts[0]);
     expect(new Set(proxy.targets)).toEqual(new Set([new URL(batches.baseUrl).host]));
+  });
+
+  it('runs through the library API: applyBatchMode, createBatchingConnection, runPipeline', async () => {
+    const before = { ...batches.stats };
+    const config = library.applyBatchMode(
+      await library.loadRunConfig({
+        flags: {
+          out: directory,
+          run_id: 'library-run',
+          iterations: 1,
+          pairs: 2,
+          candidates: 2,
+          llm: { base_url: batches.baseUrl, model: 'gen', batch: true, batch_poll_interval_ms: 10 },
+        },
+      }),
+    );
+    const connection = library.createBatchingConnection(config, { baseUrl: batches.baseUrl });
+    const backend = new library.OpenAiCompatibleBackend({
+      baseUrl: batches.baseUrl,
+      generatorModel: 'gen',
+      criticModel: 'gen',
+      connection,
+    });
+    try {
+      const { manifest } = await library.runPipeline(config, { backend });
+      expect(manifest.totals.pairs).toBe(2);
+      expect(batches.stats.directRequests).toBe(before.directRequests);
+      expect(manifest.batches).toMatchObject({
+        batches: batches.stats.batchesCreated - before.batchesCreated,
+        requests: batches.stats.requestLines - before.requestLines,
+        failed_requests: 0,
+      });
+      expect(manifest.batches!.requests_by_stage.text).toBe(2);
+    } finally {
+      await backend.dispose();
+    }
   });
 });
