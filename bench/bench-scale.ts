@@ -6,7 +6,7 @@
  * measured separately for the same number of cached replies.
  */
 import { spawn } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -214,14 +214,15 @@ export interface RedisCacheSizeMeasurement {
   usedMbKept: number;
 }
 
-const END_OF_RUN_PHASES: EndOfRunPhase[] = ['resume', 'parquet', 'finish', 'end-of-run'];
+const END_OF_RUN_PHASES: EndOfRunPhase[] = ['resume', 'parquet', 'finish', 'end-of-run', 'coordinator'];
 
 /**
  * Size: the parts of a run whose cost could grow with its size, measured directly on synthetic
  * run directories (tests/fixtures/write-large-run-directory.ts: real schemas, ~2.1 KB rows, two
  * ~2.5 KB candidates per pair, a third of the pairs rejected) of each size in `conversations`:
- * resume read-back (`RunState.open`), the Parquet export, the dataset card + report, and the whole
- * end of a run; each in a fresh process, peak RSS over RSS at its start.
+ * resume read-back (`RunState.open`), the Parquet export, the dataset card + report, the whole
+ * end of a run, and the coordinator taking every planned pair through as a job; each in a fresh
+ * process, peak RSS over RSS at its start.
  */
 export async function measureScaleSizes(
   conversations: readonly number[],
@@ -233,9 +234,13 @@ export async function measureScaleSizes(
     const pairs = Math.round(size * 1.5);
     options.log(`scale sizes: writing a run directory of ${size} conversations (${pairs} pairs)`);
     writeLargeRunDirectory(dir, { pairs });
+    // The coordinator phase runs a fresh run of the same plan: a directory with only plan.jsonl.
+    const freshDir = join(options.workDir, `fresh-${size}`);
+    mkdirSync(freshDir, { recursive: true });
+    copyFileSync(join(dir, 'plan.jsonl'), join(freshDir, 'plan.jsonl'));
     const phases = {} as Record<EndOfRunPhase, PhaseReading>;
     for (const phase of END_OF_RUN_PHASES) {
-      phases[phase] = await runEndOfRunPhase(dir, phase);
+      phases[phase] = await runEndOfRunPhase(phase === 'coordinator' ? freshDir : dir, phase);
       options.log(
         `  ${phase}: ${phases[phase].cpuMs.toFixed(0)} ms CPU, ${phases[phase].ms.toFixed(0)} ms wall, +${phases[phase].peakGrowthMb.toFixed(0)} MB peak (load ${currentLoad().toFixed(1)})`,
       );
@@ -249,6 +254,7 @@ export async function measureScaleSizes(
       loadAverage: currentLoad(),
     });
     rmSync(dir, { recursive: true, force: true });
+    rmSync(freshDir, { recursive: true, force: true });
   }
   return results;
 }

@@ -43,13 +43,27 @@ try {
         (size) => `${size.conversationsFileMb.toFixed(0)} / ${size.candidatesFileMb.toFixed(0)} MB`,
       ),
     );
-    for (const phase of ['resume', 'parquet', 'finish', 'end-of-run'] as const) {
+    for (const phase of ['resume', 'parquet', 'finish', 'end-of-run', 'coordinator'] as const) {
       console.log(row(`${phase}: peak RSS growth`, (size) => `+${size.phases[phase].peakGrowthMb.toFixed(0)} MB`));
       console.log(
         row(
           `${phase}: CPU / wall`,
           (size) =>
             `${(size.phases[phase].cpuMs / 1000).toFixed(1)} s / ${(size.phases[phase].ms / 1000).toFixed(1)} s`,
+        ),
+      );
+    }
+    console.log(
+      row(
+        'coordinator: live heap (after GC) over its start',
+        (size) => `+${(size.phases.coordinator.liveHeapMb ?? Number.NaN).toFixed(1)} MB`,
+      ),
+    );
+    for (const phase of ['parquet', 'finish', 'end-of-run'] as const) {
+      console.log(
+        row(
+          `${phase}: absolute peak RSS (start + growth)`,
+          (size) => `${(size.phases[phase].startRssMb + size.phases[phase].peakGrowthMb).toFixed(0)} MB`,
         ),
       );
     }
