@@ -6,7 +6,10 @@
  * first-position bias. Profile planning runs the real profile builder with the one-check-per-call
  * and the batched contradiction checks against the same simulated judge.
  *
- *   npx tsx bench/bench-selection.ts [--pairs 1000] [--write]   (--write: the section in bench/RESULTS.md)
+ *   npx tsx bench/bench-selection.ts [--pairs 1000] [--noise 0.1,0.3,0.5] [--bias 0.1] [--seed 7]
+ *     [--schemes 'part;part'] [--confirm 11:0.1,23:0.1 --confirm-pairs 5000] [--write]
+ * (--schemes: only labels containing a part; --confirm: extra runs at noise 0.3 per seed:bias,
+ * listwise schemes only, pooled with standard errors; --write: the section in bench/RESULTS.md)
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +69,8 @@ export interface SchemeResult {
   cacheableShare: number;
   /** Picked the acceptable candidate with the highest mean true quality. */
   accuracy: number;
+  /** Pairs with an acceptable candidate (the accuracy's denominator). */
+  scoredPairs: number;
   /** Same winner as the paper panel's first run, over pairs both accepted. */
   agreement: number | null;
   /** Calls per accepted by bucket (generator, filters, rankers, planning). */
@@ -85,6 +90,8 @@ export interface SelectionMeasurement {
   planning: Array<{ batch: number; tokensPerPair: number; callsPerPair: number }>;
   /** The paper panel's winner agreement with an independent second run, per noise level. */
   selfAgreement: Record<number, number>;
+  /** Pairs both paper runs accepted, per noise level (the self-agreement's denominator). */
+  selfShared: Record<number, number>;
 }
 
 const rr = (panel: SelectionScheme['panel'], second_order: SelectionScheme['second_order']): SelectionScheme => ({
@@ -134,7 +141,7 @@ export function schemeCases(batch: number): SchemeCase[] {
       contradictionBatch: batch,
     },
     {
-      label: 'listwise, 2nd order if uncertain, filters folded',
+      label: 'listwise, 2nd order if uncertain, filters folded (default)',
       scheme: { method: 'listwise', panel: 'combined', second_order: 'when-uncertain', filters: 'folded' },
       contradictionBatch: batch,
     },
@@ -191,6 +198,7 @@ export async function measureSelection(
 
   const results: SchemeResult[] = [];
   const selfAgreement: Record<number, number> = {};
+  const selfShared: Record<number, number> = {};
   for (const noise of options.noiseLevels) {
     let paperWinners: Array<LatentCandidate | null> | undefined;
     let paperTokens = Number.NaN;
@@ -229,6 +237,7 @@ export async function measureSelection(
       const agreement = position === 0 ? null : agreementOf(paperWinners!, winners);
       if (position === cases.length) {
         selfAgreement[noise] = agreement!;
+        selfShared[noise] = sharedOf(paperWinners!, winners);
         continue;
       }
       const callsByBucket = Object.fromEntries(
@@ -249,6 +258,7 @@ export async function measureSelection(
         tokenShare: tokensPerAccepted / paperTokens,
         cacheableShare: judge.totals.cachedPromptTokens / judge.totals.promptTokens,
         accuracy: accuracyOf(outcomes),
+        scoredPairs: outcomes.filter((outcome) => outcome.best !== null).length,
         agreement,
         callsByBucket,
         tokensByBucket,
@@ -267,7 +277,7 @@ export async function measureSelection(
     }
     log(`noise ${noise}: paper self-agreement ${(100 * selfAgreement[noise]).toFixed(1)}%`);
   }
-  return { options, results, planning, selfAgreement };
+  return { options, results, planning, selfAgreement, selfShared };
 }
 
 function simulation(options: SelectionBenchOptions, noise: number, judgeSeed: number): JudgeSimulation {
@@ -390,17 +400,17 @@ export function renderSelectionSection(
     '',
     `Written by \`${meta.command}\` (${meta.date}, ${meta.seconds.toFixed(0)} s, load average ${meta.load}). ${options.pairs} pairs x ${options.candidates} candidates per noise level, first-position bias ${options.positionBias}, filter error rate ${options.filterErrorRate}; every scheme judges the same candidates. Tokens and calls per accepted conversation include generation and profile planning. Accuracy: the winner is the acceptable candidate (faithful, not toxic, passes lint) with the highest mean true quality. Agreement: same winner as the paper panel's run. "paper self-agreement" is the paper panel against an independent second run of itself.`,
     '',
-    '| noise | scheme | calls / accepted | tokens / accepted | of paper | prompt tokens a provider cache could serve | accuracy | agreement with paper |',
-    '|---|---|---|---|---|---|---|---|',
+    '| noise | scheme | calls / accepted | tokens / accepted | of paper | prompt tokens a provider cache could serve | accuracy | agreement with paper | unfaithful or toxic winners |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const noise of options.noiseLevels) {
     for (const result of measurement.results.filter((item) => item.noise === noise)) {
       lines.push(
-        `| ${noise} | ${result.label} | ${result.callsPerAccepted.toFixed(1)} | ${Math.round(result.tokensPerAccepted)} | ${(100 * result.tokenShare).toFixed(0)}% | ${pct(result.cacheableShare)} | ${pct(result.accuracy)} | ${pct(result.agreement)} |`,
+        `| ${noise} | ${result.label} | ${result.callsPerAccepted.toFixed(1)} | ${Math.round(result.tokensPerAccepted)} | ${(100 * result.tokenShare).toFixed(0)}% | ${pct(result.cacheableShare)} | ${pct(result.accuracy)} | ${pct(result.agreement)} | ${pct(result.unacceptableWinners)} |`,
       );
     }
     lines.push(
-      `| ${noise} | paper self-agreement (two independent runs) | | | | | | ${pct(measurement.selfAgreement[noise])} |`,
+      `| ${noise} | paper self-agreement (two independent runs) | | | | | | ${pct(measurement.selfAgreement[noise])} | |`,
     );
   }
   lines.push(
@@ -419,6 +429,108 @@ export function renderSelectionSection(
         .map(([label, selection]) => `${label} = \`${selection}\``)
         .join('; ') +
       '.',
+  );
+  return lines.join('\n');
+}
+
+/** One scheme's figures pooled over confirmation runs (several seeds), with standard errors. */
+export interface PooledScheme {
+  label: string;
+  pairs: number;
+  tokenShare: { min: number; max: number };
+  /** Accuracy minus the paper panel's, in points, and its standard error. */
+  accuracyGap: { points: number; se: number };
+  /** Agreement with the paper panel minus the paper panel's self-agreement, in points, and its standard error. */
+  agreementGap: { points: number; se: number };
+  unacceptableWinners: number;
+}
+
+/**
+ * Pools confirmation runs: successes over all pairs (accuracy, agreement), differences in points
+ * with the standard error of a difference of two independent proportions, √(p₁q₁/n₁ + p₂q₂/n₂).
+ */
+export function poolConfirmations(runs: readonly SelectionMeasurement[]): PooledScheme[] {
+  const rows = runs.flatMap((run) => run.results.map((result) => ({ run, result })));
+  const paper = rows.filter(({ result }) => result.agreement === null);
+  const proportion = (items: Array<{ successes: number; n: number }>) => {
+    const n = items.reduce((sum, item) => sum + item.n, 0);
+    return { p: items.reduce((sum, item) => sum + item.successes, 0) / n, n };
+  };
+  const difference = (left: { p: number; n: number }, right: { p: number; n: number }) => ({
+    points: 100 * (left.p - right.p),
+    se: 100 * Math.sqrt((left.p * (1 - left.p)) / left.n + (right.p * (1 - right.p)) / right.n),
+  });
+  const paperAccuracy = proportion(
+    paper.map(({ result }) => ({ successes: result.accuracy * result.scoredPairs, n: result.scoredPairs })),
+  );
+  const self = proportion(
+    runs.flatMap((run) =>
+      Object.keys(run.selfAgreement).map((noise) => ({
+        successes: run.selfAgreement[Number(noise)] * run.selfShared[Number(noise)],
+        n: run.selfShared[Number(noise)],
+      })),
+    ),
+  );
+  const labels = [...new Set(rows.filter(({ result }) => result.agreement !== null).map(({ result }) => result.label))];
+  return labels.map((label) => {
+    const mine = rows.filter(({ result }) => result.label === label).map(({ result }) => result);
+    const accepted = mine.reduce((sum, result) => sum + result.accepted, 0);
+    return {
+      label,
+      pairs: runs.reduce((sum, run) => sum + run.options.pairs, 0),
+      tokenShare: {
+        min: Math.min(...mine.map((result) => result.tokenShare)),
+        max: Math.max(...mine.map((result) => result.tokenShare)),
+      },
+      accuracyGap: difference(
+        proportion(mine.map((result) => ({ successes: result.accuracy * result.scoredPairs, n: result.scoredPairs }))),
+        paperAccuracy,
+      ),
+      agreementGap: difference(
+        proportion(
+          mine.map((result) => ({ successes: result.agreement! * result.sharedPairs, n: result.sharedPairs })),
+        ),
+        self,
+      ),
+      unacceptableWinners:
+        mine.reduce((sum, result) => sum + result.unacceptableWinners * result.accepted, 0) / accepted,
+    };
+  });
+}
+
+/** The confirmation runs' markdown: one line per run, then the pooled table. */
+export function renderConfirmations(runs: readonly SelectionMeasurement[], pooled: readonly PooledScheme[]): string {
+  const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(1)}`;
+  const pct = (value: number) => `${(100 * value).toFixed(1)}%`;
+  const lines = ['### Confirmation runs (noise 0.3)', ''];
+  for (const run of runs) {
+    const noise = run.options.noiseLevels[0];
+    lines.push(
+      `- \`--pairs ${run.options.pairs} --noise ${noise} --seed ${run.options.seed} --bias ${run.options.positionBias}\`: paper accuracy ${pct(run.results.find((result) => result.agreement === null)!.accuracy)}, self-agreement ${pct(run.selfAgreement[noise])}; ` +
+        run.results
+          .filter((result) => result.agreement !== null)
+          .map(
+            (result) =>
+              `${result.label}: ${(100 * result.tokenShare).toFixed(1)}% of the tokens, accuracy ${pct(result.accuracy)}, agreement ${pct(result.agreement!)}`,
+          )
+          .join('; '),
+    );
+  }
+  lines.push(
+    '',
+    `Pooled over the ${runs.length} runs (${pooled[0]?.pairs ?? 0} pairs; ± one standard error). The paper panel's own winners were unfaithful or toxic in ${pct(
+      runs.reduce((sum, run) => {
+        const paper = run.results.find((result) => result.agreement === null)!;
+        return sum + paper.unacceptableWinners * paper.accepted;
+      }, 0) / runs.reduce((sum, run) => sum + run.results.find((result) => result.agreement === null)!.accepted, 0),
+    )} of accepted conversations.`,
+    '',
+    '| scheme | tokens, share of paper | accuracy minus paper | agreement with paper minus paper self-agreement | unfaithful or toxic winners |',
+    '|---|---|---|---|---|',
+    ...pooled.map(
+      (row) =>
+        `| ${row.label} | ${(100 * row.tokenShare.min).toFixed(1)}–${(100 * row.tokenShare.max).toFixed(1)}% | ${signed(row.accuracyGap.points)} ± ${row.accuracyGap.se.toFixed(1)} points | ${signed(row.agreementGap.points)} ± ${row.agreementGap.se.toFixed(1)} points | ${pct(row.unacceptableWinners)} |`,
+    ),
   );
   return lines.join('\n');
 }
@@ -458,12 +570,34 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   const loadBefore = loadavg()[0].toFixed(2);
   const measurement = await measureSelection(options, (line) => console.log(line));
-  const section = renderSelectionSection(measurement, {
-    command: `npx tsx bench/bench-selection.ts --pairs ${options.pairs}`,
-    date: new Date().toISOString(),
-    seconds: (Date.now() - started) / 1000,
-    load: `${loadBefore} → ${loadavg()[0].toFixed(2)}`,
-  });
+  // Confirmation runs at noise 0.3: `seed:bias` pairs, the listwise schemes against the paper panel.
+  const confirmations: SelectionMeasurement[] = [];
+  for (const run of (argument('--confirm') ?? '').split(',').filter(Boolean)) {
+    const [seed, bias] = run.split(':').map(Number);
+    confirmations.push(
+      await measureSelection(
+        {
+          ...options,
+          pairs: Number(argument('--confirm-pairs') ?? 5000),
+          noiseLevels: [0.3],
+          seed,
+          positionBias: bias,
+          schemes: ['listwise'],
+        },
+        (line) => console.log(`confirm seed ${seed} bias ${bias}: ${line}`),
+      ),
+    );
+  }
+  const confirmation = confirmations.length
+    ? `\n\n${renderConfirmations(confirmations, poolConfirmations(confirmations))}`
+    : '';
+  const section =
+    renderSelectionSection(measurement, {
+      command: `npx tsx bench/bench-selection.ts --pairs ${options.pairs}${argument('--confirm') ? ` --confirm ${argument('--confirm')} --confirm-pairs ${argument('--confirm-pairs') ?? 5000}` : ''}`,
+      date: new Date().toISOString(),
+      seconds: (Date.now() - started) / 1000,
+      load: `${loadBefore} → ${loadavg()[0].toFixed(2)}`,
+    }) + confirmation;
   console.log(`\n${section}`);
   if (process.argv.includes('--write')) await writeSelectionSection(section);
 }
