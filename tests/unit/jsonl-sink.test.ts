@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openJsonlSink } from '../../src/output/jsonl-sink.ts';
@@ -33,7 +33,13 @@ describe('openJsonlSink', () => {
         }),
     );
     await Promise.all(appends);
+    // What a checkpoint records: the bytes on disk and the records written since opening.
+    expect(sink.size).toBe(statSync(path).size);
+    expect(sink.recordsWritten).toBe(100);
     await sink.close();
+    const reopened = await openJsonlSink(path);
+    expect([reopened.size, reopened.recordsWritten]).toEqual([statSync(path).size, 0]);
+    await reopened.close();
     const written = lines(path);
     expect(written).toHaveLength(100);
     expect(written.map((line) => `${line.index}${line.part}`)).toEqual(

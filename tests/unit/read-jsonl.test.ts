@@ -96,6 +96,42 @@ describe('recoverJsonl', () => {
     expect(readFileSync(path, 'utf8')).toBe('{"text":"a", "n":0}\n{"n":2,"text":"c"}\n');
   });
 
+  it('from a position: reads nothing before it, keeps those bytes as they are, and numbers lines on from it', async () => {
+    const path = join(directory, 'rows.jsonl');
+    // A line before the position that is not even JSON: never read, never touched.
+    const before = `${lines(50)}not json, but before the checkpoint\n`;
+    const from = { offset: Buffer.byteLength(before), line: 51 };
+    writeFileSync(path, `${before}{"n":51,"text":"a"}\n{"n":52,"text":"b"}\n{"n":53,"text":"c"}\n{"n":54,"te`);
+    const stats = newStats();
+    const seen: Array<[number, number]> = [];
+    const recovery = await recoverJsonl(path, Record, {
+      from,
+      keep: (record) => record.n !== 52,
+      onRecord: (record, line) => seen.push([record.n, line]),
+      stats,
+    });
+    expect(seen).toEqual([
+      [51, 52],
+      [53, 54],
+    ]);
+    expect(recovery).toMatchObject({ kept: 2, dropped: 1, repair: 'rewritten' });
+    const kept = `${before}{"n":51,"text":"a"}\n{"n":53,"text":"c"}\n`;
+    expect(readFileSync(path, 'utf8')).toBe(kept);
+    expect(recovery.end).toEqual({ offset: Buffer.byteLength(kept), line: 53 });
+    // Two passes over the part after the position (the second to copy what is kept), none before it.
+    expect(stats.bytesRead).toBe(2 * (statSync(path).size - from.offset + '{"n":52,"text":"b"}\n{"n":54,"te'.length));
+    writeFileSync(path, `${before}{"n":"x","text":""}\n`);
+    await expect(recoverJsonl(path, Record, { from })).rejects.toThrow(`${path}:52: field "n"`);
+  });
+
+  it('cuts rejected records after the last kept one by truncating, without a rewrite', async () => {
+    const path = join(directory, 'rows.jsonl');
+    writeFileSync(path, `${lines(3)}{"n":3,"text":""}\n{"n":4,"text":""}\n`);
+    const recovery = await recoverJsonl(path, Record, { keep: (record) => record.n < 3 });
+    expect(recovery).toMatchObject({ kept: 3, dropped: 2, repair: 'truncated' });
+    expect(readFileSync(path, 'utf8')).toBe(lines(3));
+  });
+
   it('is a no-op for a missing file', async () => {
     expect(await recoverJsonl(join(directory, 'missing.jsonl'), Record)).toMatchObject({ kept: 0, repair: 'none' });
   });
