@@ -109,8 +109,10 @@ function formatBatchSummary(batches: NonNullable<Manifest['batches']>, costUsd: 
   const stages = Object.entries(batches.requests_by_stage)
     .map(([stage, count]) => `${stage} ${count}`)
     .join(', ');
+  const batchCount = `${batches.batches} ${batches.batches === 1 ? 'batch' : 'batches'}`;
+  const requestCount = `${batches.requests} ${batches.requests === 1 ? 'request' : 'requests'}`;
   return (
-    `Batch API: ${batches.batches} batches, ${batches.requests} requests${stages ? ` (${stages})` : ''}, ` +
+    `Batch API: ${batchCount}, ${requestCount}${stages ? ` (${stages})` : ''}, ` +
     `${batches.failed_requests} failed and retried, ${batches.reattached} re-attached after a restart; ` +
     `cost $${costUsd.toFixed(4)} (would be $${batches.cost_without_batch_usd.toFixed(4)} without --batch)`
   );
