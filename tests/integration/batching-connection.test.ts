@@ -85,6 +85,31 @@ describe('BatchingConnection over a loopback Batch API', () => {
     expect(computeRoleCost(prices, { generator: 'gen', critic: 'critic' }, recorded.usage)).toBeCloseTo(full / 2, 12);
   });
 
+  it('splits requests waiting together over several batches beyond maxRequestsPerBatch', async () => {
+    const before = { ...batches.stats };
+    const connection = new BatchingConnection({
+      connection: new OpenAiConnection({ baseUrl: batches.baseUrl, timeoutMs: 5_000 }),
+      stateFile: join(directory, 'split.jsonl'),
+      quietWindowMs: 50,
+      pollIntervalMs: 10,
+      maxRequestsPerBatch: 2,
+    });
+    const backend = new OpenAiCompatibleBackend({
+      baseUrl: batches.baseUrl,
+      generatorModel: 'gen',
+      criticModel: 'critic',
+      connection,
+    });
+    try {
+      const results = await Promise.all([1, 2, 3, 4, 5].map((seed) => backend.complete(generator(seed + 100))));
+      expect(results.every((result) => result.texts[0].includes('User 1:'))).toBe(true);
+      expect(batches.stats.batchesCreated - before.batchesCreated).toBe(3);
+      expect(batches.stats.requestLines - before.requestLines).toBe(5);
+    } finally {
+      await backend.dispose();
+    }
+  });
+
   it('rejects a request the batch reports as failed with a retryable LlmError; asking again goes into a new batch', async () => {
     const before = { ...batches.stats };
     let failOnce = true;

@@ -27,6 +27,12 @@ export interface BatchingConnectionOptions {
   stateFile: string;
   /** Requests arriving within this window of each other go into one batch. @defaultValue 2000 */
   quietWindowMs?: number;
+  /**
+   * Most requests in one batch; more waiting at once are split over several batches (the OpenAI
+   * Batch API takes 50,000 requests and 200 MB per input file; batches are also split at 190 MB).
+   * @defaultValue 50000
+   */
+  maxRequestsPerBatch?: number;
   /** Time between two polls of a pending batch. @defaultValue 30000 */
   pollIntervalMs?: number;
   /** Called after each poll. */
@@ -66,6 +72,9 @@ interface Waiter {
   resolve: (reply: OpenAiReply & { batched: true }) => void;
   reject: (error: unknown) => void;
 }
+
+/** Input file size at which a batch is split (the OpenAI Batch API takes up to 200 MB). */
+const MAX_BATCH_FILE_BYTES = 190 * 1024 * 1024;
 
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
@@ -182,7 +191,24 @@ export class BatchingConnection {
   private async flush(): Promise<void> {
     const entries = [...this.pending.entries()];
     this.pending.clear();
-    if (entries.length === 0) return;
+    const maxRequests = this.options.maxRequestsPerBatch ?? 50_000;
+    let chunk: typeof entries = [];
+    let chunkBytes = 0;
+    for (const entry of entries) {
+      const bytes = Buffer.byteLength(JSON.stringify(entry[1].body));
+      if (chunk.length > 0 && (chunk.length >= maxRequests || chunkBytes + bytes > MAX_BATCH_FILE_BYTES)) {
+        await this.submit(chunk);
+        chunk = [];
+        chunkBytes = 0;
+      }
+      chunk.push(entry);
+      chunkBytes += bytes;
+    }
+    if (chunk.length > 0) await this.submit(chunk);
+  }
+
+  /** Uploads `entries` as one file and creates their batch; each waiter then waits for its result. */
+  private async submit(entries: [string, { body: unknown; waiters: Waiter[] }][]): Promise<void> {
     const client = this.options.connection.client;
     const context = {
       baseUrl: this.baseUrl,
