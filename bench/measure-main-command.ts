@@ -56,7 +56,7 @@ export async function measureMainCommand(
       (text) => ManifestSchema.parse(JSON.parse(text)),
       () => undefined,
     );
-    const projection = /projected: [^\n]*/.exec(stderr)?.[0];
+    const projection = projectionLine(stderr);
     log(
       `main command: exit ${exitCode} after ${(wallMs / 60_000).toFixed(1)} min; ${stdout.trim().split('\n')[0] ?? ''}`,
     );
@@ -77,6 +77,23 @@ export async function measureMainCommand(
     clearInterval(sampler);
     await rm(out, { recursive: true, force: true });
   }
+}
+
+/** The `projected: …` line: the `summary` of the JSON `run projected` log record, or a plain notice line. */
+function projectionLine(stderr: string): string | undefined {
+  for (const line of stderr.split('\n')) {
+    if (line.startsWith('{')) {
+      try {
+        const record = JSON.parse(line) as { msg?: string; summary?: string };
+        if (record.msg === 'run projected' && record.summary) return record.summary;
+      } catch {
+        // Not a log record.
+      }
+    }
+    const plain = /projected: .*/.exec(line);
+    if (plain && !line.startsWith('{')) return plain[0];
+  }
+  return undefined;
 }
 
 /** Markdown lines for RESULTS.md: wall time, calls, tokens and outcomes of the main command. */
@@ -101,8 +118,19 @@ export function renderMainCommand(measurement: MainCommandMeasurement): string[]
     `| pairs finished: accepted / rejected / failed | ${pairs}: ${manifest.totals.accepted} / ${manifest.totals.rejected} / ${manifest.totals.failed} |`,
     `| LLM calls: generator / critic (of which profile planning) | ${number(usage.generator.calls)} / ${number(usage.critic.calls)} (${number(planning.critic.calls + planning.generator.calls)}) |`,
     `| prompt tokens sent / evaluated | ${number(sent)} / ${number(evaluated)} (${(evaluated / Math.max(1, sent)).toFixed(2)}) |`,
+    `| candidates removed, by check | ${removedBy(manifest) || 'none'} |`,
     `| generated tokens: generator / critic | ${number(usage.generator.completion_tokens)} / ${number(usage.critic.completion_tokens)} |`,
     `| wall time of the iterations per finished pair | ${pairs > 0 ? `${(pairMs / pairs / 1000).toFixed(0)} s` : 'n/a'} |`,
     `| projection printed before the run | ${measurement.projection ?? 'n/a'} |`,
   ];
+}
+
+/** E.g. `lint_parse 10, critic_safety 2`: candidates removed over all iterations, by the check that removed them. */
+function removedBy(manifest: Manifest): string {
+  const totals = new Map<string, number>();
+  for (const iteration of manifest.iterations) {
+    for (const [check, count] of Object.entries(iteration.filtered_by))
+      totals.set(check, (totals.get(check) ?? 0) + count);
+  }
+  return [...totals].map(([check, count]) => `${check} ${count}`).join(', ');
 }
