@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeTinyGguf } from '../scripts/write-tiny-gguf.ts';
 import { createLlamaCppBackend } from '../src/llm/llama/create-llama-cpp-backend.ts';
-import { LOCAL_MODEL_DEFAULTS } from '../src/llm/llama/local-model-defaults.ts';
+import { localModelDefaultsFor } from '../src/llm/llama/local-model-defaults.ts';
 import type { LlmBackend } from '../src/llm/llm-backend.ts';
 import { loadPromptTemplate } from '../src/generation/load-prompt-template.ts';
 import { buildGeneratorPrompt } from '../src/generation/build-generator-prompt.ts';
@@ -116,7 +116,8 @@ export async function measureLocalModel(options: {
   const { log, quick } = options;
   const samples = options.samples ?? (quick ? 1 : 3);
   const startLoad = load();
-  const config = RunConfigSchema.parse({ ...LOCAL_MODEL_DEFAULTS, profiles: { contradiction_check: false } });
+  // The README main command's config: the embedded defaults with no flag given.
+  const config = RunConfigSchema.parse(localModelDefaultsFor({}));
   const template = await loadPromptTemplate();
   const pool = await loadSeedConversations(defaultSeedPaths().conversations);
   const critics = (await loadCritics({})).filter((critic) => critic.enabled);
@@ -332,10 +333,10 @@ export function renderLocalModelSection(measurement: LocalModelMeasurement, comm
     '',
     ...measurement.projections.map(
       (projection) =>
-        `- ${projection.label}: **${fixed((projection.durationMs ?? Number.NaN) / 60_000, 1)} min** for ${projection.pairs} pairs, ${projection.calls.generator + projection.calls.critic} calls, ${projection.tokens.promptEvaluated.toLocaleString('en-US')} prompt tokens evaluated, ${projection.tokens.completion.toLocaleString('en-US')} generated (${fixed(projection.speed.promptTokensPerSecond, 0)} prompt, ${fixed(projection.speed.generatedTokensPerSecond, 1)} generated, ${fixed(projection.speed.batchedTokensPerSecond, 1)} batched tokens/s). ${projection.method}.`,
+        `- ${projection.label}: **${fixed((projection.durationMs ?? Number.NaN) / 60_000, 1)} min** for ${projection.pairs} pairs${projection.cap ? ` (at most ${fixed((projection.cap.durationMs ?? Number.NaN) / 60_000, 1)} min for the ${projection.cap.pairs} pairs the token cap allows)` : ''}, ${projection.calls.generator + projection.calls.critic} calls, ${projection.tokens.promptEvaluated.toLocaleString('en-US')} prompt tokens evaluated, ${projection.tokens.completion.toLocaleString('en-US')} generated (${fixed(projection.speed.promptTokensPerSecond, 0)} prompt, ${fixed(projection.speed.generatedTokensPerSecond, 1)} generated, ${fixed(projection.speed.batchedTokensPerSecond, 1)} batched tokens/s). ${projection.method}.`,
     ),
     '',
-    `Before/after: "off" is node-llama-cpp's own reuse only (a sequence reuses the prefix it already holds), with this version's sequence choice and few-shot examples drawn once per iteration; before this change each candidate evaluated the whole generator prompt on its own sequence (evaluated = sent for the N candidates, issue 14). The projection counts the 12 pairs of the default run, not profile planning (contradiction checks, ~12 calls whose shared template is evaluated once); 10 accepted conversations need 10 of the 12 pairs accepted, and the real model's acceptance rate cannot be measured with random weights. The seconds above were measured with the machine's 2 cores shared with other work (load 10-20): 2 threads then stall each other (llama.cpp's threads wait for one another at every step), which is why the thread default follows the idle CPUs.`,
+    `Before/after: "off" is node-llama-cpp's own reuse only (a sequence reuses the prefix it already holds), with this version's sequence choice and few-shot examples drawn once per iteration; before this change each candidate evaluated the whole generator prompt on its own sequence (evaluated = sent for the N candidates, issue 14). The default run asks for exactly 10 accepted conversations (\`--target 10\`, within \`budget.max_tokens\` 110,000); the projection assumes every pair accepted (10 pairs) and names the pairs the token cap allows, since the real model's acceptance rate cannot be measured with random weights. Profile planning makes no LLM call on the embedded defaults (\`profiles.contradiction_check: false\`). The seconds above were measured with the machine's 2 cores shared with other work (load 10-20): 2 threads then stall each other (llama.cpp's threads wait for one another at every step), which is why the thread default follows the idle CPUs.`,
     ...(measurement.mainCommand
       ? [
           '',
