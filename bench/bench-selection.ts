@@ -136,6 +136,21 @@ export function schemeCases(batch: number): SchemeCase[] {
       contradictionBatch: batch,
     },
     {
+      label: 'round robin, combined panel, filters combined',
+      scheme: { ...rr('combined', 'always'), filters: 'combined' },
+      contradictionBatch: batch,
+    },
+    {
+      label: 'knockout, combined, 2nd order if uncertain, filters combined',
+      scheme: { ...rr('combined', 'when-uncertain'), method: 'knockout', filters: 'combined' },
+      contradictionBatch: batch,
+    },
+    {
+      label: 'listwise, 2nd order if uncertain, filters combined',
+      scheme: { ...rr('combined', 'when-uncertain'), method: 'listwise', filters: 'combined' },
+      contradictionBatch: batch,
+    },
+    {
       label: 'listwise, both orders, filters folded',
       scheme: { method: 'listwise', panel: 'combined', second_order: 'always', filters: 'folded' },
       contradictionBatch: batch,

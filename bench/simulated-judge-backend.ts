@@ -179,6 +179,16 @@ export class SimulatedJudgeBackend implements LlmBackend {
       const truth = kind === 'critic_toxicity' ? candidate.toxic : candidate.unfaithful;
       return { rationale: RATIONALE, [field]: this.check(truth), confidence: 0.9 };
     }
+    if (kind.startsWith('filter_panel_')) {
+      // Each check answers as wrongly as the separate filter critic would (filterErrorRate).
+      const candidate = this.candidateIn(blocks[0][2]);
+      return {
+        rationale: RATIONALE,
+        contradicts: this.check(candidate.unfaithful),
+        toxic: this.check(candidate.toxic),
+        confidence: 0.9,
+      };
+    }
     const shown = blocks.map((block) => this.candidateIn(block[2]));
     if (kind.startsWith('pairwise_')) {
       return { rationale: RATIONALE, winner: this.pick(shown[0], shown[1], kind.slice('pairwise_'.length)) };
@@ -214,7 +224,7 @@ export class SimulatedJudgeBackend implements LlmBackend {
 function bucketOf(kind: string): string {
   if (kind === 'generator') return 'generator';
   if (kind.startsWith('contradiction_check')) return 'planning';
-  if (kind.startsWith('critic_')) return 'filters';
+  if (kind.startsWith('critic_') || kind.startsWith('filter_panel_')) return 'filters';
   return 'rankers';
 }
 

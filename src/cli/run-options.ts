@@ -27,7 +27,7 @@ export interface RunFlags {
   panel?: 'per-expert' | 'combined';
   selection?: 'round-robin' | 'knockout' | 'listwise';
   secondOrder?: 'always' | 'when-uncertain';
-  filters?: 'separate' | 'folded';
+  filters?: 'separate' | 'folded' | 'combined';
   batch?: boolean;
   maxCost?: number;
   maxTokens?: number;
@@ -90,8 +90,8 @@ export function addRunOptions(command: Command): Command {
     .addOption(
       new Option(
         '--filters <mode>',
-        'faithfulness/toxicity filters: one call each (separate) or folded into the listwise call',
-      ).choices(['separate', 'folded']),
+        'faithfulness/toxicity filters: one call each (separate), folded into the listwise call, or combined (one call per candidate answers both)',
+      ).choices(['separate', 'folded', 'combined']),
     )
     .option('--batch', 'send the LLM calls through the OpenAI Batch API (50% off, results within 24 h; resumable)')
     .option('--max-cost <usd>', 'stop admitting work once the run has cost this much', positiveNumber)

@@ -11,6 +11,8 @@ import { deriveRandom, sampleWithoutReplacement } from '../util/create-random.ts
 import { compareCandidates } from './compare-candidates.ts';
 import { runKnockout } from './run-knockout.ts';
 import { selectListwise } from './select-listwise.ts';
+import { FILTER_PANEL_LINEAGE_KEY, loadFilterPanel } from './filter-panel-prompt.ts';
+import { runFilterPanel } from './run-filter-panel.ts';
 import { LISTWISE_PANEL_LINEAGE_KEY, loadListwisePanel } from './listwise-panel-prompt.ts';
 import { COMBINED_PANEL_LINEAGE_KEY, loadCombinedPanel } from './combined-panel-file.ts';
 import { describeSelection } from './resolve-selection.ts';
@@ -62,6 +64,8 @@ export interface CritiqueCandidatesDeps {
   selection?: SelectionScheme;
   /** The listwise panel prompt (`loadListwisePanel`); required for `selection.method: listwise`. */
   listwisePanel?: CombinedPanel;
+  /** The filter panel prompt (`loadFilterPanel`) for `selection.filters: combined`. @defaultValue the packaged file */
+  filterPanel?: CombinedPanel;
 }
 
 /** The critique of one candidate (the verdict part of a `CandidateRecord`). */
@@ -97,7 +101,8 @@ export interface CritiqueResult {
  * Runs the critic stage on one pair's candidates:
  * 1. lint checks (free): a candidate failing any of them is filtered without an LLM call;
  * 2. with separate filters, the LLM filter critics in order, per candidate (candidates in
- *    parallel); once one rejects, the remaining filters are skipped for that candidate;
+ *    parallel); once one rejects, the remaining filters are skipped for that candidate; with
+ *    combined filters, one filter panel call per candidate answers them all (`runFilterPanel`);
  * 3. ranking the survivors by `deps.selection.method`:
  *    - `round-robin`: every pair compared on every ranker dimension (`compareCandidates`), then
  *      `aggregateVotes` (Copeland, tie-break by mean LLM-filter confidence, then lower index);
@@ -133,7 +138,9 @@ export async function critiqueCandidates(
     selection.method !== 'listwise' && selection.panel === 'combined'
       ? (deps.panel ?? (await loadCombinedPanel()))
       : undefined;
+  const filterPanel = selection.filters === 'combined' ? (deps.filterPanel ?? (await loadFilterPanel())) : undefined;
   const promptHashes: Record<string, string> = {
+    ...(filterPanel && { [FILTER_PANEL_LINEAGE_KEY]: filterPanel.promptHash }),
     ...(combinedPanel && { [COMBINED_PANEL_LINEAGE_KEY]: combinedPanel.promptHash }),
     ...(listwisePanel && { [LISTWISE_PANEL_LINEAGE_KEY]: listwisePanel.promptHash }),
   };
@@ -155,6 +162,14 @@ export async function critiqueCandidates(
         { minTurns: options.minTurns, maxTurns: options.maxTurns },
       );
       let filteredBy = filters.find((verdict) => !verdict.passed)?.critic ?? null;
+      if (filteredBy === null && filterPanel && filterCritics.length) {
+        const verdicts = await runFilterPanel(
+          { panel: filterPanel, critics: filterCritics, ...personas, turns: candidate.turns },
+          criticDeps,
+        );
+        filters.push(...verdicts);
+        filteredBy = verdicts.find((verdict) => !verdict.passed)?.critic ?? null;
+      }
       // Sequential on purpose: a rejection saves the remaining filters' calls.
       for (const critic of filteredBy === null ? separateFilters : []) {
         const verdict = await runFilterCritic({ critic, ...personas, turns: candidate.turns }, criticDeps);

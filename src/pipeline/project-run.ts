@@ -124,7 +124,8 @@ export function projectRun(
   const orders = scheme.second_order === 'always' || scheme.method === 'listwise' ? 2 : 1;
   const comparisons =
     scheme.method === 'round-robin' ? (candidates * (candidates - 1)) / 2 : Math.max(0, candidates - 1);
-  const filterCalls = scheme.filters === 'separate' ? filters * candidates : 0;
+  const filterCalls =
+    scheme.filters === 'separate' ? filters * candidates : scheme.filters === 'combined' && filters ? candidates : 0;
   const criticCallsByKind =
     candidates < 2
       ? [{ calls: filterCalls, conversations: 1 }]

@@ -181,7 +181,7 @@ export const RunConfigSchema = z.strictObject({
       selection: SelectionMethodSchema.optional(),
       /** `always` (the paper) or `when-uncertain`. @defaultValue per `selection` (`resolveSelection`) */
       second_order: SecondOrderSchema.optional(),
-      /** `separate` (the paper) or `folded` into the listwise call. @defaultValue per `selection` (`resolveSelection`) */
+      /** `separate` (the paper), `folded` into the listwise call, or `combined` (one call per candidate). @defaultValue per `selection` (`resolveSelection`) */
       filters: FilterModeSchema.optional(),
     })
     .superRefine((critique, context) => {

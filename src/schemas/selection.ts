@@ -26,9 +26,11 @@ export type SecondOrder = z.infer<typeof SecondOrderSchema>;
  * - `separate` (the paper): one call per filter critic per candidate, in order;
  * - `folded`: the listwise call also answers each filter's verdict field for every candidate
  *   (`critique.selection: listwise` only); a majority of the asked orders rejects, and a split vote
- *   on the candidate that would win is settled by that filter critic's own call.
+ *   on the candidate that would win is settled by that filter critic's own call;
+ * - `combined`: one call per candidate answers every filter critic's check
+ *   (`critics/panel/filters.md`); works with every selection method.
  */
-export const FilterModeSchema = z.enum(['separate', 'folded']);
+export const FilterModeSchema = z.enum(['separate', 'folded', 'combined']);
 export type FilterMode = z.infer<typeof FilterModeSchema>;
 
 /** A resolved selection scheme: every choice made. Recorded in each row's lineage (`describeSelection`). */

@@ -13,6 +13,7 @@ import {
 } from '../../src/index.ts';
 import { flagsToConfig } from '../../src/cli/run-options.ts';
 import { loadListwisePanel, LISTWISE_PANEL_LINEAGE_KEY } from '../../src/critique/listwise-panel-prompt.ts';
+import { loadFilterPanel, FILTER_PANEL_LINEAGE_KEY } from '../../src/critique/filter-panel-prompt.ts';
 
 const readLines = async (path: string) =>
   (await readFile(path, 'utf8'))
@@ -125,5 +126,26 @@ describe('selection schemes over the HTTP fixture', () => {
       await backend.dispose();
       await clean.close();
     }
+  });
+
+  it('--filters combined asks one filter panel call per candidate, composes with round robin, and records it', async () => {
+    const config = await base('filters-combined', 'round-robin');
+    const result = await run({ ...config, critique: { ...config.critique, panel: 'combined', filters: 'combined' } });
+    // 3 pairs x 3 candidates: one filter panel call each (no per-critic calls); the contradicting
+    // sample is filtered, so one candidate pair per pair is compared in both orders.
+    expect(result.calls).toEqual({ generator: 3, filter_panel_filters: 9, panel_combined: 6 });
+    const panel = await loadFilterPanel();
+    for (const row of result.rows) {
+      expect(row.lineage.selection).toBe('round-robin; panel combined; second order always; filters combined');
+      expect(row.lineage.critic_hashes[FILTER_PANEL_LINEAGE_KEY]).toBe(panel.promptHash);
+      expect(row.lineage.candidate_index).not.toBe(1);
+    }
+    expect(result.manifest.versions.critic_hashes[FILTER_PANEL_LINEAGE_KEY]).toBe(panel.promptHash);
+    const contradicting = result.candidates.filter((record) => record.candidate_index === 1);
+    expect(contradicting.map((record) => record.filtered_by)).toEqual(['faithfulness', 'faithfulness', 'faithfulness']);
+    expect(contradicting[0].filters.filter((verdict) => verdict.source === 'llm')).toMatchObject([
+      { critic: 'faithfulness', passed: false, confidence: 0.9 },
+      { critic: 'toxicity', passed: true, confidence: 0.9 },
+    ]);
   });
 });

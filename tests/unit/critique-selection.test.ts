@@ -6,6 +6,7 @@ import { loadListwisePanel, parseListwisePanelFile } from '../../src/critique/li
 import { compareCandidates, isUncertainAnswer } from '../../src/critique/compare-candidates.ts';
 import { runKnockout } from '../../src/critique/run-knockout.ts';
 import { isFlagged, isSplit } from '../../src/critique/run-listwise-panel.ts';
+import { parseFilterPanelFile } from '../../src/critique/filter-panel-prompt.ts';
 import { resolveSelection, describeSelection, PAPER_SELECTION } from '../../src/critique/resolve-selection.ts';
 import { RunConfigSchema } from '../../src/schemas/run-config.ts';
 import { ConfigError, InputError } from '../../src/errors.ts';
@@ -360,6 +361,74 @@ describe('critiqueCandidates with listwise selection', () => {
     // Averaged: the candidate shown first in the second order leads by one point.
     const secondFirst = takesShown(listwiseCalls[1])[0];
     expect(result.winnerIndex).toBe(secondFirst === 2 ? 0 : secondFirst);
+  });
+});
+
+describe('combined filters (one filter panel call per candidate)', () => {
+  it('answers every filter check in one call per candidate, before a listwise ranking of the rest', async () => {
+    const critics = await loadCritics();
+    const backend = fakeBackend({
+      filter_panel_filters: (request) => {
+        const flagged = request.messages[1].content.includes('zzbad');
+        return { rationale: 'checked', contradicts: flagged, toxic: false, confidence: 0.7 };
+      },
+      listwise_listwise: listwise((take) => [3, 9, 5, 8][take]),
+    });
+    const result = await critiqueCandidates(
+      { pair, candidates: [candidate(0), candidate(1, ' zzbad'), candidate(2), candidate(3)] },
+      {
+        backend,
+        critics,
+        options,
+        selection: { method: 'listwise', panel: 'combined', second_order: 'when-uncertain', filters: 'combined' },
+      },
+    );
+    const names = backend.calls.map((call) => call.jsonSchema?.name);
+    expect(names.filter((name) => name === 'filter_panel_filters')).toHaveLength(4);
+    expect(names.filter((name) => name?.startsWith('critic_'))).toEqual([]);
+    // The filtered take is not shown to the listwise panel.
+    const shown = backend.calls.filter((call) => call.jsonSchema?.name === 'listwise_listwise').map(takesShown);
+    expect(shown.every((takes) => takes.length === 3 && !takes.includes(1))).toBe(true);
+    expect(result.winnerIndex).toBe(3);
+    expect(result.records[1]).toMatchObject({ status: 'filtered', filtered_by: 'faithfulness' });
+    expect(result.records[0].filters.filter((verdict) => verdict.source === 'llm')).toMatchObject([
+      { critic: 'faithfulness', passed: true, confidence: 0.7 },
+      { critic: 'toxicity', passed: true, confidence: 0.7 },
+    ]);
+    expect(result.selection).toBe('listwise; second order when-uncertain; filters combined');
+    expect(Object.keys(result.promptHashes).sort()).toEqual(['panel/filters', 'panel/listwise']);
+  });
+
+  it('rejects nothing when the panel reply is unusable after the repair (confidence 0)', async () => {
+    const backend = fakeBackend({ filter_panel_filters: () => 'not json', listwise_listwise: listwise(() => 5) });
+    const result = await critiqueCandidates(
+      { pair, candidates: [candidate(0), candidate(1)] },
+      {
+        backend,
+        critics: await loadCritics(),
+        options,
+        selection: { method: 'listwise', panel: 'combined', second_order: 'always', filters: 'combined' },
+      },
+    );
+    expect(result.reasons).toEqual({});
+    expect(result.records[0].filters.filter((verdict) => verdict.source === 'llm')).toMatchObject([
+      { critic: 'faithfulness', passed: true, confidence: 0 },
+      { critic: 'toxicity', passed: true, confidence: 0 },
+    ]);
+    expect(result.records[0].filters.at(-1)!.rationale).toMatch(/^filter panel reply unusable: /);
+  });
+
+  it('names the file and line of an unknown placeholder in the filter panel prompt', () => {
+    const text = [
+      '---',
+      'name: filters',
+      'description: d',
+      '---',
+      '{{checks}} {{reply_format}}',
+      '{{conversation}} {{oops}}',
+    ].join('\n');
+    expect(() => parseFilterPanelFile(text, 'panel/filters.md')).toThrow(InputError);
+    expect(() => parseFilterPanelFile(text, 'panel/filters.md')).toThrow(/\{\{oops\}\}/);
   });
 });
 
