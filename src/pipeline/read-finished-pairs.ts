@@ -38,7 +38,8 @@ export async function readFinishedPairs(
       if (!usable || start === end) return;
       const key = outcomeKeyAt(source, start, end);
       if (!key || key.status === 'failed') usable = false;
-      else done.add(key.iteration, key.pairId);
+      else if (typeof key.pairId === 'string') done.add(key.iteration, key.pairId);
+      else done.addBytes(key.iteration, source, key.pairId.start, key.pairId.end);
     },
     { to: endOffset, stats },
   );
@@ -47,7 +48,9 @@ export async function readFinishedPairs(
 
 /** The key of one outcome line (see `outcomeKeyAt`). */
 export function readOutcomeKey(line: Buffer): OutcomeKey | undefined {
-  return outcomeKeyAt(line, 0, line.length);
+  const key = outcomeKeyAt(line, 0, line.length);
+  if (!key || typeof key.pairId === 'string') return key as OutcomeKey | undefined;
+  return { ...key, pairId: line.toString('utf8', key.pairId.start, key.pairId.end) };
 }
 
 /**
@@ -56,7 +59,11 @@ export function readOutcomeKey(line: Buffer): OutcomeKey | undefined {
  * is read from the line's first bytes without parsing the rest (the usage and counts a checkpoint
  * already holds); a line in any other shape is parsed and validated in full.
  */
-function outcomeKeyAt(source: Buffer, start: number, end: number): OutcomeKey | undefined {
+function outcomeKeyAt(
+  source: Buffer,
+  start: number,
+  end: number,
+): (Omit<OutcomeKey, 'pairId'> & { pairId: string | { start: number; end: number } }) | undefined {
   if (!matchesAt(source, start, end, ITERATION)) return parseOutcomeKey(source, start, end);
   let index = start + ITERATION.length;
   let iteration = 0;
@@ -71,7 +78,8 @@ function outcomeKeyAt(source: Buffer, start: number, end: number): OutcomeKey | 
   const statusStart = idEnd + STATUS.length;
   const status = STATUS_BYTES.find((candidate) => matchesAt(source, statusStart, end, candidate.bytes));
   if (!status) return parseOutcomeKey(source, start, end);
-  return { iteration, pairId: source.toString('utf8', idStart, idEnd), status: status.name };
+  // The id stays bytes (`FinishedPairs.addBytes`): no string per line.
+  return { iteration, pairId: { start: idStart, end: idEnd }, status: status.name };
 }
 
 /** True when `source` holds `expected` at `index`, before `end`. */
