@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PairPlanner } from '../../src/pipeline/pair-planner.ts';
+import { RunConfigSchema } from '../../src/schemas/run-config.ts';
+import type { LlmBackend } from '../../src/llm/llm-backend.ts';
+
+let directory: string;
+beforeAll(() => {
+  directory = mkdtempSync(join(tmpdir(), 'pf-planner-'));
+});
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+/** Planning without contradiction checks sends no request: any call fails the test. */
+const backend: LlmBackend = {
+  kind: 'test',
+  modelFor: () => 'model',
+  complete: async () => {
+    throw new Error('planning called the backend');
+  },
+  dispose: async () => {},
+};
+
+async function openPlanner(dir: string, events: Array<{ event: string; fields: Record<string, unknown> }>) {
+  const config = RunConfigSchema.parse({
+    out: dir,
+    run_id: 'plan',
+    pairs: 2_500,
+    iterations: 2,
+    seed: 5,
+    profiles: { contradiction_check: false },
+  });
+  return PairPlanner.open({ plan: join(dir, 'plan.jsonl'), manifest: join(dir, 'manifest.json') }, config, {
+    backend,
+    models: { generator: 'model', critic: 'model' },
+    emit: (event, fields) => events.push({ event, fields }),
+  });
+}
+
+const planLines = (dir: string) => readFileSync(join(dir, 'plan.jsonl'), 'utf8').trim().split('\n');
+
+describe('PairPlanner', () => {
+  it('plans a large run in chunks appended as they are planned, and a resume plans only the missing chunks', async () => {
+    const fullDir = join(directory, 'full');
+    const events: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    const planner = await openPlanner(fullDir, events);
+    await planner.close();
+    expect(planner.size).toBe(5_000);
+    expect([planner.countOf(1), planner.countOf(2)]).toEqual([2_500, 2_500]);
+    expect(events.filter((entry) => entry.event === 'pairs planned').map((entry) => entry.fields.pairs)).toEqual([
+      2_000, 2_000, 1_000,
+    ]);
+    const lines = planLines(fullDir);
+    expect(new Set(lines.map((line) => (JSON.parse(line) as { pair: { id: string } }).pair.id)).size).toBe(5_000);
+    let streamed = 0;
+    for await (const item of planner.pairsOf(2)) if (item.iteration === 2) streamed++;
+    expect(streamed).toBe(2_500);
+
+    // Planning stopped after the first chunk: the resume plans the other two, the same as before.
+    const resumedDir = join(directory, 'resumed');
+    mkdirSync(resumedDir, { recursive: true });
+    writeFileSync(join(resumedDir, 'plan.jsonl'), `${lines.slice(0, 2_000).join('\n')}\n`);
+    const resumedEvents: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    const resumed = await openPlanner(resumedDir, resumedEvents);
+    await resumed.close();
+    expect(resumedEvents.filter((entry) => entry.event === 'pairs planned').map((entry) => entry.fields.pairs)).toEqual(
+      [2_000, 1_000],
+    );
+    expect(planLines(resumedDir)).toEqual(lines);
+  });
+});
