@@ -214,14 +214,15 @@ export interface RedisCacheSizeMeasurement {
   usedMbKept: number;
 }
 
-const END_OF_RUN_PHASES: EndOfRunPhase[] = ['resume', 'parquet', 'finish', 'end-of-run', 'coordinator'];
+const END_OF_RUN_PHASES: EndOfRunPhase[] = ['resume', 'parquet', 'finish', 'end-of-run', 'coordinator', 'planning'];
 
 /**
  * Size: the parts of a run whose cost could grow with its size, measured directly on synthetic
  * run directories (tests/fixtures/write-large-run-directory.ts: real schemas, ~2.1 KB rows, two
  * ~2.5 KB candidates per pair, a third of the pairs rejected) of each size in `conversations`:
  * resume read-back (`RunState.open`), the Parquet export, the dataset card + report, the whole
- * end of a run, and the coordinator taking every planned pair through as a job; each in a fresh
+ * end of a run, the coordinator taking every planned pair through as a job, and planning as many
+ * pairs afresh; each in a fresh
  * process, peak RSS over RSS at its start.
  */
 export async function measureScaleSizes(
@@ -240,7 +241,12 @@ export async function measureScaleSizes(
     copyFileSync(join(dir, 'plan.jsonl'), join(freshDir, 'plan.jsonl'));
     const phases = {} as Record<EndOfRunPhase, PhaseReading>;
     for (const phase of END_OF_RUN_PHASES) {
-      phases[phase] = await runEndOfRunPhase(phase === 'coordinator' ? freshDir : dir, phase);
+      if (phase === 'planning') {
+        const planningDir = join(options.workDir, `planning-${size}`);
+        mkdirSync(planningDir, { recursive: true });
+        phases[phase] = await runEndOfRunPhase(planningDir, phase, pairs);
+        rmSync(planningDir, { recursive: true, force: true });
+      } else phases[phase] = await runEndOfRunPhase(phase === 'coordinator' ? freshDir : dir, phase);
       options.log(
         `  ${phase}: ${phases[phase].cpuMs.toFixed(0)} ms CPU, ${phases[phase].ms.toFixed(0)} ms wall, +${phases[phase].peakGrowthMb.toFixed(0)} MB peak (load ${currentLoad().toFixed(1)})`,
       );
@@ -317,7 +323,7 @@ export async function measureResumeReadBack(
   };
 }
 
-function runEndOfRunPhase(dir: string, phase: EndOfRunPhase): Promise<PhaseReading> {
+function runEndOfRunPhase(dir: string, phase: EndOfRunPhase, count?: number): Promise<PhaseReading> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -328,6 +334,7 @@ function runEndOfRunPhase(dir: string, phase: EndOfRunPhase): Promise<PhaseReadi
         fileURLToPath(new URL('./end-of-run-process.ts', import.meta.url)),
         dir,
         phase,
+        ...(count === undefined ? [] : [String(count)]),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -9,12 +9,14 @@
  * - `coordinator`: on a directory holding only `plan.jsonl`, what the coordinator holds while a
  *   run's pairs go through it: the planner (`PairPlanner.open`), the run state, and every planned
  *   pair of iteration 1 handed to the in-process executor as a job (512 in flight) and committed
- *   as a rejected outcome at once (no LLM: the jobs' own work happens in workers or the backend).
+ *   as a rejected outcome at once (no LLM: the jobs' own work happens in workers or the backend);
+ * - `planning`: in an empty directory, `PairPlanner.open` plans `[pairs]` pairs (one iteration,
+ *   simple profiles, no contradiction checks: no LLM call), as a fresh run does before any pair.
  * One phase per process, so no phase runs in memory another one left committed. Memory is the
  * peak RSS of the phase (Linux `VmHWM`, reset through `/proc/self/clear_refs` when the phase
  * starts) minus the RSS at its start, after a full GC (run with --expose-gc).
  *
- * Usage: node --expose-gc --import tsx bench/end-of-run-process.ts <run dir> <phase> [iterations]
+ * Usage: node --expose-gc --import tsx bench/end-of-run-process.ts <run dir> <phase> [iterations | pairs (planning)]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,7 +75,32 @@ async function phase(run: () => Promise<void>): Promise<PhaseReading> {
 }
 
 /** Phases measured; `end-of-run` is pool, Parquet and finish together, as a run does them. */
-export type EndOfRunPhase = 'resume' | 'pool' | 'parquet' | 'finish' | 'end-of-run' | 'coordinator';
+export type EndOfRunPhase = 'resume' | 'pool' | 'parquet' | 'finish' | 'end-of-run' | 'coordinator' | 'planning';
+
+/** A fresh run's planning of `pairs` pairs; see the file's comment. */
+async function runPlanning(runDir: string, pairs: number): Promise<{ planned: number }> {
+  const config = RunConfigSchema.parse({
+    out: runDir,
+    run_id: 'scale',
+    pairs,
+    iterations: 1,
+    profiles: { contradiction_check: false },
+  });
+  // Never called: without contradiction checks, planning sends no request.
+  const backend = new OpenAiCompatibleBackend({
+    baseUrl: 'http://127.0.0.1:9/v1',
+    generatorModel: 'unused',
+    criticModel: 'unused',
+  });
+  const planner = await PairPlanner.open(
+    { plan: join(runDir, 'plan.jsonl'), manifest: join(runDir, 'manifest.json') },
+    config,
+    { backend, models: { generator: 'unused', critic: 'unused' }, emit: () => {} },
+  );
+  await planner.close();
+  await backend.dispose();
+  return { planned: planner.size };
+}
 
 /** Every planned pair of iteration 1 through the real planner, run state and in-process executor; see the file's comment. */
 async function runCoordinator(runDir: string): Promise<{ jobs: number; liveHeapMb: number }> {
@@ -174,6 +201,13 @@ async function main(): Promise<void> {
     await state!.close();
   } else if (phaseName === 'finish') {
     reading = await phase(finish);
+  } else if (phaseName === 'planning') {
+    let planning = { planned: 0 };
+    reading = await phase(async () => {
+      planning = await runPlanning(runDir, iterations);
+    });
+    process.stdout.write(`${JSON.stringify({ phase: phaseName, ...planning, ...reading })}\n`);
+    return;
   } else if (phaseName === 'coordinator') {
     let coordinator = { jobs: 0, liveHeapMb: 0 };
     reading = await phase(async () => {

@@ -43,7 +43,7 @@ try {
         (size) => `${size.conversationsFileMb.toFixed(0)} / ${size.candidatesFileMb.toFixed(0)} MB`,
       ),
     );
-    for (const phase of ['resume', 'parquet', 'finish', 'end-of-run', 'coordinator'] as const) {
+    for (const phase of ['resume', 'parquet', 'finish', 'end-of-run', 'coordinator', 'planning'] as const) {
       console.log(row(`${phase}: peak RSS growth`, (size) => `+${size.phases[phase].peakGrowthMb.toFixed(0)} MB`));
       console.log(
         row(
