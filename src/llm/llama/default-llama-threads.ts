@@ -24,8 +24,14 @@ export function defaultLlamaThreads(logicalCpuCount = availableParallelism(), lo
 export const DEFAULT_LLAMA_BATCH_SIZE = 512;
 
 /**
- * Flash attention off. On the shaped default model (bench/RESULTS.md) it was slower on a busy
- * machine (16.5 vs 44.5 prompt tokens/s) and 13% / 8% faster (prompt / generation) in one idle
- * sample: not yet a measured win worth changing the default for.
+ * Flash attention off. It works on CPU with node-llama-cpp 3.22 (the backend's tests pass with it
+ * on, prefix copies and seeded samples included), but on the shaped default model it is no
+ * measured win: one idle sample at 2 threads was 13% / 8% faster (prompt / generation); paired
+ * rounds on the busy 2-core machine (load 4-9, 1,024-token prompt, 32 tokens generated) gave
+ * medians of +16% prompt and -8% generation at 1 thread (4 rounds), -1% / -2% (3 rounds, the
+ * bench's), and at 2 threads prompt 1.0-2.9x (median 2.0x) with generation 0.25-1.35x, lost in
+ * the noise of stalled threads.
+ * Generation is ~3/4 of a pair's time on the embedded defaults, so the net effect is within the
+ * noise either way (bench/RESULTS.md).
  */
 export const DEFAULT_LLAMA_FLASH_ATTENTION = false;
