@@ -42,12 +42,15 @@ export const LOCAL_MODEL_DEFAULTS = {
 export const LOCAL_MODEL_TARGET = 10;
 
 /**
- * Token cap (prompt + reply, all roles) that goes with `LOCAL_MODEL_TARGET`: ~16 pairs of the
- * projected ~6,600 tokens each, i.e. about 10 minutes on the default model on 2 cores. A model
- * that accepts fewer than ~63% of its pairs stops there (exit 3, `budget_exhausted`, with the
- * `--resume … --max-tokens <higher>` line) instead of planning ever more pairs.
+ * Token cap (prompt + reply, all roles) that goes with `LOCAL_MODEL_TARGET`, sized to ~10 minutes on
+ * the default model on 2 cores: ~14 pairs of the projected ~6,250 tokens each at the reference
+ * speeds (`DEFAULT_LOCAL_MODEL_SPEED`), and ~22 pairs of a model whose every pair is rejected at
+ * parsing with both replies at their 450-token cap (~4,100 tokens each, nearly all generated: the
+ * bench's random-weights model). A model that accepts fewer than ~71% of its pairs stops there
+ * (exit 3, `budget_exhausted`, with the `--resume … --max-tokens <higher>` line) instead of
+ * planning ever more pairs.
  */
-export const LOCAL_MODEL_MAX_TOKENS = 110_000;
+export const LOCAL_MODEL_MAX_TOKENS = 90_000;
 
 /**
  * The embedded model's defaults for a merged (flags > env > file) config input: `LOCAL_MODEL_DEFAULTS`,
