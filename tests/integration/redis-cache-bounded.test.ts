@@ -86,6 +86,8 @@ describe.skipIf(redisMissing)('a BullMQ run with the cache on', () => {
     const prefix = 'bounded';
     const config = RunConfigSchema.parse({
       candidates: 2,
+      // Both listwise orders every time: 3 cached replies per pair (the default asks the second only when unclear).
+      critique: { second_order: 'always' },
       llm: { base_url: fixture.baseUrl, provider: 'openai', max_retries: 0 },
     });
     const critics = (await loadCritics()).filter((critic) => ['toxicity', 'coherency'].includes(critic.name));
