@@ -42,7 +42,12 @@ export class InProcessExecutor implements Executor {
         }
       }
     };
-    await Promise.all(Array.from({ length: this.concurrency }, lane));
+    try {
+      await Promise.all(Array.from({ length: this.concurrency }, lane));
+    } finally {
+      // Closes the source (e.g. the plan file it streams) when the wave stops before its end.
+      await pending.return?.();
+    }
   }
 
   async close() {}

@@ -32,12 +32,16 @@ const outcomeOf = (pairJob: PairJob): PairOutcome => ({
 
 /** A lazy job source that counts the jobs taken from it and not reported yet. */
 function countingSource(count: number) {
-  const counters = { yielded: 0, reported: 0, mostOutstanding: 0 };
+  const counters = { yielded: 0, reported: 0, mostOutstanding: 0, closed: false };
   async function* jobs(): AsyncGenerator<PairJob> {
-    for (let index = 0; index < count; index++) {
-      counters.yielded++;
-      counters.mostOutstanding = Math.max(counters.mostOutstanding, counters.yielded - counters.reported);
-      yield job(index);
+    try {
+      for (let index = 0; index < count; index++) {
+        counters.yielded++;
+        counters.mostOutstanding = Math.max(counters.mostOutstanding, counters.yielded - counters.reported);
+        yield job(index);
+      }
+    } finally {
+      counters.closed = true;
     }
   }
   return { counters, jobs: jobs() };
@@ -59,7 +63,7 @@ describe('InProcessExecutor', () => {
     expect(counters.mostOutstanding).toBeLessThanOrEqual(4);
   });
 
-  it('starts nothing more once the signal aborts or a job fails', async () => {
+  it('starts nothing more once the signal aborts or a job fails, and closes the source', async () => {
     const aborted = countingSource(100);
     const controller = new AbortController();
     let ran = 0;
@@ -69,6 +73,8 @@ describe('InProcessExecutor', () => {
     }, 2).run(aborted.jobs, async () => {}, controller.signal);
     expect(ran).toBeLessThanOrEqual(11);
     expect(aborted.counters.yielded).toBeLessThanOrEqual(12);
+    // The source (in a run, a stream of plan.jsonl) is closed, not left open at a yield.
+    expect(aborted.counters.closed).toBe(true);
 
     const failing = countingSource(100);
     let started = 0;
