@@ -7,6 +7,7 @@
  *   npm run bench -- --only efficiency,economy   a subset (efficiency, hangs, scale, economy)
  *   npm run bench -- --cpu-prof DIR    also write V8 CPU profiles of coordinators and workers
  *   npm run bench -- --no-write        never touch RESULTS.md
+ *   npm run bench -- --only scale --scale-conversations 200000   the scale run at another size (RESULTS.md untouched)
  *
  * Needs `redis-server` on PATH (BullMQ runs) and Linux (/proc, for the workers' CPU and memory).
  * Benchmarks never run in `npm test`; tests never assert times.
@@ -37,6 +38,8 @@ interface BenchArgs {
   only: BenchmarkName[];
   cpuProfileDir?: string;
   write: boolean;
+  /** `--scale-conversations N`: the scale run's size (growth read at N/10 and N); RESULTS.md untouched. */
+  scaleConversations?: number;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
@@ -51,7 +54,13 @@ function parseArgs(argv: string[]): BenchArgs {
     if (arg === '--quick') args.quick = true;
     else if (arg === '--no-write') args.write = false;
     else if (arg === '--cpu-prof') args.cpuProfileDir = resolve(value());
-    else if (arg === '--only') {
+    else if (arg === '--scale-conversations') {
+      const conversations = Number(value());
+      if (!Number.isInteger(conversations) || conversations < 1000)
+        throw new Error('--scale-conversations needs a whole number of at least 1000');
+      args.scaleConversations = conversations;
+      args.write = false;
+    } else if (arg === '--only') {
       const names = value().split(',');
       const unknown = names.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
       if (unknown.length)
@@ -329,7 +338,15 @@ function economyRows(economy: EconomyMeasurement): BenchRow[] {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const scenario: BenchScenario = args.quick ? QUICK_SCENARIO : FULL_SCENARIO;
+  const chosen: BenchScenario = args.quick ? QUICK_SCENARIO : FULL_SCENARIO;
+  const conversations = args.scaleConversations;
+  const scenario: BenchScenario =
+    conversations === undefined
+      ? chosen
+      : {
+          ...chosen,
+          scale: { ...chosen.scale, conversations, checkpoints: [Math.round(conversations / 10), conversations] },
+        };
   judgeTargets = !args.quick;
   const machine = describeMachine();
   const started = Date.now();
