@@ -1,17 +1,17 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CandidateRecordSchema, type CandidateRecord } from '../schemas/candidate-record.ts';
 import { DatasetRowSchema, type DatasetRow } from '../schemas/dataset-row.ts';
 import { hashText } from '../util/hash-text.ts';
 import { EvaluationResultSchema, type EvaluationResult } from '../schemas/evaluation-result-schema.ts';
-import { readJsonlLines } from '../output/read-jsonl-lines.ts';
 import { PlanLineViewSchema } from '../schemas/plan-line-view.ts';
 import { LowestHashSelection } from './lowest-hash-selection.ts';
 import { SelectionSample } from './selection-sample.ts';
 import type { EvaluatedConversation } from './compute-dataset-statistics.ts';
 import { RunManifestViewSchema, type RunManifestView } from '../schemas/run-manifest-view-schema.ts';
+import { readJsonOrWarn } from './read-json-or-warn.ts';
+import { readJsonlOrWarn } from './read-jsonl-or-warn.ts';
 
 /** What the tally pass needs of a candidate record (validating whole records twice was most of the report's cost). */
 /** What the counting pass needs of a row (turns only counted): rows the report keeps are validated in full. */
@@ -117,16 +117,16 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
   const file = (name: string) => join(runDir, name);
   const sampleSize = options.sampleSize ?? 60;
 
-  const manifest = await readJsonFile(file('manifest.json'), warnings, (value) => {
+  const manifest = await readJsonOrWarn(file('manifest.json'), warnings, (value) => {
     const parsed = RunManifestViewSchema.safeParse(value);
     return parsed.success ? parsed.data : null;
   });
-  const config = await readJsonFile(file('config.json'), warnings, (value) =>
+  const config = await readJsonOrWarn(file('config.json'), warnings, (value) =>
     value && typeof value === 'object' ? (value as Record<string, unknown>) : null,
   );
   let evaluation = options.evaluation ?? null;
   if (!evaluation && existsSync(file('evaluation.json'))) {
-    evaluation = await readJsonFile(file('evaluation.json'), warnings, (value) => {
+    evaluation = await readJsonOrWarn(file('evaluation.json'), warnings, (value) => {
       const parsed = EvaluationResultSchema.safeParse(value);
       return parsed.success ? parsed.data : null;
     });
@@ -152,7 +152,7 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
     current = undefined;
   };
   let badCandidates = 0;
-  await readLenient(file('candidates.jsonl'), warnings, (value) => {
+  await readJsonlOrWarn(file('candidates.jsonl'), warnings, (value) => {
     const parsed = CandidateTallySchema.safeParse(value);
     if (!parsed.success) {
       badCandidates++;
@@ -182,7 +182,7 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
     chosen.map((pair) => [pairKey(pair.iteration, pair.pair_id), []]),
   );
   if (chosen.length > 0) {
-    await readLenient(file('candidates.jsonl'), [], (value) => {
+    await readJsonlOrWarn(file('candidates.jsonl'), [], (value) => {
       // Only the sampled pairs' candidates are validated in full.
       const raw = value as { iteration?: unknown; pair_id?: unknown } | null;
       if (typeof raw?.iteration !== 'number' || typeof raw.pair_id !== 'string') return;
@@ -205,7 +205,7 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
   // Runs without candidates.jsonl still show their accepted conversations.
   const rowPairs = new LowestHashSelection<DatasetRow>(pairCount === 0 ? sampleSize : 0);
   let badShownRows = 0;
-  await readLenient(file('conversations.jsonl'), warnings, (value, line) => {
+  await readJsonlOrWarn(file('conversations.jsonl'), warnings, (value, line) => {
     const counted = RowTallySchema.safeParse(value);
     if (!counted.success) {
       warnings.push(`conversations.jsonl:${line}: not a dataset row, skipped`);
@@ -238,7 +238,7 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
     warnings.push(`conversations.jsonl: ${badShownRows} row(s) are not valid dataset rows, not shown`);
   const selection = new SelectionSample(rows.count, options.statisticsSampleSize ?? 10_000, STATISTICS_SAMPLE_SEED);
   if (rows.count > 0) {
-    await readLenient(file('conversations.jsonl'), [], (value) => {
+    await readJsonlOrWarn(file('conversations.jsonl'), [], (value) => {
       if (!RowTallySchema.safeParse(value).success || !selection.take()) return;
       const parsed = DatasetRowSchema.safeParse(value);
       if (!parsed.success) return;
@@ -248,7 +248,7 @@ export async function readRunReportData(runDir: string, options: ReadRunReportOp
   }
   const planPersonas = new Map<string, { user1: string[]; user2: string[] }>();
   if (chosen.some((pair) => !rowsByKey.has(pairKey(pair.iteration, pair.pair_id))) && existsSync(file('plan.jsonl'))) {
-    await readLenient(file('plan.jsonl'), [], (value) => {
+    await readJsonlOrWarn(file('plan.jsonl'), [], (value) => {
       const parsed = PlanLineViewSchema.safeParse(value);
       if (!parsed.success) return;
       const key = pairKey(parsed.data.iteration, parsed.data.pair.id);
@@ -319,33 +319,4 @@ function alternate<T>(accepted: T[], rejected: T[], size: number): T[] {
     chosen.push(takeAccepted ? accepted[nextAccepted++] : rejected[nextRejected++]);
   }
   return chosen;
-}
-
-async function readJsonFile<T>(
-  path: string,
-  warnings: string[],
-  accept: (value: unknown) => T | null,
-): Promise<T | null> {
-  if (!existsSync(path)) return null;
-  try {
-    const value = accept(JSON.parse(await readFile(path, 'utf8')));
-    if (value === null) warnings.push(`${path}: unexpected content (another persona-forge version?), not shown`);
-    return value;
-  } catch (error) {
-    warnings.push(`${path}: cannot read (${(error as Error).message})`);
-    return null;
-  }
-}
-
-async function readLenient(
-  path: string,
-  warnings: string[],
-  onRecord: (value: unknown, line: number) => void,
-): Promise<void> {
-  if (!existsSync(path)) return;
-  try {
-    await readJsonlLines(path, onRecord, { tolerateTornTail: true });
-  } catch (error) {
-    warnings.push(`${path}: ${(error as Error).message}; the rest of the file is not shown`);
-  }
 }

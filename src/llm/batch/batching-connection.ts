@@ -1,80 +1,27 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toFile } from 'openai';
 import { LlmError } from '../../errors.ts';
-import { BatchStateLineSchema, type BatchStateLine } from '../../schemas/batch-state.ts';
-import type { OpenAiConnection, OpenAiReply } from '../openai/openai-connection.ts';
+import type { BatchStateLine } from '../../schemas/batch-state.ts';
+import type { OpenAiReply } from '../openai/openai-connection.ts';
 import { isRetryableStatus, mapOpenAiError } from '../openai/map-openai-error.ts';
+import { countRequestsByStage } from './count-requests-by-stage.ts';
+import { readBatchStateLines, type Upload } from './read-batch-state-lines.ts';
+import { readBatchResultLines, type ResultLine } from './read-batch-result-lines.ts';
+import {
+  MAX_BATCH_FILE_BYTES,
+  type BatchCounts,
+  type BatchingConnectionOptions,
+} from './batching-connection-options.ts';
 
-/** Progress of one batch, reported on every poll. */
-export interface BatchProgress {
-  batchId: string;
-  status: string;
-  /** Requests in the batch, done so far and failed so far (as the Batch API counts them). */
-  total: number;
-  completed: number;
-  failed: number;
-  /** True when this process found the batch in `batches.jsonl` rather than submitting it. */
-  reattached: boolean;
-}
-
-export interface BatchingConnectionOptions {
-  /** The endpoint (its SDK client uploads files and creates, polls and downloads batches). */
-  connection: OpenAiConnection;
-  /** `<run dir>/batches.jsonl`: batch ids and custom ids, appended as they change. */
-  stateFile: string;
-  /** Requests arriving within this window of each other go into one batch. @defaultValue 2000 */
-  quietWindowMs?: number;
-  /**
-   * Most requests in one batch; more waiting at once are split over several batches (the OpenAI
-   * Batch API takes 50,000 requests and 200 MB per input file; batches are also split at 190 MB).
-   * @defaultValue 50000
-   */
-  maxRequestsPerBatch?: number;
-  /** Time between two polls of a pending batch. @defaultValue 30000 */
-  pollIntervalMs?: number;
-  /** Called after each poll. */
-  onProgress?: (progress: BatchProgress) => void;
-  /**
-   * The run's stop signal (Ctrl-C): once aborted, nothing more is submitted and every request
-   * waiting for a batch rejects at once (not retryable), instead of the run waiting up to 24 h for
-   * batches in flight; those keep running at the provider and a `--resume` re-attaches to them.
-   * @defaultValue none
-   */
-  signal?: AbortSignal;
-}
-
-/** Counters of one process, for the run summary and tests. */
-export interface BatchCounts {
-  batchesSubmitted: number;
-  batchesReattached: number;
-  requestsSubmitted: number;
-  requestsFailed: number;
-}
-
-interface ResultLine {
-  custom_id: string;
-  response?: { status_code: number; request_id?: string; body: unknown } | null;
-  error?: { code?: string; message?: string } | null;
-}
-
-interface Upload {
-  inputFileId: string;
-  customIds: string[];
-  requestsByStage: Record<string, number> | undefined;
-  /** When the `uploaded` line was written (ISO 8601). */
-  at: string;
-}
+export type { BatchCounts, BatchingConnectionOptions, BatchProgress } from './batching-connection-options.ts';
 
 interface Waiter {
   resolve: (reply: OpenAiReply & { batched: true }) => void;
   reject: (error: unknown) => void;
 }
-
-/** Input file size at which a batch is split (the OpenAI Batch API takes up to 200 MB). */
-const MAX_BATCH_FILE_BYTES = 190 * 1024 * 1024;
 
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
@@ -164,22 +111,14 @@ export class BatchingConnection {
   }
 
   private async loadState(): Promise<void> {
-    const text = await readFile(this.options.stateFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '';
-      throw error;
-    });
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      // A line torn by a crash is skipped: a batch's `submitted` line is complete before its requests wait on it.
-      const parsed = BatchStateLineSchema.safeParse(parseJsonOrUndefined(line));
-      if (!parsed.success) continue;
-      const { batch_id: batchId, status, custom_ids: customIds = [], input_file_id: inputFileId } = parsed.data;
+    for (const line of await readBatchStateLines(this.options.stateFile)) {
+      const { batch_id: batchId, status, custom_ids: customIds = [], input_file_id: inputFileId } = line;
       if (status === 'uploaded' && inputFileId) {
-        const upload = { inputFileId, customIds, requestsByStage: parsed.data.requests_by_stage, at: parsed.data.at };
+        const upload = { inputFileId, customIds, requestsByStage: line.requests_by_stage, at: line.at };
         for (const customId of customIds) this.uploadedIn.set(customId, upload);
       }
       if (batchId) for (const customId of customIds) this.batchOf.set(customId, batchId);
-      for (const customId of parsed.data.failed_custom_ids ?? []) this.failed.add(customId);
+      for (const customId of line.failed_custom_ids ?? []) this.failed.add(customId);
     }
   }
 
@@ -230,7 +169,7 @@ export class BatchingConnection {
         purpose: 'batch',
       });
       const customIds = entries.map(([customId]) => customId);
-      const requestsByStage = countByStage(entries.map(([, entry]) => entry.body));
+      const requestsByStage = countRequestsByStage(entries.map(([, entry]) => entry.body));
       // Before the batch exists: a crash before its `submitted` line finds it again by this file.
       await this.record({
         status: 'uploaded',
@@ -361,16 +300,7 @@ export class BatchingConnection {
       const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
       this.options.onProgress?.({ batchId, status: batch.status, ...counts, reattached });
       if (TERMINAL.has(batch.status)) {
-        const lines = new Map<string, ResultLine>();
-        for (const fileId of [batch.output_file_id, batch.error_file_id]) {
-          if (!fileId) continue;
-          const text = await (await client.files.content(fileId)).text();
-          for (const raw of text.split('\n')) {
-            if (!raw.trim()) continue;
-            const line = JSON.parse(raw) as ResultLine;
-            lines.set(line.custom_id, line);
-          }
-        }
+        const lines = await readBatchResultLines(client, [batch.output_file_id, batch.error_file_id]);
         await this.record({
           batch_id: batchId,
           status: batch.status,
@@ -382,28 +312,6 @@ export class BatchingConnection {
       }
       await sleep(this.pollIntervalMs, undefined, { signal: this.stopping.signal }).catch(() => {});
     }
-  }
-}
-
-/**
- * Requests by stage, named by the reply schema they ask for (`contradiction_checks`,
- * `listwise_ranking`, …); `text` for requests without one (the generator's conversations).
- */
-function countByStage(bodies: unknown[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const body of bodies) {
-    const format = (body as { response_format?: { type?: string; json_schema?: { name?: string } } }).response_format;
-    const stage = format?.json_schema?.name ?? format?.type ?? 'text';
-    counts[stage] = (counts[stage] ?? 0) + 1;
-  }
-  return counts;
-}
-
-function parseJsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { BatchStateLineSchema, type BatchSummary } from '../../schemas/batch-state.ts';
+import type { BatchSummary } from '../../schemas/batch-state.ts';
 import type { PriceTable } from '../../schemas/price-table.ts';
 import type { UsageByRole } from '../../schemas/usage.ts';
 import { computeRoleCost } from '../compute-cost.ts';
+import { readBatchStateLines } from './read-batch-state-lines.ts';
 
 /**
  * The manifest's `batches`: batches, requests (by stage), failed requests and re-attachments
@@ -14,10 +14,6 @@ export async function summarizeBatches(
   stateFile: string,
   pricing: { prices: PriceTable; models: { generator: string; critic: string }; usage: UsageByRole },
 ): Promise<BatchSummary> {
-  const text = await readFile(stateFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return '';
-    throw error;
-  });
   const summary: BatchSummary = {
     batches: 0,
     requests: 0,
@@ -26,16 +22,7 @@ export async function summarizeBatches(
     reattached: 0,
     cost_without_batch_usd: computeRoleCost(pricing.prices, pricing.models, withoutBatchTokens(pricing.usage)),
   };
-  for (const raw of text.split('\n')) {
-    if (!raw.trim()) continue;
-    let parsed;
-    try {
-      parsed = BatchStateLineSchema.safeParse(JSON.parse(raw));
-    } catch {
-      continue;
-    }
-    if (!parsed.success) continue;
-    const line = parsed.data;
+  for (const line of await readBatchStateLines(stateFile)) {
     if (line.status === 'submitted') {
       summary.batches += 1;
       summary.requests += line.custom_ids?.length ?? 0;
