@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readFrontmatterFile } from '../util/read-frontmatter-file.ts';
 import { CombinedPanelFrontmatterSchema, type CombinedPanel } from '../schemas/combined-panel.ts';
 import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
 import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
+import { loadPanelFileOnce } from './load-panel-file-once.ts';
 
 /**
  * Placeholders the combined panel prompt may use. Any other `{{name}}` is a load error.
@@ -95,23 +95,14 @@ export function parsePanelFile(text: string, displayPath: string, allowed: Panel
   return { ...frontmatter.data, prompt, promptHash: hashText(text), sourcePath: displayPath };
 }
 
-const loaded = new Map<string, Promise<CombinedPanel>>();
-
 /**
  * Reads and checks the combined panel prompt, once per path and process (workers load it lazily
  * from the installed package, so the file is read once, not per job).
  */
 export function loadCombinedPanel(path = defaultCombinedPanelPath()): Promise<CombinedPanel> {
-  let panel = loaded.get(path);
-  if (!panel) {
-    panel = readFile(path, 'utf8').then(
-      (text) => parseCombinedPanelFile(text, path),
-      () => {
-        throw new InputError('cannot read the combined panel prompt (critique.panel: combined)', path);
-      },
-    );
-    loaded.set(path, panel);
-    panel.catch(() => loaded.delete(path));
-  }
-  return panel;
+  return loadPanelFileOnce(
+    path,
+    parseCombinedPanelFile,
+    'cannot read the combined panel prompt (critique.panel: combined)',
+  );
 }

@@ -1,15 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { readFile } from 'node:fs/promises';
 import type { CriticDefinition } from '../schemas/critic.ts';
 import type { CombinedPanel } from '../schemas/combined-panel.ts';
 import type { Turn } from '../schemas/turn.ts';
 import type { ChatMessage, CompletionRequest } from '../llm/llm-backend.ts';
-import { InputError } from '../errors.ts';
 import { renderPersona } from '../util/render-persona.ts';
 import { renderConversation } from '../util/render-conversation.ts';
 import type { CriticCallOptions } from './build-critic-request.ts';
 import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
 import { parsePanelFile } from './combined-panel-file.ts';
+import { loadPanelFileOnce } from './load-panel-file-once.ts';
 
 /**
  * Placeholders the filter panel prompt may use. Any other `{{name}}` is a load error.
@@ -45,22 +44,13 @@ export function parseFilterPanelFile(text: string, displayPath: string): Combine
   });
 }
 
-const loaded = new Map<string, Promise<CombinedPanel>>();
-
 /** Reads and checks the filter panel prompt, once per path and process. */
 export function loadFilterPanel(path = defaultFilterPanelPath()): Promise<CombinedPanel> {
-  let panel = loaded.get(path);
-  if (!panel) {
-    panel = readFile(path, 'utf8').then(
-      (text) => parseFilterPanelFile(text, path),
-      () => {
-        throw new InputError('cannot read the filter panel prompt (critique.filters: combined)', path);
-      },
-    );
-    loaded.set(path, panel);
-    panel.catch(() => loaded.delete(path));
-  }
-  return panel;
+  return loadPanelFileOnce(
+    path,
+    parseFilterPanelFile,
+    'cannot read the filter panel prompt (critique.filters: combined)',
+  );
 }
 
 /** A filter critic as the panel asks it. */

@@ -1,16 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { readFile } from 'node:fs/promises';
 import type { CriticDefinition } from '../schemas/critic.ts';
 import type { CombinedPanel } from '../schemas/combined-panel.ts';
 import type { Turn } from '../schemas/turn.ts';
 import type { ChatMessage, CompletionRequest } from '../llm/llm-backend.ts';
-import { InputError } from '../errors.ts';
 import { renderPersona } from '../util/render-persona.ts';
 import { renderConversation } from '../util/render-conversation.ts';
 import type { CriticCallOptions } from './build-critic-request.ts';
 import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
 import { parsePanelFile } from './combined-panel-file.ts';
 import { renderPanelDimensions, type PanelDimension } from './combined-panel-prompt.ts';
+import { loadPanelFileOnce } from './load-panel-file-once.ts';
 
 /**
  * Placeholders the listwise panel prompt may use. Any other `{{name}}` is a load error.
@@ -48,22 +47,13 @@ export function parseListwisePanelFile(text: string, displayPath: string): Combi
   });
 }
 
-const loaded = new Map<string, Promise<CombinedPanel>>();
-
 /** Reads and checks the listwise panel prompt, once per path and process. */
 export function loadListwisePanel(path = defaultListwisePanelPath()): Promise<CombinedPanel> {
-  let panel = loaded.get(path);
-  if (!panel) {
-    panel = readFile(path, 'utf8').then(
-      (text) => parseListwisePanelFile(text, path),
-      () => {
-        throw new InputError('cannot read the listwise panel prompt (critique.selection: listwise)', path);
-      },
-    );
-    loaded.set(path, panel);
-    panel.catch(() => loaded.delete(path));
-  }
-  return panel;
+  return loadPanelFileOnce(
+    path,
+    parseListwisePanelFile,
+    'cannot read the listwise panel prompt (critique.selection: listwise)',
+  );
 }
 
 /** A filter critic folded into the listwise call: its name, description and boolean verdict field. */
