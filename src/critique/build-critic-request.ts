@@ -57,9 +57,14 @@ export function buildCriticRequest(
   context: CriticPromptContext,
   options: CriticCallOptions,
 ): CompletionRequest {
+  return criticRequest(buildCriticMessages(critic, context), options);
+}
+
+/** A request of role `critic` with the critic sampling settings: every critic and panel call is one. */
+export function criticRequest(messages: ChatMessage[], options: CriticCallOptions): CompletionRequest {
   const request: CompletionRequest = {
     role: 'critic',
-    messages: buildCriticMessages(critic, context),
+    messages,
     temperature: options.temperature,
     maxOutputTokens: options.maxOutputTokens,
   };

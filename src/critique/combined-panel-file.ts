@@ -3,7 +3,7 @@ import { readFrontmatterFile } from '../util/read-frontmatter-file.ts';
 import { CombinedPanelFrontmatterSchema, type CombinedPanel } from '../schemas/combined-panel.ts';
 import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
-import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
+import { PLACEHOLDER_PATTERN } from './fill-placeholders.ts';
 import { loadPanelFileOnce } from './load-panel-file-once.ts';
 
 /**

@@ -3,8 +3,9 @@ import type { CombinedPanel } from '../schemas/combined-panel.ts';
 import type { Turn } from '../schemas/turn.ts';
 import type { ChatMessage, CompletionRequest } from '../llm/llm-backend.ts';
 import { renderPersona } from '../util/render-persona.ts';
-import type { CriticCallOptions } from './build-critic-request.ts';
-import { PLACEHOLDER_PATTERN, renderConversationBlock } from './render-critic-prompt.ts';
+import { criticRequest, type CriticCallOptions } from './build-critic-request.ts';
+import { renderConversationBlock } from './render-critic-prompt.ts';
+import { fillPlaceholders } from './fill-placeholders.ts';
 
 /** A pairwise critic as a dimension of the combined panel: its name and description. */
 export type PanelDimension = Pick<CriticDefinition, 'name' | 'description'>;
@@ -64,11 +65,7 @@ export function renderCombinedPanelPrompt(
     conversation_a: renderConversationBlock(context.turnsA, 'A'),
     conversation_b: renderConversationBlock(context.turnsB, 'B'),
   };
-  return panel.prompt.replace(PLACEHOLDER_PATTERN, (_match, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`panel "${panel.name}": unknown placeholder {{${name}}}`);
-    return value;
-  });
+  return fillPlaceholders(panel.prompt, values, `panel "${panel.name}"`);
 }
 
 /** The messages of one panel call: the system message, then the rendered prompt. */
@@ -90,12 +87,5 @@ export function buildCombinedPanelRequest(
   context: CombinedPanelContext,
   options: CriticCallOptions,
 ): CompletionRequest {
-  const request: CompletionRequest = {
-    role: 'critic',
-    messages: buildCombinedPanelMessages(panel, dimensions, context),
-    temperature: options.temperature,
-    maxOutputTokens: options.maxOutputTokens,
-  };
-  if (options.seed !== undefined) request.seed = options.seed;
-  return request;
+  return criticRequest(buildCombinedPanelMessages(panel, dimensions, context), options);
 }

@@ -5,8 +5,8 @@ import type { Turn } from '../schemas/turn.ts';
 import type { ChatMessage, CompletionRequest } from '../llm/llm-backend.ts';
 import { renderPersona } from '../util/render-persona.ts';
 import { renderConversation } from '../util/render-conversation.ts';
-import type { CriticCallOptions } from './build-critic-request.ts';
-import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
+import { criticRequest, type CriticCallOptions } from './build-critic-request.ts';
+import { fillPlaceholders } from './fill-placeholders.ts';
 import { parsePanelFile } from './combined-panel-file.ts';
 import { loadPanelFileOnce } from './load-panel-file-once.ts';
 
@@ -75,11 +75,7 @@ export function renderFilterPanelPrompt(
     user2_persona: renderPersona(context.user2Persona),
     conversation: `<conversation>\n${renderConversation(context.turns)}\n</conversation>`,
   };
-  return panel.prompt.replace(PLACEHOLDER_PATTERN, (_match, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`panel "${panel.name}": unknown placeholder {{${name}}}`);
-    return value;
-  });
+  return fillPlaceholders(panel.prompt, values, `panel "${panel.name}"`);
 }
 
 /** A complete filter panel request (role `critic`); `completeStructured` adds the schema. */
@@ -99,12 +95,5 @@ export function buildFilterPanelRequest(
     },
     { role: 'user', content: renderFilterPanelPrompt(panel, checks, context) },
   ];
-  const request: CompletionRequest = {
-    role: 'critic',
-    messages,
-    temperature: options.temperature,
-    maxOutputTokens: options.maxOutputTokens,
-  };
-  if (options.seed !== undefined) request.seed = options.seed;
-  return request;
+  return criticRequest(messages, options);
 }

@@ -5,8 +5,8 @@ import type { Turn } from '../schemas/turn.ts';
 import type { ChatMessage, CompletionRequest } from '../llm/llm-backend.ts';
 import { renderPersona } from '../util/render-persona.ts';
 import { renderConversation } from '../util/render-conversation.ts';
-import type { CriticCallOptions } from './build-critic-request.ts';
-import { PLACEHOLDER_PATTERN } from './render-critic-prompt.ts';
+import { criticRequest, type CriticCallOptions } from './build-critic-request.ts';
+import { fillPlaceholders } from './fill-placeholders.ts';
 import { parsePanelFile } from './combined-panel-file.ts';
 import { renderPanelDimensions, type PanelDimension } from './combined-panel-prompt.ts';
 import { loadPanelFileOnce } from './load-panel-file-once.ts';
@@ -124,11 +124,7 @@ export function renderListwisePrompt(
       .map((turns, position) => `<conversation id="${position + 1}">\n${renderConversation(turns)}\n</conversation>`)
       .join('\n\n'),
   };
-  return panel.prompt.replace(PLACEHOLDER_PATTERN, (_match, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`panel "${panel.name}": unknown placeholder {{${name}}}`);
-    return value;
-  });
+  return fillPlaceholders(panel.prompt, values, `panel "${panel.name}"`);
 }
 
 /** A complete listwise request (role `critic`); `completeStructured` adds the schema. */
@@ -143,12 +139,5 @@ export function buildListwiseRequest(
     { role: 'system', content: listwiseSystemMessage(dimensions, checks) },
     { role: 'user', content: renderListwisePrompt(panel, dimensions, checks, context) },
   ];
-  const request: CompletionRequest = {
-    role: 'critic',
-    messages,
-    temperature: options.temperature,
-    maxOutputTokens: options.maxOutputTokens,
-  };
-  if (options.seed !== undefined) request.seed = options.seed;
-  return request;
+  return criticRequest(messages, options);
 }

@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import { CriticFrontmatterSchema, type CriticDefinition } from '../schemas/critic.ts';
 import { InputError } from '../errors.ts';
 import { hashText } from '../util/hash-text.ts';
-import { CRITIC_PLACEHOLDERS, PLACEHOLDER_PATTERN, REQUIRED_CRITIC_PLACEHOLDERS } from './render-critic-prompt.ts';
+import { CRITIC_PLACEHOLDERS, REQUIRED_CRITIC_PLACEHOLDERS } from './render-critic-prompt.ts';
+import { PLACEHOLDER_PATTERN } from './fill-placeholders.ts';
 
 /** A file that only switches a critic off (`enabled: false`); its other fields are not checked. */
 export interface DisabledCritic {

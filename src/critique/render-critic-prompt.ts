@@ -2,6 +2,7 @@ import type { CriticDefinition } from '../schemas/critic.ts';
 import type { Turn } from '../schemas/turn.ts';
 import { renderConversation } from '../util/render-conversation.ts';
 import { renderPersona } from '../util/render-persona.ts';
+import { fillPlaceholders } from './fill-placeholders.ts';
 
 type CriticKind = CriticDefinition['kind'];
 
@@ -22,9 +23,6 @@ export const REQUIRED_CRITIC_PLACEHOLDERS: Record<CriticKind, readonly string[]>
   filter: ['conversation'],
   pairwise: ['conversation_a', 'conversation_b'],
 };
-
-/** `{{name}}`, with optional spaces inside the braces. Group 1 is the name. */
-export const PLACEHOLDER_PATTERN = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
 /** What a filter critic sees: one conversation. */
 export interface FilterPromptContext {
@@ -90,9 +88,5 @@ export function renderCriticPrompt(
     values.conversation_a = renderConversationBlock(context.turnsA, 'A');
     values.conversation_b = renderConversationBlock(context.turnsB, 'B');
   }
-  return critic.prompt.replace(PLACEHOLDER_PATTERN, (_match, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`critic "${critic.name}": unknown placeholder {{${name}}}`);
-    return value;
-  });
+  return fillPlaceholders(critic.prompt, values, `critic "${critic.name}"`);
 }
