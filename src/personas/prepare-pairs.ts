@@ -11,7 +11,7 @@ import type { Profile } from '../schemas/profile.ts';
 import type { Random } from '../util/create-random.ts';
 import { buildConsistentProfiles, type ProfileCheck } from './build-consistent-profiles.ts';
 import { buildCoverageReport } from './coverage-report.ts';
-import { createLlmContradictionCheck } from './create-llm-contradiction-check.ts';
+import { createBatchedContradictionCheck, DEFAULT_CONTRADICTION_BATCH } from './create-batched-contradiction-check.ts';
 import { createLlmNegationCheck } from './create-llm-negation-check.ts';
 import { clusterAgglomerative } from './expansion/cluster-agglomerative.ts';
 import { fileStem } from './importers/build-seed-record.ts';
@@ -30,6 +30,11 @@ export interface PreparePairsInput extends PersonasConfig {
   critic_max_output_tokens?: number;
   /** Sampling seed sent with the check requests. */
   seed?: number;
+  /**
+   * Most contradiction checks asked in one call (`profiles.contradiction_batch`); profiles are built
+   * at least this many at a time so their checks go out together. @defaultValue 8
+   */
+  contradiction_batch?: number;
   /**
    * Build every profile of the pool at once (batch mode, `--batch`: the checks of each step of
    * all profiles go out together, as one Batch API batch) instead of 4 at a time. @defaultValue false
@@ -120,8 +125,18 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
     maxOutputTokens: config.critic_max_output_tokens ?? 400,
     seed: config.seed ?? 0,
   };
+  const checksPerCall = config.contradiction_batch ?? DEFAULT_CONTRADICTION_BATCH;
+  // Candidates rejected because a check's reply stayed unusable or could not fit the model's
+  // context (counted, never fatal).
+  const unusable = { unusable_contradiction_check: 0, contradiction_check_over_context: 0 };
   const checkContradiction = config.consistency_check
-    ? (deps.checkContradiction ?? createLlmContradictionCheck(deps.backend, checkOptions))
+    ? (deps.checkContradiction ??
+      createBatchedContradictionCheck(deps.backend, {
+        ...checkOptions,
+        maxBatch: checksPerCall,
+        onUnusableReply: () => void unusable.unusable_contradiction_check++,
+        onOverContext: () => void unusable.contradiction_check_over_context++,
+      }))
     : undefined;
   const checkNegation = config.negation_check ? createLlmNegationCheck(deps.backend, checkOptions) : undefined;
   const built = await buildConsistentProfiles(
@@ -131,7 +146,7 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
       attributesPerProfile,
       redundancyThreshold: config.redundancy_threshold,
       maxAttemptsPerProfile: config.max_attempts_per_profile,
-      ...(config.all_profiles_at_once && { concurrency: poolSize }),
+      concurrency: config.all_profiles_at_once ? poolSize : Math.max(4, checksPerCall),
     },
     {
       random: deps.random,
@@ -168,7 +183,11 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
       cluster_pairs: paired.clusterPairs,
       random_pairs: paired.randomPairs,
       profiles: built.profiles.length,
-      rejections: { ...built.rejections, incomplete_profiles: built.incomplete },
+      rejections: {
+        ...built.rejections,
+        incomplete_profiles: built.incomplete,
+        ...Object.fromEntries(Object.entries(unusable).filter(([, count]) => count > 0)),
+      },
       coverage: buildCoverageReport({
         pairs: paired.pairs,
         profiles: built.profiles,

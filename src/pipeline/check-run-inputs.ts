@@ -98,8 +98,9 @@ export async function checkRunInputs(
       fit_with_largest_examples: promptFit.fewShotThatFit,
     });
   }
-  // Profile planning's contradiction check must fit the context one check per call (else exit 2).
-  if (config.personas.mode === 'simple' && config.profiles.contradiction_check) {
+  // Profile planning's contradiction check (simple and synthesize; seed-pairs checks nothing) must
+  // fit the context one check per call (else exit 2).
+  if (config.personas.mode !== 'seed-pairs' && config.profiles.contradiction_check) {
     const maxBatch = config.profiles.contradiction_batch ?? DEFAULT_CONTRADICTION_BATCH;
     const checkFit = checkContradictionCheckFits(
       { ...(await loadContradictionTemplates({})), maxOutputTokens: config.llm.critic_max_output_tokens },

@@ -113,6 +113,9 @@ async function preparePersonaPairs(
         ...config.personas,
         mode: config.personas.mode === 'seed-pairs' ? 'seed-pairs' : 'synthesize',
         consistency_check: config.profiles.contradiction_check,
+        ...(config.profiles.contradiction_batch !== undefined && {
+          contradiction_batch: config.profiles.contradiction_batch,
+        }),
         count: offset + request.count,
         attributes_per_profile: config.profiles.attributes_per_profile,
         critic_temperature: config.llm.critic_temperature,

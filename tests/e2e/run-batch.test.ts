@@ -136,6 +136,40 @@ describe('persona-forge run --batch against a loopback Batch API', () => {
     expect((await readLines(join(out, 'b3', 'conversations.jsonl'))).length).toBe(4);
   }, 120_000);
 
+  it('synthesize under --batch: persona expansion, planning checks and every stage go through batches', async () => {
+    const before = { ...batches.stats };
+    const synthConfig = join(out, 'batch-synthesize.yaml');
+    await writeFile(
+      synthConfig,
+      `${await readFile(configFile, 'utf8')}personas:\n  mode: synthesize\n  pair_similarity_min: 0\n`,
+    );
+    const synthArgs = args('b-synth').map((arg) => (arg === configFile ? synthConfig : arg));
+    const cli = await runCli([...synthArgs, '--iterations', '1'], { env: { OPENAI_API_KEY: 'sk-batch-secret' } })
+      .result;
+    expect(cli.stderr).not.toContain('unexpected error');
+    expect(cli.code, cli.stderr.slice(-2000)).toBe(0);
+    expect(batches.stats.directRequests - before.directRequests).toBe(0);
+    const runDir = join(out, 'b-synth');
+    const manifest = ManifestSchema.parse(JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')));
+    expect(manifest.totals.accepted).toBe(3);
+    const plan = await readLines(join(runDir, 'plan.jsonl'));
+    expect(plan).toHaveLength(3);
+    for (const { pair } of plan) expect(pair.user1.id).not.toBe(pair.user2.id);
+    // Everything the run asked for went through a batch, and the manifest counts it all.
+    const lines = batches.stats.requestLines - before.requestLines;
+    expect(manifest.batches?.requests).toBe(lines);
+    expect(manifest.batches?.failed_requests).toBe(0);
+    expect(manifest.batches?.requests_by_stage).toMatchObject({ text: 3, listwise_listwise: 6 });
+    // The profiles' contradiction checks were asked several per call (160 calls one per call).
+    const planningCalls = manifest.planning.usage.critic.calls;
+    expect(manifest.batches?.requests_by_stage).toEqual({
+      text: 3,
+      listwise_listwise: 6,
+      contradiction_checks: planningCalls,
+    });
+    expect(lines).toBe(3 + 6 + planningCalls);
+  }, 120_000);
+
   it('re-attaches a run killed in the middle of planning to its pending batch: nothing is submitted twice', async () => {
     expect(uninterrupted).toBeDefined();
     const before = { ...batches.stats };

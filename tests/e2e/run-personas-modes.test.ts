@@ -24,6 +24,7 @@ describe('persona-forge run: where pairs come from (personas.mode)', () => {
   afterAll(async () => fixture?.close());
 
   it('synthesize: builds consistent profiles and pairs them by cluster overlap (paper stage 1+2)', async () => {
+    const before = { ...fixture.stats.byKind };
     const config = join(out, 'synthesize.yaml');
     await writeFile(config, 'personas:\n  mode: synthesize\n  pair_similarity_min: 0\n');
     const { code, stderr } = await runCli([
@@ -51,6 +52,10 @@ describe('persona-forge run: where pairs come from (personas.mode)', () => {
       expect(pair.user1.attributes.length).toBe(5);
       expect(pair.user1.id).not.toBe(pair.user2.id);
     }
+    // The profiles' contradiction checks go out several per call, as in simple mode.
+    const calls = (kind: string) => (fixture.stats.byKind[kind] ?? 0) - (before[kind] ?? 0);
+    expect(calls('contradiction_checks')).toBeGreaterThan(0);
+    expect(calls('contradiction_check')).toBe(0);
   });
 
   describe.skipIf(!existsSync(SPC_VALID))('seed-pairs from the SPC validation split', () => {

@@ -99,6 +99,9 @@ export function registerProfilesCommand(program: Command): void {
             critic_temperature: config.llm.critic_temperature,
             critic_max_output_tokens: config.llm.critic_max_output_tokens,
             seed: config.seed,
+            ...(config.profiles.contradiction_batch !== undefined && {
+              contradiction_batch: config.profiles.contradiction_batch,
+            }),
           },
           {
             backend: created?.backend ?? NO_LLM,
