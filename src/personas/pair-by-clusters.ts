@@ -79,10 +79,14 @@ export function pairByClusters(input: PairByClustersInput, random: Random): Pair
     taken.add(keyOf(i, j));
   };
 
+  // Every pair of profiles is compared (size² / 2 of them): on each profile's clusters as small
+  // integers, not through the map (2,000 pairs from 8,000 profiles: 17.5 s through the map).
+  const clusterIds = clusterIdsOf(profiles, clusterOf);
   const candidates: { i: number; j: number; similarity: number; order: number }[] = [];
   for (let i = 0; i < size; i++) {
+    const left = clusterIds[i];
     for (let j = i + 1; j < size; j++) {
-      const similarity = profileSimilarity(profiles[i].attributes, profiles[j].attributes, clusterOf);
+      const similarity = countSharedClusters(left, clusterIds[j]);
       if (similarity > minSimilarity) candidates.push({ i, j, similarity, order: random() });
     }
   }
@@ -136,4 +140,29 @@ export function pairByClusters(input: PairByClustersInput, random: Random): Pair
     eligiblePairs: candidates.length,
     notes,
   };
+}
+
+/** Each profile's attribute clusters as integers (attributes without a cluster left out). */
+function clusterIdsOf(profiles: readonly Profile[], clusterOf: ReadonlyMap<string, string>): Int32Array[] {
+  const numbers = new Map<string, number>();
+  return profiles.map((profile) => {
+    const ids: number[] = [];
+    for (const attribute of profile.attributes) {
+      const cluster = clusterOf.get(attribute);
+      if (cluster === undefined) continue;
+      let id = numbers.get(cluster);
+      if (id === undefined) numbers.set(cluster, (id = numbers.size));
+      ids.push(id);
+    }
+    return Int32Array.from(ids);
+  });
+}
+
+/** `profileSimilarity` on cluster integers: cross pairs of attributes in the same cluster. */
+function countSharedClusters(left: Int32Array, right: Int32Array): number {
+  let similarity = 0;
+  for (let a = 0; a < left.length; a++) {
+    for (let b = 0; b < right.length; b++) if (left[a] === right[b]) similarity++;
+  }
+  return similarity;
 }

@@ -66,8 +66,9 @@ export const PersonasConfigSchema = z.object({
    */
   negation_check: z.boolean().default(false),
   /**
-   * Profiles built to choose pairs from in `synthesize` mode. More profiles = more pairs clear the
-   * similarity threshold. @defaultValue max(20, 4 × pairs needed)
+   * Profiles built to choose pairs from in `synthesize` mode, per planning call (a run plans in
+   * chunks of up to 2,000 pairs). More profiles = more pairs clear the similarity threshold.
+   * @defaultValue max(20, 4 × pairs of the call)
    */
   profile_pool: positiveInt.optional(),
   /** Candidate attributes tried per profile before giving up on filling it. @defaultValue 60 */

@@ -22,7 +22,11 @@ const backend: LlmBackend = {
   dispose: async () => {},
 };
 
-async function openPlanner(dir: string, events: Array<{ event: string; fields: Record<string, unknown> }>) {
+async function openPlanner(
+  dir: string,
+  events: Array<{ event: string; fields: Record<string, unknown> }>,
+  overrides: Record<string, unknown> = {},
+) {
   const config = RunConfigSchema.parse({
     out: dir,
     run_id: 'plan',
@@ -30,6 +34,7 @@ async function openPlanner(dir: string, events: Array<{ event: string; fields: R
     iterations: 2,
     seed: 5,
     profiles: { contradiction_check: false },
+    ...overrides,
   });
   return PairPlanner.open({ plan: join(dir, 'plan.jsonl'), manifest: join(dir, 'manifest.json') }, config, {
     backend,
@@ -68,5 +73,28 @@ describe('PairPlanner', () => {
       [2_000, 1_000],
     );
     expect(planLines(resumedDir)).toEqual(lines);
+  });
+
+  it('plans synthesize mode in chunks too: each chunk builds and pairs its own pool, every id stays unique', async () => {
+    const dir = join(directory, 'synthesize');
+    const events: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    const planner = await openPlanner(dir, events, { iterations: 1, personas: { mode: 'synthesize' } });
+    await planner.close();
+    expect(events.filter((entry) => entry.event === 'pairs planned').map((entry) => entry.fields.pairs)).toEqual([
+      2_000, 500,
+    ]);
+    const pairs = planLines(dir).map(
+      (line) => (JSON.parse(line) as { pair: { id: string; user1: { id: string }; user2: { id: string } } }).pair,
+    );
+    expect(pairs).toHaveLength(2_500);
+    expect(new Set(pairs.map((pair) => pair.id)).size).toBe(2_500);
+    // Profiles of different chunks never share an id (the second chunk's are prefixed).
+    const profileChunks = new Map<string, Set<boolean>>();
+    for (const [index, pair] of pairs.entries()) {
+      for (const user of [pair.user1, pair.user2]) {
+        profileChunks.set(user.id, (profileChunks.get(user.id) ?? new Set()).add(index < 2_000));
+      }
+    }
+    expect([...profileChunks.values()].every((chunks) => chunks.size === 1)).toBe(true);
   });
 });
