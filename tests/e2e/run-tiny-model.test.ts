@@ -129,35 +129,44 @@ describe('persona-forge run on a model with a 2,048-token context (tiny GGUF, wo
     expect(generator.prompt_tokens_evaluated!).toBeLessThanOrEqual(generator.prompt_tokens / 2);
   }, 320_000);
 
-  it('exits 2 before planning when one contradiction check cannot fit with its reply room, naming the context size', async () => {
-    const config = join(model.dir, 'long-verdicts.yaml');
-    // The embedded defaults leave the check off; it is turned on here.
-    await writeFile(config, 'profiles:\n  contradiction_check: true\nllm:\n  critic_max_output_tokens: 1900\n');
-    const { code, stderr } = await runCli(
-      [
-        'run',
-        '--model-path',
-        model.path,
-        '--iterations',
-        '1',
-        '--pairs',
-        '2',
-        '--out',
-        model.dir,
-        '--run-id',
-        'long-verdicts',
-        '--config',
+  it.each(['simple', 'synthesize'])(
+    'exits 2 before planning when one contradiction check cannot fit with its reply room, naming the context size (%s)',
+    async (mode) => {
+      const config = join(model.dir, `long-verdicts-${mode}.yaml`);
+      // The embedded defaults leave the check off; it is turned on here.
+      await writeFile(
         config,
-      ],
-      { timeoutMs: 120_000 },
-    ).result;
-    expect(code).toBe(2);
-    expect(stderr).toContain("contradiction check of profile planning does not fit the model's context of 2048 tokens");
-    expect(stderr).toMatch(/llm\.critic_max_output_tokens: \d+ or less/);
-    expect(stderr).toContain('profiles.contradiction_check: false');
-    expect(stderr).not.toMatch(/\n\s+at /);
-    await expect(readFile(join(model.dir, 'long-verdicts', 'manifest.json'), 'utf8')).rejects.toThrow();
-  }, 150_000);
+        `personas:\n  mode: ${mode}\nprofiles:\n  contradiction_check: true\nllm:\n  critic_max_output_tokens: 1900\n`,
+      );
+      const { code, stderr } = await runCli(
+        [
+          'run',
+          '--model-path',
+          model.path,
+          '--iterations',
+          '1',
+          '--pairs',
+          '2',
+          '--out',
+          model.dir,
+          '--run-id',
+          `long-verdicts-${mode}`,
+          '--config',
+          config,
+        ],
+        { timeoutMs: 120_000 },
+      ).result;
+      expect(code).toBe(2);
+      expect(stderr).toContain(
+        "contradiction check of profile planning does not fit the model's context of 2048 tokens",
+      );
+      expect(stderr).toMatch(/llm\.critic_max_output_tokens: \d+ or less/);
+      expect(stderr).toContain('profiles.contradiction_check: false');
+      expect(stderr).not.toMatch(/\n\s+at /);
+      await expect(readFile(join(model.dir, `long-verdicts-${mode}`, 'manifest.json'), 'utf8')).rejects.toThrow();
+    },
+    150_000,
+  );
 });
 
 describe('persona-forge run on a model whose context cannot hold the prompt (tiny GGUF, 512 tokens)', () => {
