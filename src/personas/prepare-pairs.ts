@@ -118,7 +118,7 @@ export async function preparePairs(config: PreparePairsInput, deps: PreparePairs
     imported ? importedAttributes(imported.path, imported.pairs) : [],
   );
   const clusterOf = await clustersFor(attributes, config.cluster_threshold, embedder, notes, deps);
-  const poolSize = config.profile_pool ?? Math.max(20, config.count * 4);
+  const poolSize = synthesizePoolSize(config.count, config.profile_pool);
   const attributesPerProfile = config.attributes_per_profile ?? 5;
   const checkOptions = {
     temperature: config.critic_temperature ?? 0,
@@ -249,4 +249,9 @@ async function clustersFor(
   return new Map(
     attributes.map((attribute, index) => [attribute.text, `c${String(labels[index] + 1).padStart(4, '0')}`]),
   );
+}
+
+/** Profiles `synthesize` builds to choose `pairs` pairs from: `profile_pool`, else max(20, 4 per pair). */
+export function synthesizePoolSize(pairs: number, profilePool?: number): number {
+  return profilePool ?? Math.max(20, pairs * 4);
 }

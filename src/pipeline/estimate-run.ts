@@ -1,8 +1,10 @@
 import { computeRoleCost } from '../llm/compute-cost.ts';
 import { asBatchUsage } from '../llm/batch/as-batch-usage.ts';
 import type { RunConfig } from '../schemas/run-config.ts';
-import type { UsageByRole } from '../schemas/usage.ts';
+import { emptyUsageByRole, type UsageByRole } from '../schemas/usage.ts';
+import { addUsage } from '../util/add-usage.ts';
 import { runPipeline, type PipelineDeps } from './run-pipeline.ts';
+import { profilesPlannedFor } from './profiles-planned-for.ts';
 
 export interface RunEstimate {
   sample: {
@@ -17,11 +19,15 @@ export interface RunEstimate {
     callsPerAccepted: { generator: number; critic: number } | null;
     costUsd: number;
     wallMs: number;
+    /** Profile planning: the profiles built (and checked for contradictions) and their tokens, all roles. */
+    planning: { profiles: number; tokens: number };
   };
   projection: {
     pairs: number;
     accepted: number;
     tokens: { generator: number; critic: number; total: number };
+    /** Profile planning's share of `tokens`, scaled by the profiles the run builds. */
+    planning: { profiles: number; tokens: number };
     costUsd: number;
     durationMs: number;
   };
@@ -65,8 +71,13 @@ export async function estimateRun(
     critic: roleTokens(totals.usage, 'critic') / finished,
   };
   const models = sample.manifest.models;
-  const pricedUsage = config.llm.batch ? asBatchUsage(totals.usage) : totals.usage;
-  const costPerPair = computeRoleCost(config.prices, models, pricedUsage) / finished;
+  const costOf = (usage: UsageByRole) =>
+    computeRoleCost(config.prices, models, config.llm.batch ? asBatchUsage(usage) : usage);
+  // The iterations' calls scale with pairs; profile planning's with the profiles it builds (a
+  // synthesize pool is at least 20 profiles: 3 sample pairs plan as many as 5 pairs would).
+  const iterationUsage = emptyUsageByRole();
+  for (const iteration of sample.manifest.iterations) addUsage(iterationUsage, iteration.usage);
+  const planningUsage = sample.manifest.planning.usage;
 
   const projectedPairs =
     config.target !== undefined
@@ -83,8 +94,17 @@ export async function estimateRun(
   const durationMs = local
     ? (projectedPairs * wallMs) / finished
     : (projectedPairs * pairLatencyMs) / Math.min(config.concurrency, projectedPairs);
-  const generatorTokens = Math.round(tokensPerPair.generator * projectedPairs);
-  const criticTokens = Math.round(tokensPerPair.critic * projectedPairs);
+  const sampleProfiles = profilesPlannedFor(config, samplePairs);
+  const projectedProfiles = profilesPlannedFor(config, projectedPairs);
+  const planningScale = sampleProfiles > 0 ? projectedProfiles / sampleProfiles : 0;
+  const projectRole = (role: 'generator' | 'critic') =>
+    Math.round(
+      (roleTokens(iterationUsage, role) / finished) * projectedPairs + roleTokens(planningUsage, role) * planningScale,
+    );
+  const planningTokens = roleTokens(planningUsage, 'generator') + roleTokens(planningUsage, 'critic');
+  const generatorTokens = projectRole('generator');
+  const criticTokens = projectRole('critic');
+  const projectedCost = (costOf(iterationUsage) / finished) * projectedPairs + costOf(planningUsage) * planningScale;
   return {
     sample: {
       runDir: sample.runDir,
@@ -99,19 +119,21 @@ export async function estimateRun(
       callsPerAccepted: totals.calls_per_accepted,
       costUsd: totals.cost_usd,
       wallMs,
+      planning: { profiles: sampleProfiles, tokens: planningTokens },
     },
     projection: {
       pairs: projectedPairs,
       accepted: projectedAccepted,
       tokens: { generator: generatorTokens, critic: criticTokens, total: generatorTokens + criticTokens },
-      costUsd: costPerPair * projectedPairs,
+      costUsd: projectedCost,
+      planning: { profiles: projectedProfiles, tokens: Math.round(planningTokens * planningScale) },
       durationMs,
     },
     method:
-      `Ran ${finished} sample pair(s) in 1 iteration (${sample.runDir}); measured tokens per pair by role, ` +
+      `Ran ${finished} sample pair(s) in 1 iteration; measured tokens per pair by role, ` +
       `the acceptance rate (${(acceptanceRate * 100).toFixed(0)}%) and the time per pair at ${sampleInFlight} pair(s) in flight. ` +
       `Projected ${projectedPairs} pair(s) = ${config.target !== undefined ? `--target ${config.target} / acceptance rate` : `${config.iterations} iteration(s) x ${config.pairs} pairs`}; ` +
-      `tokens and cost scale linearly with pairs (cost from the price table; unlisted models cost 0); time ` +
+      `tokens and cost of the iterations scale linearly with pairs, profile planning's with the profiles it builds and checks (${sampleProfiles} for the sample, ${projectedProfiles} projected; cost from the price table; unlisted models cost 0); time ` +
       (local
         ? 'adds up the time per pair measured in the sample: on the embedded model pairs in flight share the same CPU cores.'
         : `assumes ${config.concurrency} pair(s) in flight and an endpoint that keeps up.`) +

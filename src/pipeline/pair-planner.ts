@@ -9,6 +9,7 @@ import { emptyUsageByRole } from '../schemas/usage.ts';
 import { openJsonlSink, type JsonlSink } from '../output/jsonl-sink.ts';
 import { streamJsonl } from '../output/read-jsonl.ts';
 import { planPairs } from './plan-pairs.ts';
+import { PLANNING_CHUNK_PAIRS } from './profiles-planned-for.ts';
 import { addUsage } from '../util/add-usage.ts';
 import { totalTokens } from './iteration-tally.ts';
 import type { BudgetGuard } from './budget-guard.ts';
@@ -203,16 +204,6 @@ export class PairPlanner {
     }
   }
 }
-
-/**
- * Pairs planned per `planPairs` call in simple and synthesize mode: planning holds one chunk's
- * profiles and pairs at once, not the whole run's, and synthesize compares one chunk's profile
- * pool pair by pair (a pool of 4 profiles per pair: 8,000 per chunk), so its time grows linearly
- * with the run instead of with its square. Measured (simple, no contradiction checks): 90,000 pairs planned in one
- * call peaked at +205 MB of RSS; in chunks of 10,000, 30,000 → 300,000 pairs peaked at +58 →
- * +126 MB; in chunks of 2,000 (a chunk's objects die young), +61 → +79 MB.
- */
-const PLANNING_CHUNK_PAIRS = 2_000;
 
 function countPair(counts: Map<number, number>, iteration: number): void {
   counts.set(iteration, (counts.get(iteration) ?? 0) + 1);

@@ -15,6 +15,7 @@ import {
 import { deriveRandom } from '../util/create-random.ts';
 import { batchPlanningProfilesAtOnce } from '../llm/batch/apply-batch-mode.ts';
 import { seedFor } from './seed-for.ts';
+import { simpleProfileCount } from './profiles-planned-for.ts';
 
 export interface PairBatch {
   pairs: Pair[];
@@ -63,7 +64,7 @@ export async function planPairs(
     {
       attributes,
       // Two profiles per pair, so each profile talks about once per run where the seed set allows.
-      count: Math.max(2, request.count * 2),
+      count: simpleProfileCount(request.count),
       attributesPerProfile: config.profiles.attributes_per_profile,
       nearDuplicateThreshold: config.profiles.near_duplicate_threshold,
       maxContradictionChecks: config.profiles.max_contradiction_checks,

@@ -124,6 +124,47 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
     expect(estimate.method).toContain('acceptance rate');
   });
 
+  it('projects profile planning by the profiles it builds, not by pairs: a synthesize sample plans a pool of 20', async () => {
+    const config = join(out, 'synthesize-prices.yaml');
+    await writeFile(config, `${await readFile(pricesConfig, 'utf8')}personas:\n  mode: synthesize\n`);
+    const { code, stdout } = await runCli([
+      'estimate',
+      '--base-url',
+      fixture.baseUrl,
+      '--model',
+      'gen-m',
+      '--critic-model',
+      'critic-m',
+      '--pairs',
+      '100',
+      '--iterations',
+      '1',
+      '--candidates',
+      '2',
+      '--sample-pairs',
+      '3',
+      '--config',
+      config,
+      '--json',
+    ]).result;
+    expect(code).toBe(0);
+    const estimate = JSON.parse(stdout);
+    // 3 sample pairs plan a pool of 20 profiles; 100 pairs plan 400 (4 per pair), not 100/3 x 20.
+    expect(estimate.sample.planning.profiles).toBe(20);
+    expect(estimate.projection.planning.profiles).toBe(400);
+    expect(estimate.method).toContain('20 for the sample, 400 projected');
+    const planning = estimate.sample.planning.tokens;
+    expect(planning).toBeGreaterThan(0);
+    expect(estimate.projection.planning.tokens).toBe(Math.round(planning * 20));
+    const sampleTokens = (estimate.sample.tokensPerPair.generator + estimate.sample.tokensPerPair.critic) * 3;
+    const iterationsPerPair = (sampleTokens - planning) / 3;
+    expect(Math.abs(estimate.projection.tokens.total - (iterationsPerPair * 100 + planning * 20))).toBeLessThanOrEqual(
+      2,
+    );
+    // Scaling the sample's planning by pairs would have projected 100/3 x its 20 profiles.
+    expect(estimate.projection.tokens.total).toBeLessThan((sampleTokens / 3) * 100);
+  });
+
   it('stops at --max-tokens with exit 3, writes everything, and --resume with a higher cap finishes', async () => {
     const runDir = join(out, 'capped');
     const first = await runCli([

@@ -77,6 +77,7 @@ async function estimate(
         `  pairs            ${number(projection.pairs)}`,
         `  accepted         ${number(projection.accepted)}`,
         `  tokens           ${number(projection.tokens.total)} (generator ${number(projection.tokens.generator)}, critic ${number(projection.tokens.critic)})`,
+        `  planning         ${number(projection.planning.tokens)} of those tokens (${number(projection.planning.profiles)} profiles built and checked)`,
         `  cost             $${projection.costUsd.toFixed(2)}`,
         `  time             ${formatDuration(projection.durationMs)}`,
         `how: ${estimate.method}`,
