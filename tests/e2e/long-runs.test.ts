@@ -117,6 +117,8 @@ describe('long runs: accounting, estimate, budget, target, resume, faults', () =
     expect(code).toBe(0);
     const estimate = JSON.parse(stdout);
     expect(estimate.sample.pairs).toBe(2);
+    // The sample ran in a temporary directory that is gone by now: the JSON does not name it.
+    expect(estimate.sample.runDir).toBeUndefined();
     expect(estimate.projection.pairs).toBe(100);
     expect(estimate.projection.tokens.total).toBeGreaterThan(estimate.sample.tokensPerPair.generator * 90);
     expect(estimate.projection.costUsd).toBeGreaterThan(0);

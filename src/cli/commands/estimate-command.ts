@@ -62,7 +62,9 @@ async function estimate(
     const backend = withContextLength(created.adapter, probe?.contextTokens, 'endpoint');
     const estimate = await estimateRun(config, { backend, sampleDir, samplePairs: flags.samplePairs });
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify(estimate, null, 2)}\n`);
+      // The sample's directory is removed when the command ends: its path would name nothing.
+      const { runDir: _removed, ...sample } = estimate.sample;
+      process.stdout.write(`${JSON.stringify({ ...estimate, sample }, null, 2)}\n`);
       return;
     }
     const { sample, projection } = estimate;
