@@ -45,14 +45,29 @@ export function createProgressReporter(options: { liveLine: boolean; stream: Nod
         'progress',
       );
     },
-    /** While pairs are planned (before any pair runs): the live line shows planning's calls, tokens and cost. */
-    planning(progress: { calls: number; tokens: number; costUsd: number; elapsedMs: number }) {
+    /**
+     * While pairs are planned (before any pair runs): the live line shows the pairs planned of the
+     * batch (finished profiles count in), planning's calls, tokens and cost, and the time left.
+     */
+    planning(progress: {
+      calls: number;
+      tokens: number;
+      costUsd: number;
+      elapsedMs: number;
+      pairs?: { planned: number; total: number; etaMs: number | null };
+    }) {
       if (!options.liveLine) return;
       drawn = true;
       const cost = progress.costUsd > 0 ? ` $${progress.costUsd.toFixed(4)}` : '';
+      const pairs = progress.pairs
+        ? ` ${progress.pairs.planned.toLocaleString('en-US')}/${progress.pairs.total.toLocaleString('en-US')}`
+        : '';
+      const eta = progress.pairs
+        ? `  ETA ${progress.pairs.etaMs === null ? '?' : formatDuration(progress.pairs.etaMs)}`
+        : '';
       options.stream.write(
-        `\r\x1b[2Kplanning pairs  LLM calls ${progress.calls.toLocaleString('en-US')}` +
-          `  tokens ${progress.tokens.toLocaleString('en-US')}${cost}  elapsed ${formatDuration(progress.elapsedMs)}`,
+        `\r\x1b[2Kplanning pairs${pairs}  LLM calls ${progress.calls.toLocaleString('en-US')}` +
+          `  tokens ${progress.tokens.toLocaleString('en-US')}${cost}  elapsed ${formatDuration(progress.elapsedMs)}${eta}`,
       );
     },
     /** Ends the live line (idempotent), so what follows starts on a line of its own. */

@@ -41,6 +41,8 @@ export interface BuildSimpleProfilesDeps {
   checkContradiction?: (profile: string[], candidate: string) => Promise<boolean>;
   /** Aborts profile building (e.g. Ctrl-C during planning). */
   signal?: AbortSignal;
+  /** Called as each profile is finished: how many are, of `count` (planning's progress line). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Candidates drawn and rejected, by the first rule that rejected them. */
@@ -153,7 +155,9 @@ export async function buildSimpleProfiles(
       held.push(candidate);
     }
     profiles[index] = { id, attributes: held.map((attribute) => attribute.text) };
+    deps.onProgress?.(++finished, count);
   };
+  let finished = 0;
 
   let failed = false;
   const buildGuarded = async (index: number): Promise<void> => {

@@ -23,6 +23,8 @@ import type { BudgetGuard } from './budget-guard.ts';
 export class PairPlanner {
   /** Usage and cost of planning, for the manifest. */
   readonly planning: Manifest['planning'];
+  /** The batch being planned: when and where this session started it, its size, how far it is. */
+  private progress: { startedAt: number; startPairs: number; total: number; planned: number } | undefined;
 
   private constructor(
     /** Planned pairs per iteration. */
@@ -36,6 +38,7 @@ export class PairPlanner {
     private readonly signal: AbortSignal | undefined,
     planning: Manifest['planning'],
     private readonly budget: BudgetGuard | undefined,
+    private readonly progressIntervalMs: number,
   ) {
     this.planning = planning;
   }
@@ -54,6 +57,8 @@ export class PairPlanner {
        * Its signal (which follows `signal`) stops planning too. @defaultValue none: planning is not capped
        */
       budget?: BudgetGuard;
+      /** Least time between two `planning progress` events. @defaultValue 1000 */
+      progressIntervalMs?: number;
     },
   ): Promise<PairPlanner> {
     const counts = new Map<number, number>();
@@ -73,6 +78,7 @@ export class PairPlanner {
       deps.budget?.signal ?? deps.signal,
       planning,
       deps.budget,
+      deps.progressIntervalMs ?? PLANNING_REPORT_INTERVAL_MS,
     );
     // Without --target every pair is planned up front: `pairs` per iteration. A resume whose
     // planning was stopped plans the chunks still missing.
@@ -117,12 +123,29 @@ export class PairPlanner {
   }
 
   /**
+   * How far the batch under way is: pairs planned (finished profiles count as the share of their
+   * chunk's pairs they make up), of how many, and the time left at this session's pace so far.
+   */
+  private progressFields(): { pairs_planned: number; pairs_total: number; eta_s: number | null } | undefined {
+    const progress = this.progress;
+    if (!progress) return undefined;
+    const done = progress.planned - progress.startPairs;
+    const elapsedMs = Date.now() - progress.startedAt;
+    return {
+      pairs_planned: Math.floor(progress.planned),
+      pairs_total: progress.total,
+      eta_s: done > 0 ? Math.round((elapsedMs * (progress.total - progress.planned)) / done / 1000) : null,
+    };
+  }
+
+  /**
    * The planner's backend with every call counted in `planning` (so the live line and the manifest
    * see it at once) and charged to the budget as it returns; once the budget or the signal stopped
    * planning, no further call is sent.
    */
   private meteredBackend(): LlmBackend {
-    const { backend, planning, budget, signal, config, models, emit } = this;
+    const { backend, planning, budget, signal, config, models, emit, progressIntervalMs } = this;
+    const progressOf = () => this.progressFields();
     let lastReport = Date.now();
     return {
       kind: backend.kind,
@@ -138,12 +161,13 @@ export class PairPlanner {
           planning.cost_usd = computeRoleCost(config.prices, models, planning.usage);
           budget?.charge(totalTokens(call.usage), planning.cost_usd - costBefore);
           // At most once a second, so a long planning phase shows its progress (and the CLI its live line).
-          if (Date.now() - lastReport >= PLANNING_REPORT_INTERVAL_MS) {
+          if (Date.now() - lastReport >= progressIntervalMs) {
             lastReport = Date.now();
             emit('planning progress', {
               calls: planning.usage.generator.calls + planning.usage.critic.calls,
               tokens: totalTokens(planning.usage),
               cost_usd: planning.cost_usd,
+              ...progressOf(),
             });
           }
         }
@@ -169,8 +193,11 @@ export class PairPlanner {
   ): Promise<void> {
     // seed-pairs takes the batch's pairs from the seed dataset at once (it holds the dataset anyway).
     const chunkPairs = this.config.personas.mode === 'seed-pairs' ? count : PLANNING_CHUNK_PAIRS;
+    const progress = { startedAt: Date.now(), startPairs: alreadyPlanned, total: count, planned: alreadyPlanned };
+    this.progress = progress;
     for (let chunk = Math.floor(alreadyPlanned / chunkPairs); chunk * chunkPairs < count; chunk++) {
       const chunkStart = chunk * chunkPairs;
+      const chunkCount = Math.min(chunkPairs, count - chunkStart);
       // The first chunk keeps the batch's label and ids: a run of up to one chunk plans what it always did.
       const chunkLabel = chunk === 0 ? label : `${label}/chunk${chunk}`;
       let batch: Awaited<ReturnType<typeof planPairs>>;
@@ -179,12 +206,18 @@ export class PairPlanner {
         batch = await planPairs(
           this.config,
           {
-            count: Math.min(chunkPairs, count - chunkStart),
+            count: chunkCount,
             label: chunkLabel,
             idPrefix: chunk === 0 ? idPrefix : `${idPrefix}c${chunk}-`,
             offset: this.size,
           },
-          { backend: this.meteredBackend(), signal: this.signal },
+          {
+            backend: this.meteredBackend(),
+            signal: this.signal,
+            onProfiles: (done, total) => {
+              progress.planned = Math.max(progress.planned, chunkStart + (done / Math.max(1, total)) * chunkCount);
+            },
+          },
         );
       } catch (error) {
         if (!this.signal?.aborted) throw error;
@@ -200,6 +233,7 @@ export class PairPlanner {
         .slice(Math.max(0, alreadyPlanned - chunkStart));
       await this.sink.append(planned);
       for (const item of planned) countPair(this.counts, item.iteration);
+      progress.planned = chunkStart + chunkCount;
       this.emit('pairs planned', { pairs: planned.length, label: chunkLabel, profile_rejections: batch.rejections });
     }
   }

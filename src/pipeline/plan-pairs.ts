@@ -33,15 +33,18 @@ export interface PlanPairsRequest {
   idPrefix: string;
 }
 
+export interface PlanPairsDeps {
+  backend: LlmBackend;
+  signal?: AbortSignal;
+  /** Called as profiles are finished: how many are, of how many this batch builds (none in seed-pairs mode). */
+  onProfiles?: (done: number, total: number) => void;
+}
+
 /**
  * Builds `count` pairs from the seed attributes: consistent simple profiles, paired at random.
  * Deterministic for (config.seed, label) given the same contradiction-check answers.
  */
-export async function planPairs(
-  config: RunConfig,
-  request: PlanPairsRequest,
-  deps: { backend: LlmBackend; signal?: AbortSignal },
-): Promise<PairBatch> {
+export async function planPairs(config: RunConfig, request: PlanPairsRequest, deps: PlanPairsDeps): Promise<PairBatch> {
   const attributes = await loadSeedAttributes(config.seeds.attributes ?? defaultSeedPaths().attributes);
   if (config.personas.mode !== 'simple') return preparePersonaPairs(config, request, attributes, deps);
   // Candidates rejected because the check's reply stayed unusable or its call could not fit the
@@ -73,7 +76,12 @@ export async function planPairs(
       // --batch: the profiles' checks in rounds, one Batch API batch per round.
       inRounds: config.llm.batch === true,
     },
-    { random: deriveRandom(config.seed, `profiles/${request.label}`), checkContradiction, signal: deps.signal },
+    {
+      random: deriveRandom(config.seed, `profiles/${request.label}`),
+      checkContradiction,
+      signal: deps.signal,
+      onProgress: deps.onProfiles,
+    },
   );
   const pairs = pairRandomly(profiles, request.count, deriveRandom(config.seed, `pairs/${request.label}`));
   return {
@@ -100,7 +108,7 @@ async function preparePersonaPairs(
   config: RunConfig,
   request: PlanPairsRequest,
   attributes: Attribute[],
-  deps: { backend: LlmBackend },
+  deps: PlanPairsDeps,
 ): Promise<PairBatch> {
   const offset = config.personas.mode === 'seed-pairs' ? (request.offset ?? 0) : 0;
   const embedder = await createEmbedder(config.personas.embedder, {
@@ -126,6 +134,9 @@ async function preparePersonaPairs(
       },
       {
         backend: deps.backend,
+        onProgress: (progress) => {
+          if (progress.phase === 'profiles') deps.onProfiles?.(progress.done, progress.total);
+        },
         random: deriveRandom(config.seed, `personas/${request.label}`),
         embedder,
         seedAttributes: attributes,

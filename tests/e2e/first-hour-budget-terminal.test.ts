@@ -163,7 +163,7 @@ describe.skipIf(!script)('a clean terminal', () => {
     );
   });
 
-  it('shows planning on the live line (calls, tokens) before any pair runs', async () => {
+  it('shows planning on the live line (pairs, calls, tokens, ETA) before any pair runs', async () => {
     // Contradiction checks that take 300 ms each: planning lasts a few seconds before the cap stops it.
     const slow = await startFixtureServer({ latencyMs: 300 });
     try {
@@ -183,7 +183,10 @@ describe.skipIf(!script)('a clean terminal', () => {
         'tty-planning',
       ]);
       expect(code, screen).toBe(3);
-      expect(screen).toMatch(/planning pairs {2}LLM calls \d+ {2}tokens [\d,]+ {2}elapsed/);
+      // Pairs of the batch planned so far (finished profiles count in) and the time left.
+      expect(screen).toMatch(
+        /planning pairs [\d,]+\/1,000 {2}LLM calls \d+ {2}tokens [\d,]+ {2}elapsed \S+ {2}ETA (\?|\S+)/,
+      );
       expect(screen).not.toContain('{"level"');
       expect(await readFile(join(out, 'tty-planning', 'run.log'), 'utf8')).toContain('"msg":"planning progress"');
     } finally {

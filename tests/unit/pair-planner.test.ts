@@ -97,4 +97,50 @@ describe('PairPlanner', () => {
     }
     expect([...profileChunks.values()].every((chunks) => chunks.size === 1)).toBe(true);
   });
+
+  it('reports planning progress as profiles finish: pairs planned of the batch, with an ETA once some are', async () => {
+    const dir = join(directory, 'progress');
+    const events: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    // Answers every batched contradiction check with "no contradiction".
+    const checker: LlmBackend = {
+      kind: 'test',
+      modelFor: () => 'model',
+      complete: async (request) => {
+        const ids = Object.keys(
+          (request.jsonSchema?.schema as { properties: { verdicts: { properties: object } } }).properties.verdicts
+            .properties,
+        );
+        const verdicts = Object.fromEntries(ids.map((id) => [id, { rationale: 'fine', contradicts: false }]));
+        return {
+          texts: [JSON.stringify({ verdicts })],
+          model: 'model',
+          usage: { promptTokens: 10, completionTokens: 5, calls: 1 },
+        };
+      },
+      dispose: async () => {},
+    };
+    const config = RunConfigSchema.parse({ out: dir, run_id: 'plan', pairs: 40, iterations: 1, seed: 5 });
+    const planner = await PairPlanner.open(
+      { plan: join(dir, 'plan.jsonl'), manifest: join(dir, 'manifest.json') },
+      config,
+      {
+        backend: checker,
+        models: { generator: 'model', critic: 'model' },
+        emit: (event, fields) => events.push({ event, fields }),
+        progressIntervalMs: 0,
+      },
+    );
+    await planner.close();
+    const progress = events.filter((entry) => entry.event === 'planning progress').map((entry) => entry.fields);
+    expect(progress.length).toBeGreaterThan(2);
+    const planned = progress.map((fields) => fields.pairs_planned as number);
+    expect(progress.every((fields) => fields.pairs_total === 40)).toBe(true);
+    // Never backwards, never past the batch; the first checks come before any profile is finished.
+    expect(planned).toEqual([...planned].sort((left, right) => left - right));
+    expect(planned[0]).toBe(0);
+    expect(planned.at(-1)).toBeGreaterThan(0);
+    expect(planned.at(-1)).toBeLessThanOrEqual(40);
+    expect(progress[0].eta_s).toBeNull();
+    expect(typeof progress.at(-1)!.eta_s).toBe('number');
+  });
 });

@@ -120,12 +120,27 @@ export function registerRunCommand(program: Command): void {
               }
               logger.info(fields, event);
               if (event === 'planning progress') {
-                const {
-                  calls,
-                  tokens,
-                  cost_usd: costUsd,
-                } = fields as { calls: number; tokens: number; cost_usd: number };
-                reporter.planning({ calls, tokens, costUsd, elapsedMs: Date.now() - startedAt });
+                const planning = fields as {
+                  calls: number;
+                  tokens: number;
+                  cost_usd: number;
+                  pairs_planned?: number;
+                  pairs_total?: number;
+                  eta_s?: number | null;
+                };
+                reporter.planning({
+                  calls: planning.calls,
+                  tokens: planning.tokens,
+                  costUsd: planning.cost_usd,
+                  elapsedMs: Date.now() - startedAt,
+                  ...(planning.pairs_total !== undefined && {
+                    pairs: {
+                      planned: planning.pairs_planned ?? 0,
+                      total: planning.pairs_total,
+                      etaMs: planning.eta_s == null ? null : planning.eta_s * 1000,
+                    },
+                  }),
+                });
               }
               // Calls, tokens and (embedded model) time, before the first pair starts; shown in a terminal too.
               if (event === 'run projected' && !where.stderr) plainNotice(String(fields.summary));
