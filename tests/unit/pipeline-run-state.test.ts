@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RunState } from '../../src/pipeline/run-state.ts';
 import { openRunDirectory, RUN_FILES, type RunDirectory } from '../../src/pipeline/run-directory.ts';
 import { RunConfigSchema } from '../../src/schemas/run-config.ts';
-import { SCHEMA_VERSION, type DatasetRow } from '../../src/schemas/dataset-row.ts';
+import type { DatasetRow } from '../../src/schemas/dataset-row.ts';
 import type { PairOutcome } from '../../src/schemas/pair-outcome.ts';
 import type { OutcomeLine } from '../../src/schemas/outcome-line.ts';
+import { datasetRow } from '../fixtures/dataset-row.ts';
 
 const directories: string[] = [];
 afterEach(async () => {
@@ -25,41 +26,12 @@ const usage = (tokens: number) => ({
   critic: { prompt_tokens: tokens, completion_tokens: 0, calls: 2 },
 });
 
-function row(pairId: string, iteration = 1): DatasetRow {
-  return {
-    id: `run-it${iteration}-${pairId}`,
-    run_id: 'run',
-    iteration,
-    pair_id: pairId,
-    user1_persona: ['I like tea.'],
-    user2_persona: ['I like coffee.'],
-    turns: [
-      { speaker: 'User 1', text: 'Tea?' },
-      { speaker: 'User 2', text: 'Coffee.' },
-    ],
-    scores: { copeland: 1 },
-    lineage: {
-      generator_model: 'g',
-      critic_model: 'c',
-      prompt_hash: 'abc',
-      critic_hashes: {},
-      few_shot_ids: [],
-      pool_version: iteration - 1,
-      candidate_index: 0,
-      candidates: 2,
-    },
-    usage: { prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.01 },
-    created_at: '2026-01-01T00:00:00.000Z',
-    schema_version: SCHEMA_VERSION,
-  };
-}
-
 function outcome(pairId: string, status: PairOutcome['status'], iteration = 1): PairOutcome {
   return {
     pair_id: pairId,
     iteration,
     status,
-    row: status === 'accepted' ? row(pairId, iteration) : null,
+    row: status === 'accepted' ? datasetRow(pairId, iteration) : null,
     candidates: [],
     reasons: status === 'rejected' ? { toxicity: 2 } : {},
     error: status === 'failed' ? 'LlmError: boom' : null,
@@ -163,7 +135,7 @@ describe('RunState commit', () => {
     await commit(state, outcome('a', 'accepted'));
     await state.close();
     // A crash after the row of pair b was written, before its outcome line; then a torn write.
-    await appendFile(runDir.file(RUN_FILES.conversations), `${JSON.stringify(row('b'))}\n`);
+    await appendFile(runDir.file(RUN_FILES.conversations), `${JSON.stringify(datasetRow('b'))}\n`);
     await appendFile(runDir.file(RUN_FILES.outcomes), '{"iteration":1,"pair_id":"tor');
 
     const resumed = await RunState.open(runDir, 2);

@@ -7,11 +7,11 @@ import { openRunDirectory, RUN_FILES, type RunDirectory } from '../../src/pipeli
 import { emptyResumeReadStats, type ResumeReadStats } from '../../src/pipeline/recover-run-files.ts';
 import { readOutcomeKey } from '../../src/pipeline/read-finished-pairs.ts';
 import { RunConfigSchema } from '../../src/schemas/run-config.ts';
-import { SCHEMA_VERSION, type DatasetRow } from '../../src/schemas/dataset-row.ts';
 import type { CandidateRecord } from '../../src/schemas/candidate-record.ts';
 import type { PairOutcome } from '../../src/schemas/pair-outcome.ts';
 import type { OutcomeLine } from '../../src/schemas/outcome-line.ts';
 import { ResumeCheckpointSchema } from '../../src/schemas/resume-checkpoint.ts';
+import { datasetRow } from '../fixtures/dataset-row.ts';
 
 const directories: string[] = [];
 afterEach(async () => {
@@ -33,35 +33,6 @@ async function copyOf(runDir: RunDirectory): Promise<RunDirectory> {
   return { ...runDir, path, file: (name) => join(path, name) };
 }
 
-function row(pairId: string, iteration: number): DatasetRow {
-  return {
-    id: `run-it${iteration}-${pairId}`,
-    run_id: 'run',
-    iteration,
-    pair_id: pairId,
-    user1_persona: ['I like tea.'],
-    user2_persona: ['I like coffee.'],
-    turns: [
-      { speaker: 'User 1', text: 'Tea?' },
-      { speaker: 'User 2', text: 'Coffee.' },
-    ],
-    scores: { copeland: 1 },
-    lineage: {
-      generator_model: 'g',
-      critic_model: 'c',
-      prompt_hash: 'abc',
-      critic_hashes: {},
-      few_shot_ids: [],
-      pool_version: iteration - 1,
-      candidate_index: 0,
-      candidates: 2,
-    },
-    usage: { prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.01 },
-    created_at: '2026-01-01T00:00:00.000Z',
-    schema_version: SCHEMA_VERSION,
-  };
-}
-
 /** A pair's candidate records: only the fields a resume reads are needed. */
 const candidatesOf = (pairId: string, iteration: number) =>
   [0, 1].map(
@@ -73,7 +44,7 @@ function outcome(pairId: string, status: PairOutcome['status'], iteration = 1): 
     pair_id: pairId,
     iteration,
     status,
-    row: status === 'accepted' ? row(pairId, iteration) : null,
+    row: status === 'accepted' ? datasetRow(pairId, iteration) : null,
     candidates: candidatesOf(pairId, iteration),
     reasons: status === 'rejected' ? { toxicity: 2 } : {},
     error: status === 'failed' ? 'LlmError: boom' : null,
@@ -171,7 +142,7 @@ describe('resume from a checkpoint', () => {
         .map((c) => `${JSON.stringify(c)}\n`)
         .join(''),
     );
-    await appendFile(runDir.file(RUN_FILES.conversations), `${JSON.stringify(row('z', 1))}\n`);
+    await appendFile(runDir.file(RUN_FILES.conversations), `${JSON.stringify(datasetRow('z', 1))}\n`);
     await appendFile(runDir.file(RUN_FILES.outcomes), '{"iteration":1,"pair_id":"y","sta');
     const names = ['outcomes', 'conversations', 'candidates'] as const;
     const crashedSizes = Object.fromEntries(
